@@ -1,9 +1,10 @@
 """Database engines: one code path for SQLite (embedded default) and PostgreSQL (psycopg 3)."""
 
-from functools import lru_cache
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 
@@ -15,13 +16,29 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-@lru_cache(maxsize=None)
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
 def get_engine(url: str) -> Engine:
     """One engine per database URL for the whole process (services sharing a file share it)."""
     url = normalize_url(url)
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            if url.startswith("sqlite"):
+                engine = _sqlite_engine(url)
+            else:
+                engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            _ENGINES[url] = engine
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop(normalize_url(url), None)
+    if engine is not None:
+        engine.dispose()
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -54,3 +71,26 @@ def is_postgres(engine: Engine) -> bool:
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC and always read back timezone-aware, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

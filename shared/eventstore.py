@@ -17,7 +17,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    DateTime,
     Engine,
     Integer,
     String,
@@ -31,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import SQLModel
+
+from shared.db import UTCDateTime
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -46,7 +47,7 @@ events_table = Table(
     Column("schema_version", Integer, nullable=False, default=1),
     Column("data", JSONType, nullable=False),
     Column("metadata", JSONType, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
 )
 
@@ -58,7 +59,7 @@ def checkpoint_table(name: str) -> Table:
         SQLModel.metadata,
         Column("consumer", String(100), primary_key=True),
         Column("position", BigInteger, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
         extend_existing=True,
     )
 
@@ -144,9 +145,6 @@ def deterministic_id(*parts: str) -> str:
 
 
 def _row_to_event(row) -> RecordedEvent:
-    recorded_at = row.recorded_at
-    if recorded_at.tzinfo is None:
-        recorded_at = recorded_at.replace(tzinfo=UTC)
     return RecordedEvent(
         position=row.position,
         stream_id=row.stream_id,
@@ -156,7 +154,7 @@ def _row_to_event(row) -> RecordedEvent:
         schema_version=row.schema_version,
         data=row.data,
         metadata=row.metadata,
-        recorded_at=recorded_at,
+        recorded_at=row.recorded_at,
     )
 
 
@@ -214,7 +212,7 @@ class EventStore:
                 "metadata": e.metadata,
                 "recorded_at": now,
             }
-            for i, (e, position) in enumerate(zip(events, positions))
+            for i, (e, position) in enumerate(zip(events, positions, strict=True))
         ]
         conn.execute(insert(events_table), rows)
         return [_row_to_event(_Row(r)) for r in rows]
@@ -227,7 +225,8 @@ class EventStore:
 
     def _assign_positions(self, conn: Connection, count: int) -> Sequence[int]:
         """Next positions, safe because the lock is held until commit: no gaps, no reordering."""
-        head = conn.execute(select(func.coalesce(func.max(events_table.c.position), 0))).scalar_one()
+        head_query = select(func.coalesce(func.max(events_table.c.position), 0))
+        head = conn.execute(head_query).scalar_one()
         return range(head + 1, head + 1 + count)
 
     # -- reading -------------------------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""The `storywire` command."""
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from shared.settings import get_settings
+
+PORTS = {"ingest": 8001, "story": 8002, "notify": 8003}
+
+
+def cmd_demo(args) -> int:
+    from services.demo.run import demo
+
+    settings = get_settings().model_copy()
+    if not (settings.database_url or settings.story_database_url):
+        db = settings.data_dir / "demo.db"
+        for suffix in ("", "-wal", "-shm"):
+            db.with_name(db.name + suffix).unlink(missing_ok=True)
+        settings.database_url = f"sqlite:///{db}"
+    asyncio.run(demo(settings))
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from shared.db import get_engine
+    from shared.migrate import SERVICES, upgrade
+
+    settings = get_settings()
+    for service in args.services or SERVICES:
+        upgrade(service, get_engine(settings.service_database_url(service)))
+        print(f"{service}: migrated")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from services.ingest.api import create_app as ingest_app
+    from services.notify.api import create_app as notify_app
+    from services.story.api import create_app as story_app
+
+    factories = {"ingest": ingest_app, "story": story_app, "notify": notify_app}
+    names = list(PORTS) if args.service == "all" else [args.service]
+
+    async def serve_all():
+        servers = []
+        for name in names:
+            port = args.port if (args.port and len(names) == 1) else PORTS[name]
+            config = uvicorn.Config(factories[name](), host=args.host, port=port,
+                                    log_level=get_settings().log_level.lower())
+            servers.append(uvicorn.Server(config))
+        await asyncio.gather(*(s.serve() for s in servers))
+
+    asyncio.run(serve_all())
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from services.notify.tasks import celery_app
+
+    celery_app.worker_main(["worker", "--loglevel", get_settings().log_level,
+                            "--concurrency", str(args.concurrency)])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="storywire", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("demo", help="run every service in one process over example articles")
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("services", nargs="*", choices=["ingest", "story", "notify", []])
+
+    serve = sub.add_parser("serve", help="run services under uvicorn")
+    serve.add_argument("service", nargs="?", default="all",
+                       choices=["ingest", "story", "notify", "all"])
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int)
+
+    worker = sub.add_parser("worker", help="run a Celery worker for notification deliveries")
+    worker.add_argument("--concurrency", type=int, default=2)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=get_settings().log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return {"demo": cmd_demo, "migrate": cmd_migrate, "serve": cmd_serve,
+            "worker": cmd_worker}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The dispatcher: follows the story feed from its checkpoint and turns developments into
+delivery rows, then hands due deliveries to Celery by id."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import Engine
+
+from services.notify import store
+from services.notify.clients import StoryFeedClient
+
+log = logging.getLogger("storywire.notify.dispatcher")
+
+
+async def dispatch_once(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[str], None],
+                        batch: int, public_url: str) -> int:
+    """One pass: read a page of the feed, record deliveries, enqueue what is due.
+
+    Returns the number of feed events consumed.
+    """
+    after = await asyncio.to_thread(store.feed_position, engine)
+    page = await feed.read_events(after, batch)
+    if page["events"]:
+        await asyncio.to_thread(store.record_deliveries, engine, page["events"],
+                                page["next_after"], public_url)
+    for delivery_id in await asyncio.to_thread(store.take_due, engine):
+        enqueue(delivery_id)
+    return len(page["events"])
+
+
+async def run_dispatcher(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[str], None],
+                         interval: float, batch: int, public_url: str) -> None:
+    while True:
+        try:
+            consumed = await dispatch_once(engine, feed, enqueue, batch, public_url)
+        except httpx.HTTPError as exc:
+            log.warning("story feed unavailable (%s); retrying", type(exc).__name__)
+            consumed = 0
+        except Exception:  # the loop must outlive a database hiccup
+            log.exception("dispatch pass failed")
+            consumed = 0
+        if consumed < batch:
+            await asyncio.sleep(interval)

@@ -1,0 +1,38 @@
+"""What happens after a delivery attempt: delivered, retried later, or given up. Pure."""
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from services.notify.channels import SendResult
+from services.notify.models import DELIVERED, FAILED, PENDING
+
+# Waits before attempts 2, 3, ...: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 24 h.
+RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 86400)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    delay: timedelta | None = None
+    disable_reason: str | None = None
+
+
+def retry_wait(attempts_made: int, rng: random.Random | None = None) -> timedelta:
+    base = RETRY_SCHEDULE[min(attempts_made - 1, len(RETRY_SCHEDULE) - 1)]
+    return timedelta(seconds=base * (rng or random).uniform(0.9, 1.1))
+
+
+def after_attempt(result: SendResult, attempts_made: int, max_attempts: int,
+                  rng: random.Random | None = None) -> Outcome:
+    """`attempts_made` counts the attempt just finished."""
+    if result.ok:
+        return Outcome(DELIVERED)
+    if result.status_code == 410:
+        return Outcome(FAILED, disable_reason="endpoint answered 410 Gone")
+    if attempts_made >= max_attempts:
+        return Outcome(FAILED)
+    wait = retry_wait(attempts_made, rng)
+    if result.status_code in (429, 503) and result.retry_after is not None:
+        wait = max(wait, timedelta(seconds=result.retry_after))
+    return Outcome(PENDING, delay=wait)

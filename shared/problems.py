@@ -1,0 +1,76 @@
+"""Errors as application/problem+json (RFC 9457), the same shape from every service."""
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from shared.eventstore import ConcurrencyError, DuplicateEventError
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error a client can act on; `type` is a stable machine-readable slug."""
+
+    def __init__(self, status: int, type_: str, title: str, detail: str = "", **extra: Any):
+        super().__init__(detail or title)
+        self.status = status
+        self.type = type_
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(
+    status: int,
+    type_: str,
+    title: str,
+    detail: str = "",
+    instance: str = "",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {"type": f"urn:storywire:problem:{type_}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(exc.status, exc.type, exc.title, exc.detail,
+                                request.url.path, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return problem_response(422, "validation-error", "The request is not valid",
+                                f"{len(errors)} field(s) failed validation",
+                                request.url.path, errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        slug = {401: "unauthorized", 403: "forbidden", 404: "not-found",
+                405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem_response(exc.status_code, slug, str(exc.detail), "", request.url.path,
+                                headers=exc.headers)
+
+    @app.exception_handler(ConcurrencyError)
+    async def _conflict(request: Request, exc: ConcurrencyError):
+        return problem_response(409, "concurrency-conflict", "The stream has moved on",
+                                str(exc), request.url.path, stream_id=exc.stream_id,
+                                actual_version=exc.actual)
+
+    @app.exception_handler(DuplicateEventError)
+    async def _duplicate(request: Request, exc: DuplicateEventError):
+        return problem_response(409, "duplicate-event", "Event ids already recorded",
+                                str(exc), request.url.path)

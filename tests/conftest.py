@@ -1,0 +1,79 @@
+"""Shared fixtures: real PostgreSQL and Redis when present, a fresh database per test.
+
+Set STORYWIRE_TEST_REQUIRE_SERVICES=1 (CI does) to turn "service missing" skips into failures.
+"""
+
+import os
+import uuid
+
+import psycopg
+import pytest
+import redis
+
+from shared.db import dispose_engine
+
+PG_ADMIN_URL = os.environ.get("STORYWIRE_TEST_PG_URL",
+                              "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("STORYWIRE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE = os.environ.get("STORYWIRE_TEST_REQUIRE_SERVICES", "") not in ("", "0", "false")
+
+
+def missing(service: str, reason: str):
+    message = f"{service} is not reachable ({reason})"
+    if REQUIRE:
+        pytest.fail(f"{message}; STORYWIRE_TEST_REQUIRE_SERVICES is set", pytrace=False)
+    pytest.skip(f"{message}; start it to run this test")
+
+
+def _pg_available() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture
+def pg_url():
+    """A PostgreSQL database created for this test and dropped after it."""
+    problem = _pg_available()
+    if problem:
+        missing("PostgreSQL", problem)
+    name = f"storywire_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    yield url
+    dispose_engine(url)
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'storywire.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """Each core test runs on both the embedded default and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'storywire.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database number of its own, emptied before and after the test."""
+    db = int(os.environ.get("STORYWIRE_TEST_REDIS_DB", "9"))
+    url = REDIS_URL.rsplit("/", 1)[0] + f"/{db}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        missing("Redis", str(exc))
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
