@@ -77,3 +77,77 @@ def redis_url():
     yield url
     client.flushdb()
     client.close()
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
+    """Poll until predicate() is truthy; returns its value or fails the test."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Process:
+    """A real child process (uvicorn server, celery worker) with its output kept in a file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path):
+        import subprocess
+        import sys
+
+        self.log_path = log_path
+        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        full_env = {**os.environ, **env}
+        self.proc = subprocess.Popen([sys.executable, *args], env=full_env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, sig=9) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.Signals(sig))
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """Start real processes; all are stopped at the end of the test (output shown on failure)."""
+    started: list[Process] = []
+
+    def start(name: str, args: list[str], env: dict[str, str]) -> Process:
+        proc = Process(args, env, tmp_path / f"{name}.log")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

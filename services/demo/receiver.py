@@ -15,6 +15,7 @@ class WebhookReceiver:
         self.alerts: list[dict] = []
         self.rejected: list[str] = []
         self.requests: list[dict] = []
+        self.answers: list[int] = []  # status codes to answer next, then 204
         self._lock = threading.Lock()
         receiver = self
 
@@ -46,8 +47,10 @@ class WebhookReceiver:
             except (WebhookVerificationError, TypeError, ValueError) as exc:
                 self.rejected.append(str(exc))
                 return 401
-            self.alerts.append({"webhook_id": headers["webhook-id"], "payload": payload})
-            return 204
+            status = self.answers.pop(0) if self.answers else 204
+            if status < 300:
+                self.alerts.append({"webhook_id": headers["webhook-id"], "payload": payload})
+            return status
 
     def __enter__(self):
         self.thread.start()

@@ -55,9 +55,9 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
                         development_id=event["data"]["development"]["id"],
                         event_position=event["position"], payload=body, status=PENDING,
                         attempts=0, next_attempt_at=now, created_at=now,
-                    ).on_conflict_do_nothing()
+                    ).on_conflict_do_nothing().returning(Delivery.__table__.c.id)
                 )
-                created += result.rowcount
+                created += len(result.all())
         checkpoints.advance(conn, DISPATCHER, next_after)
         session.commit()
     return created

@@ -1,0 +1,123 @@
+"""Deliveries through a real `celery worker` process on Redis to a loopback webhook receiver."""
+
+import sqlalchemy as sa
+from conftest import wait_until
+from sqlmodel import Session, select
+
+from services.demo.receiver import WebhookReceiver
+from services.notify import store
+from services.notify.api import new_secret
+from services.notify.models import Delivery, DeliveryAttempt, Subscription
+from services.notify.tasks import make_celery
+from shared.db import get_engine
+from shared.migrate import upgrade
+
+
+def development_event(position: int, dev_id: str, type_="ruling", outcome="denied") -> dict:
+    return {
+        "position": position,
+        "type": "DevelopmentDetected",
+        "data": {
+            "story": "guzman-detention-conditions", "story_title": "Guzman detention conditions",
+            "development": {"id": dev_id, "type": type_, "outcome": outcome,
+                            "date": "2017-05-04", "summary": "s", "evidence": "e"},
+            "article": {"id": "a1", "outlet": "CN", "url": "https://example.org/a1",
+                        "title": "T", "published_at": "2017-05-04T20:00:00+00:00"},
+        },
+    }
+
+
+def setup(pg_url, receiver, **filters):
+    engine = get_engine(pg_url)
+    upgrade("notify", engine)
+    with Session(engine) as session:
+        sub = Subscription(name="desk", channel="webhook", target=receiver.url,
+                           secret=new_secret(), **filters)
+        session.add(sub)
+        session.commit()
+        session.refresh(sub)
+    receiver.secret = sub.secret
+    return engine, sub
+
+
+def start_worker(processes, pg_url, redis_url):
+    env = {"STORYWIRE_NOTIFY_DATABASE_URL": pg_url, "STORYWIRE_BROKER_URL": redis_url,
+           "STORYWIRE_WEBHOOK_TIMEOUT": "2"}
+    worker = processes("worker", ["-m", "celery", "-A", "services.notify.tasks", "worker",
+                                  "--pool", "solo", "--loglevel", "INFO",
+                                  "--without-mingle", "--without-gossip"], env)
+    wait_until(lambda: "ready" in worker.output(), 30, what="the celery worker to start")
+    return worker
+
+
+def statuses(engine):
+    with Session(engine) as session:
+        return {d.development_id: d.status for d in session.exec(select(Delivery))}
+
+
+def test_worker_delivers_signed_webhooks_once_per_subscription_and_development(
+        pg_url, redis_url, processes):
+    with WebhookReceiver() as receiver:
+        engine, sub = setup(pg_url, receiver, types=["ruling"])
+        events = [development_event(5, "d1"), development_event(6, "d2", "hearing", "scheduled"),
+                  development_event(7, "d3")]
+        assert store.record_deliveries(engine, events, 7, "http://sw") == 2  # hearing filtered
+        # A second dispatcher pass over the same page creates nothing more.
+        assert store.record_deliveries(engine, events, 7, "http://sw") == 0
+        assert store.feed_position(engine) == 7
+
+        celery = make_celery(redis_url)
+        for delivery_id in store.take_due(engine):
+            celery.send_task("notify.deliver", args=[delivery_id])
+        worker = start_worker(processes, pg_url, redis_url)
+        wait_until(lambda: len(receiver.alerts) == 2, 30, what=f"alerts\n{worker.output()}")
+        wait_until(lambda: set(statuses(engine).values()) == {"delivered"}, 10,
+                   what="deliveries marked delivered")
+        assert receiver.rejected == []
+        ids = sorted(a["webhook_id"] for a in receiver.alerts)
+        assert len(set(ids)) == 2 and all(i.startswith("msg_") for i in ids)
+        assert {a["payload"]["data"]["development"]["id"] for a in receiver.alerts} == \
+            {"d1", "d3"}
+
+        # A task for an already delivered row does nothing.
+        celery.send_task("notify.deliver", args=[ids[0]])
+        wait_until(lambda: worker.output().count("succeeded") >= 3, 15,
+                   what="the repeated task to run")
+        assert len(receiver.alerts) == 2
+
+
+def test_failures_are_retried_from_the_database_and_410_disables(pg_url, redis_url, processes):
+    with WebhookReceiver() as receiver:
+        engine, sub = setup(pg_url, receiver)
+        receiver.answers = [500]
+        store.record_deliveries(engine, [development_event(3, "d1")], 3, "http://sw")
+        celery = make_celery(redis_url)
+        start_worker(processes, pg_url, redis_url)
+        (delivery_id,) = store.take_due(engine)
+        celery.send_task("notify.deliver", args=[delivery_id])
+        wait_until(lambda: statuses(engine)["d1"] == "pending" and _attempts(engine) == 1, 20,
+                   what="the failed attempt to be recorded")
+        assert store.take_due(engine) == []  # waiting ~5 s before the next attempt
+        with engine.begin() as conn:  # time passes
+            conn.execute(sa.update(Delivery.__table__).values(
+                next_attempt_at=sa.func.now() - sa.text("interval '1 second'")))
+        (again,) = store.take_due(engine)
+        celery.send_task("notify.deliver", args=[again])
+        wait_until(lambda: statuses(engine)["d1"] == "delivered", 20, what="the retry")
+        assert len(receiver.alerts) == 1
+
+        receiver.answers = [410]
+        store.record_deliveries(engine, [development_event(4, "d2")], 4, "http://sw")
+        for delivery_id in store.take_due(engine):
+            celery.send_task("notify.deliver", args=[delivery_id])
+        wait_until(lambda: statuses(engine).get("d2") == "failed", 20, what="the 410")
+        with Session(engine) as session:
+            refreshed = session.get(Subscription, sub.id)
+            assert not refreshed.active and "410" in refreshed.disabled_reason
+        store.record_deliveries(engine, [development_event(5, "d3")], 5, "http://sw")
+        assert "d3" not in statuses(engine)  # a disabled subscription gets nothing new
+
+
+def _attempts(engine) -> int:
+    with Session(engine) as session:
+        return len(session.exec(select(DeliveryAttempt)).all())
