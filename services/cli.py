@@ -28,6 +28,9 @@ def cmd_migrate(args) -> int:
     from shared.migrate import SERVICES, upgrade
 
     settings = get_settings()
+    unknown = set(args.services) - set(SERVICES)
+    if unknown:
+        raise SystemExit(f"unknown service(s): {', '.join(sorted(unknown))}")
     for service in args.services or SERVICES:
         upgrade(service, get_engine(settings.service_database_url(service)))
         print(f"{service}: migrated")
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="run every service in one process over example articles")
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("services", nargs="*", choices=["ingest", "story", "notify", []])
+    migrate.add_argument("services", nargs="*", metavar="SERVICE",
+                         help="ingest, story or notify (default: all three)")
 
     serve = sub.add_parser("serve", help="run services under uvicorn")
     serve.add_argument("service", nargs="?", default="all",

@@ -61,3 +61,44 @@ def auth_headers(settings: Settings) -> dict[str, str]:
     if settings.api_key is None:
         return {}
     return {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"}
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over `max_bytes` (413) before they are read whole,
+    whether or not the client sent Content-Length."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            return await self._too_large(scope, receive, send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope, receive, send):
+        response = problem_response(413, "payload-too-large", "The request body is too large",
+                                    f"at most {self.max_bytes} bytes", scope.get("path", ""))
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass

@@ -13,7 +13,7 @@ from services.ingest.schemas import ArticleAccepted, ArticleCreate, ArticleStatu
 from shared.db import get_engine, ping
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
-from shared.web import api_key_dependency, auth_headers, health_router, make_app
+from shared.web import BodyLimit, api_key_dependency, auth_headers, health_router, make_app
 
 
 def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient | None = None,
@@ -43,16 +43,14 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     app.include_router(health_router({"database": lambda: ping(engine)}))
     require_key = api_key_dependency(settings)
 
-    async def limit_size(request: Request) -> None:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_article_bytes:
-            raise Problem(413, "payload-too-large", "The article is too large",
-                          f"at most {settings.max_article_bytes} bytes")
-        if not request.headers.get("content-type", "").startswith("application/json"):
+    app.add_middleware(BodyLimit, max_bytes=settings.max_article_bytes)
+
+    async def json_only(request: Request) -> None:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             raise Problem(415, "unsupported-media-type", "Send the article as application/json")
 
     @app.post("/v1/articles", status_code=202, response_model=ArticleAccepted,
-              dependencies=[require_key, Depends(limit_size)], tags=["articles"],
+              dependencies=[require_key, Depends(json_only)], tags=["articles"],
               responses={200: {"model": ArticleAccepted, "description": "An exact repeat"}})
     async def create_article(article: ArticleCreate, request: Request, response: Response):
         fields = article.model_dump()
