@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from shared.db import UTCDateTime
@@ -181,41 +182,41 @@ class EventStore:
             raise ValueError("append needs at least one event")
         if conn is not None:
             return self._append(conn, stream_id, events, expected_version)
-        with self.engine.begin() as own:
-            return self._append(own, stream_id, events, expected_version)
+        try:
+            with self.engine.begin() as own:
+                return self._append(own, stream_id, events, expected_version)
+        except IntegrityError:
+            # The same retry raced us between the id check and the lock: it is recorded now.
+            with self.engine.begin() as own:
+                return self._append(own, stream_id, events, expected_version)
 
     def _append(self, conn, stream_id, events, expected_version) -> list[RecordedEvent]:
-        self._lock_for_append(conn)
         ids = [e.event_id for e in events]
+        # Recognise a retry before taking the lock, so the lock covers as little as possible.
         existing = self._events_by_id(conn, ids)
         if existing:
             if len(existing) == len(ids) and all(e.stream_id == stream_id for e in existing):
                 return sorted(existing, key=lambda e: e.position)
             raise DuplicateEventError(f"{len(existing)} of {len(ids)} event ids already recorded")
-        current = conn.execute(
-            select(func.coalesce(func.max(events_table.c.version), 0)).where(
-                events_table.c.stream_id == stream_id
+        self._lock_for_append(conn)
+        current, head = conn.execute(
+            select(
+                select(func.coalesce(func.max(events_table.c.version), 0))
+                .where(events_table.c.stream_id == stream_id).scalar_subquery(),
+                select(func.coalesce(func.max(events_table.c.position), 0)).scalar_subquery(),
             )
-        ).scalar_one()
+        ).one()
         check_expected_version(stream_id, expected_version, current)
-        positions = self._assign_positions(conn, len(events))
+        positions = self._assign_positions(conn, head, len(events))
         now = datetime.now(UTC)
-        rows = [
-            {
-                "position": position,
-                "stream_id": stream_id,
-                "version": current + i + 1,
-                "event_id": e.event_id,
-                "type": e.type,
-                "schema_version": e.schema_version,
-                "data": e.data,
-                "metadata": e.metadata,
-                "recorded_at": now,
-            }
+        recorded = [
+            RecordedEvent(position=position, stream_id=stream_id, version=current + i + 1,
+                          event_id=e.event_id, type=e.type, schema_version=e.schema_version,
+                          data=e.data, metadata=e.metadata, recorded_at=now)
             for i, (e, position) in enumerate(zip(events, positions, strict=True))
         ]
-        conn.execute(insert(events_table), rows)
-        return [_row_to_event(_Row(r)) for r in rows]
+        conn.execute(insert(events_table), [vars(r) for r in recorded])
+        return recorded
 
     def _lock_for_append(self, conn: Connection) -> None:
         """Serialize appenders; SQLite already did at BEGIN IMMEDIATE (see shared.db)."""
@@ -223,10 +224,9 @@ class EventStore:
             # EXCLUSIVE conflicts with other writers' ROW EXCLUSIVE, not with readers.
             conn.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
 
-    def _assign_positions(self, conn: Connection, count: int) -> Sequence[int]:
-        """Next positions, safe because the lock is held until commit: no gaps, no reordering."""
-        head_query = select(func.coalesce(func.max(events_table.c.position), 0))
-        head = conn.execute(head_query).scalar_one()
+    def _assign_positions(self, conn: Connection, head: int, count: int) -> Sequence[int]:
+        """Positions after the head, safe because the lock is held until commit: no gaps and
+        no reordering."""
         return range(head + 1, head + 1 + count)
 
     # -- reading -------------------------------------------------------------------------------
@@ -287,11 +287,6 @@ class EventStore:
                 .order_by(events_table.c.position)
             )
             return [r.stream_id for r in rows]
-
-
-class _Row:
-    def __init__(self, d):
-        self.__dict__.update(d)
 
 
 class Checkpoints:

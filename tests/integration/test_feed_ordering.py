@@ -27,7 +27,7 @@ class UnserializedEventStore(EventStore):
     def _lock_for_append(self, conn):
         pass
 
-    def _assign_positions(self, conn, count):
+    def _assign_positions(self, conn, head, count):
         return [conn.execute(text("SELECT nextval('unsafe_positions')")).scalar_one()
                 for _ in range(count)]
 

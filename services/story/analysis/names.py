@@ -1,0 +1,143 @@
+"""Proper names: finding them in a sentence and matching their variants."""
+
+from __future__ import annotations
+
+import re
+
+from .text import fold, without_quotes, words
+
+# Capitalised words that are not names by themselves.
+GENERIC = frozenset("""
+a an the and but or nor so yet for of in on at to by from with as into after before while when
+where if though although because since until unless once then there here this that these those
+he she it they we i you his her its their our my your him them us who whom whose what which
+mr mrs ms dr sen rep gov gen lt col sgt st jr sr judge justice magistrate president chief
+attorney general prosecutor prosecutors officials official agent agents director deputy
+spokesman spokeswoman spokesperson lawyer lawyers defense defendant u s us federal state
+district court courts department office monday tuesday wednesday thursday friday saturday
+sunday january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec today yesterday tomorrow tonight however
+meanwhile still also instead other another some many most more all both each every no not
+in-depth related photo video latest read watch update updated breaking exclusive new old
+north south east west northern southern eastern western central international national
+""".split())
+
+NAME_JOINERS = frozenset({"of", "de", "del", "la", "le", "van", "von", "der", "den", "da",
+                          "dos", "bin", "al", "y", "for"})
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-.]*[A-Za-z.]|[A-Za-z]")
+_SENTENCE_OPENERS = set('"(-:')
+
+
+def _is_capitalised(token: str) -> bool:
+    return token[:1].isupper()
+
+
+def proper_names(sentence: str, mid_sentence_caps: frozenset[str] = frozenset()) -> list[str]:
+    """Capitalised word runs outside quotes ("Michelle Gelernt", "Federal Defenders of New
+    York"). A lone capitalised word at the start of a sentence or quote counts only when the
+    article also capitalises it mid-sentence (`mid_sentence_caps`, folded lowercase)."""
+    text = fold(without_quotes(sentence, placeholder=" : "))
+    names: list[str] = []
+    run: list[str] = []
+    run_starts_sentence = False
+    previous_char = ":"
+
+    def close():
+        nonlocal run
+        while run and run[-1].lower() in NAME_JOINERS:
+            run.pop()
+        if run:
+            parts = [t.rstrip(".") if not re.fullmatch(r"(?:[A-Z]\.)+", t) else t for t in run]
+            distinctive = [p for p in parts if p.lower().strip(".") not in GENERIC
+                           and p.lower() not in NAME_JOINERS]
+            if distinctive:
+                if len(parts) == 1 and run_starts_sentence \
+                        and parts[0].lower() not in mid_sentence_caps:
+                    pass
+                else:
+                    names.append(" ".join(parts))
+        run = []
+
+    position = 0
+    for match in _TOKEN.finditer(text):
+        token = re.sub(r"'s$", "", match.group(0))
+        gap = text[position:match.start()]
+        position = match.end()
+        starts_sentence = not run and (previous_char in _SENTENCE_OPENERS
+                                       or any(c in _SENTENCE_OPENERS for c in gap)
+                                       or match.start() == 0)
+        if any(c in ",;:()\"" for c in gap) and run:
+            close()
+            starts_sentence = any(c in _SENTENCE_OPENERS for c in gap)
+        if _is_capitalised(token):
+            if not run:
+                run_starts_sentence = starts_sentence
+            if run and run_starts_sentence and len(run) == 1 \
+                    and run[0].lower().strip(".") in GENERIC:
+                run = []          # "The Sinaloa ..." -> start the run at "Sinaloa"
+                run_starts_sentence = False
+            run.append(token)
+        elif run and token.lower() in NAME_JOINERS and token.islower():
+            run.append(token)
+        else:
+            close()
+        previous_char = token[-1]
+    close()
+    return names
+
+
+def name_tokens(name: str) -> set[str]:
+    """The distinctive folded tokens of a name ("Judge Brian Cogan" -> {"brian", "cogan"})."""
+    return {t for t in words(name) if t not in GENERIC and t not in NAME_JOINERS and len(t) > 1}
+
+
+def mid_sentence_capitals(sentences: list[str]) -> frozenset[str]:
+    """Folded words an article capitalises somewhere other than a sentence start."""
+    caps: set[str] = set()
+    for sentence in sentences:
+        tokens = _TOKEN.findall(fold(without_quotes(sentence, placeholder=" : ")))
+        for prev, token in zip(tokens, tokens[1:]):
+            if _is_capitalised(token) and not prev.endswith(":"):
+                caps.add(token.lower().rstrip("."))
+    return frozenset(caps)
+
+
+# -- story entities -----------------------------------------------------------------------------
+
+ORGANISATION_WORDS = frozenset("""
+international center centre court department agency association union university institute
+bureau office committee council foundation group inc corp co company ltd llc party ministry
+administration service services commission authority hospital prison jail penitentiary
+correctional detention facility defenders network news times post cartel school college
+""".split())
+
+
+SHORTENABLE = frozenset({"international", "inc", "corp", "co", "ltd", "llc", "group",
+                         "foundation", "network", "company", "association"})
+
+
+def entity_variants(entity: str) -> tuple[str, ...]:
+    """Folded lowercase phrases that mention an entity: the full name, first + last for people,
+    the surname alone, the distinctive part of an organisation's name."""
+    tokens = [t for t in fold(entity).lower().replace('"', " ").split() if t]
+    if not tokens:
+        return ()
+    full = " ".join(tokens)
+    variants = [full]
+    is_organisation = any(t.strip(".,") in ORGANISATION_WORDS for t in tokens)
+    if is_organisation:
+        distinctive = [t for t in tokens if t.strip(".,") not in ORGANISATION_WORDS
+                       and t not in GENERIC and t not in NAME_JOINERS]
+        if len(distinctive) == 1 and len(distinctive[0]) >= 5 and tokens[0] == distinctive[0] \
+                and all(t.strip(".,") in SHORTENABLE for t in tokens[1:]):
+            variants.append(distinctive[0])         # "Amnesty International" -> "amnesty"
+    elif len(tokens) >= 2:
+        if tokens[0] in {"el", "la", "los", "las", "the"}:
+            return tuple(variants)                  # a nickname: "El Chapo" stays whole
+        surnames = [t for t in tokens[1:] if len(t) >= 4 and t not in GENERIC
+                    and t not in NAME_JOINERS]      # "Guzman Loera": either surname alone
+        if len(tokens) > 2:
+            variants.extend(f"{tokens[0]} {s}" for s in surnames)
+        variants.extend(surnames)
+    return tuple(dict.fromkeys(variants))

@@ -1,0 +1,194 @@
+"""Text handling: normalization, sentence splitting, datelines and page furniture."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import pysbd
+
+from shared.text import comparable, content_hash
+
+__all__ = ["comparable", "content_hash", "fold", "plain", "words", "split_paragraphs",
+           "split_sentences", "article_sentences", "strip_dateline", "is_furniture",
+           "without_quotes", "STOPWORDS"]
+
+_PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+                        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
+                        "\u00ab": '"', "\u00bb": '"', "\u2032": "'", "\u2033": '"',
+                        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+                        "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u00a0": " ",
+                        "\u2026": "..."})
+
+
+def plain(text: str) -> str:
+    """Same characters a reader sees, with one kind of quote, apostrophe and dash; case kept."""
+    text = unicodedata.normalize("NFKC", text).translate(_PLAIN)
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """`plain` without accents: "Guzmán" and "Guzman" become the same letters. Case kept."""
+    decomposed = unicodedata.normalize("NFKD", plain(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_ABBREVIATION_DOTS = re.compile(r"\b((?:[a-z]\.){2,})")
+_WORD = re.compile(r"[a-z0-9]+")
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is it
+its itself just me more most my myself no nor not now of off on once only or other our ours
+out over own same she should so some such than that the their theirs them themselves then
+there these they this those through to too under until up very was we were what when where
+which while who whom why will with would you your yours said says say told according also
+one two new
+""".split())
+
+
+def words(text: str) -> list[str]:
+    """Lowercase, accent-free word tokens; possessive 's dropped, "U.S." kept as "us"."""
+    folded = fold(text).lower()
+    folded = _ABBREVIATION_DOTS.sub(lambda m: m.group(1).replace(".", ""), folded)
+    folded = re.sub(r"'s\b", "", folded)
+    folded = folded.replace("'", "")
+    return _WORD.findall(folded)
+
+
+# -- paragraphs and sentences -------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_paragraphs(body: str) -> list[str]:
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", body))
+    return [p for p in paragraphs if p]
+
+
+_FRAGMENT_END = re.compile(r"\b(?:[ap]\.m|[A-Z][a-z]{0,3}|[A-Z](?:\.[A-Z])*)\.\s*$")
+
+
+def _segment(paragraph: str) -> list[str]:
+    pieces = [s.strip() for s in _segmenter().segment(paragraph)]
+    pieces = [s for s in pieces if s]
+    merged: list[str] = []
+    for piece in pieces:
+        # pysbd sometimes cuts after "p.m." or an initial ("5 p.m. | Tuesday.")
+        if merged and (len(piece.split()) <= 2 and not piece[:1] in "\"'"
+                       or _FRAGMENT_END.search(merged[-1]) and piece[:1].islower()):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged
+
+
+def split_sentences(body: str) -> list[str]:
+    """Sentences of a plain-text body, paragraph by paragraph (pysbd: "U.S.", "N.Y.", ". . .")."""
+    sentences: list[str] = []
+    for paragraph in split_paragraphs(body):
+        sentences.extend(_segment(paragraph))
+    return sentences
+
+
+# -- datelines and page furniture ---------------------------------------------------------------
+
+_PLACE_WORD = r"[A-Z][A-Za-z.'\-]*"
+_DATELINE = re.compile(
+    r"""^\s*
+    (?:date\s+\d{4}-\d{2}-\d{2}\s*[:\-]?\s*)?             # a scraped "date 2017-05-04" prefix
+    (?:
+      (?P<caps>[A-Z][A-Z.'\-]+(?:\s+[A-Z][A-Z.'\-]+){0,3})  # BROOKLYN / MEXICO CITY
+      |(?P<place>""" + _PLACE_WORD + r"""(?:\s+""" + _PLACE_WORD + r"""){0,3})
+    )
+    (?:,\s*""" + _PLACE_WORD + r"""(?:\s+""" + _PLACE_WORD + r"""){0,2})?      # , N.Y.
+    (?:,?\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2})?
+    (?P<agency>\s*\([A-Za-z .&'\-]{1,30}\))?                 # (AP), (CN), (Reuters)
+    \s*(?:-{1,2}|\u2013|\u2014)\s+""",
+    re.VERBOSE)
+_DATE_PREFIX = re.compile(r"^\s*date\s+\d{4}-\d{2}-\d{2}\s*[:\-]?\s*")
+
+
+def strip_dateline(paragraph: str) -> str:
+    """ "BROOKLYN, N.Y. (CN) — Unwilling ..." -> "Unwilling ..." (also "date 2017-05-04 ...")."""
+    text = _DATE_PREFIX.sub("", paragraph, count=1)
+    match = _DATELINE.match(paragraph)
+    if match and len(match.group(0)) <= 90 and (match.group("caps") or match.group("agency")):
+        rest = paragraph[match.end():]
+        if rest[:1].isupper() or rest[:1] in "\"'\u201c":
+            return rest
+    return text
+
+
+_FURNITURE_START = re.compile(
+    r"^(?:latest videos?|advertisement|related(?: coverage| stories| articles)?|read more|"
+    r"more from|sign up|subscribe|follow (?:us|@)|share (?:this|on)|watch(?: more| now)?:?|"
+    r"click here|copyright|\(c\)|\u00a9|all rights reserved|recommended|top stories|"
+    r"trending|listen to|download (?:the|our)|photo gallery|video:|editor'?s note)\b",
+    re.IGNORECASE)
+_CAPTION = re.compile(
+    r"\b(?:credit|photo|photograph|image|picture|caption)s?\s*:|getty images|\(ap photo|"
+    r"/ ?ap photo|reuters/|\bafp\b\s*/|associated press photo|\bphoto by\b", re.IGNORECASE)
+_ENDS_LIKE_PROSE = re.compile(r"[.!?]['\")\]]*$|[.!?]\s*$|:$")
+
+
+def is_furniture(paragraph: str, following: list[str] = ()) -> bool:
+    """Page furniture rather than reporting: captions, teasers, video links, bare headlines."""
+    text = plain(paragraph)
+    if _CAPTION.search(text):
+        return True
+    if _FURNITURE_START.match(text) and len(text.split()) <= 15:
+        return True
+    if text.endswith("...") and len(text) > 3:
+        stem = fold(text[:-3]).strip().lower()
+        if any(fold(p).lower().startswith(stem) or stem in fold(p).lower() for p in following):
+            return True
+    if not _ENDS_LIKE_PROSE.search(text) and len(text.split()) <= 14:
+        return True   # headline, section label, byline
+    if re.match(r"^by\s+[A-Z][\w.'\-]+(?:\s+[A-Z][\w.'\-]+){0,3}(?:\s*,.*)?$", text) \
+            and len(text.split()) <= 12:
+        return True
+    return False
+
+
+def article_sentences(body: str, title: str = "") -> list[str]:
+    """The reporting sentences of an article: dateline stripped, page furniture dropped."""
+    paragraphs = split_paragraphs(body)
+    kept: list[str] = []
+    title_key = fold(title).lower().strip() if title else None
+    for i, paragraph in enumerate(paragraphs):
+        if title_key and fold(paragraph).lower().strip() == title_key:
+            continue
+        if is_furniture(paragraph, paragraphs[i + 1:i + 3]):
+            continue
+        if not kept:
+            paragraph = strip_dateline(paragraph)
+        kept.append(paragraph)
+    sentences: list[str] = []
+    for paragraph in kept:
+        for sentence in _segment(paragraph):
+            if kept and not _CAPTION.search(sentence):
+                sentences.append(sentence)
+    return sentences
+
+
+# -- quotations ---------------------------------------------------------------------------------
+
+_QUOTED = re.compile(r'"[^"]*"|"[^"]*$')
+
+
+def without_quotes(sentence: str, placeholder: str = "QUOTE") -> str:
+    """The sentence in the reporter's own words: double-quoted passages replaced."""
+    return _QUOTED.sub(placeholder, plain(sentence))
+
+
+def quoted_share(sentence: str) -> float:
+    text = plain(sentence)
+    inside = sum(len(m.group(0)) for m in _QUOTED.finditer(text))
+    return inside / max(1, len(text))
