@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--concurrency", type=int, default=2)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=get_settings().log_level.upper(),
+    # The demo prints its own report; only warnings and errors are logged beside it.
+    level = "WARNING" if args.command == "demo" else get_settings().log_level.upper()
+    logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return {"demo": cmd_demo, "migrate": cmd_migrate, "serve": cmd_serve,
             "worker": cmd_worker}[args.command](args)

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.ingest.api import create_app as create_ingest_app
 from services.notify.api import create_app as create_notify_app
 from services.notify.tasks import celery_app
+from services.notify.tasks import configure as configure_tasks
 from services.story.api import create_app as create_story_app
 from shared.db import get_engine
 from shared.migrate import SERVICES, upgrade
@@ -54,7 +55,7 @@ def in_process_worker():
 async def run_embedded(settings: Settings) -> AsyncIterator[EmbeddedApps]:
     """Migrate, build the three apps wired in-process, run their background loops."""
     migrate_all(settings)
-    celery_app.conf.broker_url = settings.broker_url
+    configure_tasks(settings)
     story = create_story_app(settings)
     ingest = create_ingest_app(settings, story_http=asgi_client(story, "story"))
     notify = create_notify_app(settings, story_http=asgi_client(story, "story"))

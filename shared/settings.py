@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     story_database_url: str | None = None
     notify_database_url: str | None = None
 
-    broker_url: str = "memory://"
+    broker_url: str = "memory://localhost/"
     story_url: str = "http://127.0.0.1:8002"
     public_url: str = "http://127.0.0.1:8002"
 

@@ -54,6 +54,14 @@ async def demo(settings: Settings, out=print) -> dict:
                 where = ", ".join(status["stories"]) or "no story (unrouted)"
                 out(f"{status['status']:>9}  {article['outlet']}: {article['title']} -> {where}")
 
+            attached = (await story.get(f"/v1/stories/{STORY}/articles")).json()["articles"]
+            out(f"\nWhat each article changed in \"{STORY}\":")
+            titles = {a["id"]: a["title"] for a in attached}
+            for item in attached:
+                copy = (f"copy of \"{titles[item['duplicate_of']]}\", "
+                        if item["duplicate_of"] else "")
+                out(f"  {item['outlet']}: {copy}{item['new_sentences']} new sentence(s)")
+
             state = (await story.get(f"/v1/stories/{STORY}")).json()
             expected = state["counts"]["developments"]
 

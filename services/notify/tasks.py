@@ -10,7 +10,7 @@ from services.notify.channels import send_webhook
 from services.notify.models import DeliveryAttempt
 from services.notify.policy import after_attempt
 from shared.db import get_engine, utcnow
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger("storywire.notify.tasks")
 
@@ -34,11 +34,23 @@ def make_celery(broker_url: str) -> Celery:
 
 
 celery_app = make_celery(get_settings().broker_url)
+_settings: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Use these settings in this process's tasks (the embedded mode passes its own)."""
+    global _settings
+    _settings = settings
+    celery_app.conf.broker_url = settings.broker_url
+
+
+def current_settings() -> Settings:
+    return _settings or get_settings()
 
 
 def deliver(delivery_id: str, http: httpx.Client) -> str:
     """Send one delivery if it is still pending; returns what became of it."""
-    settings = get_settings()
+    settings = current_settings()
     engine = get_engine(settings.service_database_url("notify"))
     claimed = store.claim(engine, delivery_id)
     if claimed is None:
@@ -62,6 +74,6 @@ def deliver(delivery_id: str, http: httpx.Client) -> str:
 
 @celery_app.task(name="notify.deliver", acks_late=True, reject_on_worker_lost=True)
 def deliver_task(delivery_id: str) -> str:
-    timeout = get_settings().webhook_timeout
+    timeout = current_settings().webhook_timeout
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0))) as http:
         return deliver(delivery_id, http)

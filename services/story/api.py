@@ -60,6 +60,11 @@ def create_app(settings: Settings | None = None):
         state = await asyncio.to_thread(read_state, slug)
         return {"slug": slug, "version": state.version, "timeline": state.timeline()}
 
+    @app.get("/v1/stories/{slug}/articles", tags=["stories"])
+    async def read_story_articles(slug: str):
+        state = await asyncio.to_thread(read_state, slug)
+        return {"slug": slug, "version": state.version, "articles": list(state.articles.values())}
+
     @app.get("/v1/stories/{slug}/events", response_model=EventsPublic, tags=["events"])
     async def read_story_events(
         slug: str,

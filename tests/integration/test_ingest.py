@@ -47,7 +47,7 @@ def client(settings):
 
 def rows(settings, model):
     with Session(get_engine(settings.database_url)) as session:
-        return session.exec(select(model)).all()
+        return session.exec(select(model).order_by(model.id)).all()
 
 
 def test_accept_then_exact_repeat_returns_the_same_article(client, settings):

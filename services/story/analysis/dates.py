@@ -43,7 +43,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
                              + r"\b(?:,?\s+" + _YEAR + r"\b)?")),
     ("month", re.compile(r"\b" + _MONTH + r",?\s+(?:of\s+)?" + _YEAR + r"\b")),
     ("month", re.compile(r"\b(?P<prep>in|since|until|till|by|during|through|from|before|after|"
-                         r"of|last|next|this|early|late|mid|earlier in|later in|end of|"
+                         r"of|for|last|next|this|early|late|mid|earlier in|later in|end of|"
                          r"beginning of|start of|as of)[\s-]+(?:(?:early|late|mid)[\s-]+)?"
                          + _FULL_MONTH + r"\b(?!\s*\d)", re.IGNORECASE)),
     ("weekday", re.compile(r"\b(?:(?P<mod>last|next|this|coming|past)\s+)?"
@@ -130,8 +130,6 @@ def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
         if not 1 <= day <= 31:
             return None
         mon = groups["mon"]
-        if mon == "May" and start > 0 and text[start - 1:start] == "" :
-            return None
         year = int(groups["year"]) if groups.get("year") else None
         return DateSpan(start, end, m.group(0), "date" if year else "month_day",
                         year=year, month=_month_number(mon), day=day)
@@ -172,8 +170,9 @@ _PAST = re.compile(
     r"threw|struck|upheld|overturned|began|came|went|left|heard|set|sought|brought|won|lost|"
     r"fought|led|ran|spoke|rose|fell|kept|paid|put|read|saw|thought|chose|broke)\b",
     re.IGNORECASE)
+_UNTIL_BEFORE = re.compile(r"\b(?:until|till|to|for)\s+$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[;:()]|,|\s-\s|\bbut\b|\band\b|\bwhile\b|\bwhere\b|\bwho\b|"
-                           r"\bwhich\b|\bafter\b|\bbefore\b|\bwhen\b")
+                           r"\bwhich\b|\bafter\b|\bbefore\b|\bwhen\b|\bthat\b")
 
 
 def _clauses(text: str) -> list[tuple[int, int]]:
@@ -185,9 +184,14 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in pairs if e > s]
 
 
-def tense_at(sentence: str, position: int) -> str:
-    """ "future" or "past" for the clause around a character position (news default: past)."""
+def tense_at(sentence: str, position: int, end: int | None = None) -> str:
+    """ "future" or "past" for the clause around a character span (news default: past).
+
+    Within the clause the verb marker nearest to the span decides ("said he would rule Friday"
+    is future); a clause without a verb ("On Friday, the court will ...") borrows from the
+    nearest clause that has one."""
     text = plain(sentence)
+    end = position if end is None else end
     clauses = _clauses(text)
     here = next((i for i, (s, e) in enumerate(clauses) if s <= position < e), None)
     order = []
@@ -196,16 +200,24 @@ def tense_at(sentence: str, position: int) -> str:
                           for j in (here + k, here - k) if 0 <= j < len(clauses)]
     for i in order:
         s, e = clauses[i]
-        clause = text[s:e]
-        if i == here:
-            # the date words themselves do not tell the tense ("next" in "next week" does)
-            pass
-        future = _FUTURE.search(clause)
-        past = _PAST.search(clause)
-        if future and (not past or future.start() <= past.start() or i != here):
-            return "future"
-        if past:
-            return "past"
+        markers = [(m.start() + s, m.end() + s, "future") for m in _FUTURE.finditer(text[s:e])]
+        markers += [(m.start() + s, m.end() + s, "past") for m in _PAST.finditer(text[s:e])]
+        markers = [mk for mk in markers if mk[1] <= position or mk[0] >= end]
+        if i == here and _UNTIL_BEFORE.search(text[max(0, position - 12):position]):
+            return "future"           # "delayed until June 15", "adjourned to June 2"
+        if not markers:
+            continue
+
+        def distance(marker):
+            ms, me, kind = marker
+            before = me <= position
+            gap = position - me if before else ms - end
+            return (not before, gap, kind != "future")
+        nearest = min(markers, key=distance)
+        if nearest[2] == "past" and any(
+                kind == "future" and 0 <= nearest[0] - me <= 25 for _, me, kind in markers):
+            return "future"           # "will be arraigned", "is scheduled to be sentenced"
+        return nearest[2]
     return "future" if _FUTURE.search(text) else "past"
 
 
@@ -223,6 +235,17 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
+def _distance(offset: int, tense: str, slack: int) -> float:
+    """How unlikely a reading `offset` units from the publish date is, given the tense: a
+    reading on the wrong side of the publish date ("was sentenced on May 5" read as next May)
+    counts double, so it wins only when it is much closer ("pushed back to April 11")."""
+    if tense == "past" and offset > slack:
+        return offset * 2
+    if tense == "future" and offset < -slack:
+        return -offset * 2
+    return abs(offset)
+
+
 def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDate | None:
     """What a date expression means for an article published on `published`."""
     if span.kind == "date":
@@ -233,20 +256,19 @@ def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDat
                       if (d := _safe_date(y, span.month, span.day))]
         if not candidates:
             return None
-        best = min(candidates, key=lambda d: abs((d - published).days))
-        if tense == "past" and best > published + timedelta(days=1):
-            best = _safe_date(best.year - 1, best.month, best.day) or best
-        elif tense == "future" and best < published - timedelta(days=1):
-            best = _safe_date(best.year + 1, best.month, best.day) or best
+        best = min(candidates, key=lambda d: _distance((d - published).days, tense, 1))
         return ResolvedDate(best.isoformat(), best, "day")
     if span.kind == "month":
         year = span.year
         if year is None:
-            year = published.year
-            if span.modifier == "last" or (tense == "past" and span.month > published.month):
-                year -= 1 if span.month >= published.month or span.modifier == "last" else 0
-            elif span.modifier == "next" or (tense == "future" and span.month < published.month):
-                year += 1 if span.month <= published.month or span.modifier == "next" else 0
+            if span.modifier == "last":
+                year = published.year - (1 if span.month >= published.month else 0)
+            elif span.modifier == "next":
+                year = published.year + (1 if span.month <= published.month else 0)
+            else:
+                year = min((published.year - 1, published.year, published.year + 1),
+                           key=lambda y: _distance((y - published.year) * 12 + span.month
+                                                   - published.month, tense, 0))
         return ResolvedDate(f"{year:04d}-{span.month:02d}", date(year, span.month, 1), "month")
     if span.kind == "year":
         return ResolvedDate(f"{span.year:04d}", date(span.year, 1, 1), "year")
@@ -259,7 +281,7 @@ def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDat
         elif span.modifier == "past":
             d = published - timedelta(days=(7 - delta) % 7 or 7)
         elif tense == "future":
-            d = published + timedelta(days=delta)
+            d = published + timedelta(days=delta or 7)
         else:
             d = published - timedelta(days=(7 - delta) % 7)
         return ResolvedDate(d.isoformat(), d, "day")
@@ -297,7 +319,9 @@ def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDat
 
 
 def resolve_in(sentence: str, span: DateSpan, published: date) -> ResolvedDate | None:
-    return resolve(span, published, tense_at(sentence, span.start))
+    if re.match(r"(?:until|till|for|to)\b", span.text, re.IGNORECASE):
+        return resolve(span, published, "future")     # "set for July", "delayed until June"
+    return resolve(span, published, tense_at(sentence, span.start, span.end))
 
 
 def dates_in(sentence: str, published: date) -> list[tuple[DateSpan, ResolvedDate]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .text import fold, without_quotes, words
+from .text import STOPWORDS, fold, plain, without_quotes, words
 
 # Capitalised words that are not names by themselves.
 GENERIC = frozenset("""
@@ -27,6 +27,8 @@ NAME_JOINERS = frozenset({"of", "de", "del", "la", "le", "van", "von", "der", "d
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-.]*[A-Za-z.]|[A-Za-z]")
 _SENTENCE_OPENERS = set('"(-:')
+# 'Joaquin "El Chapo" Guzman': a short capitalised quotation inside a name is a nickname
+_NICKNAME = re.compile(r'(?<=[A-Za-z]) "((?:[A-Z][\w\'.-]*\s?){1,3})" (?=[A-Z])')
 
 
 def _is_capitalised(token: str) -> bool:
@@ -37,7 +39,11 @@ def proper_names(sentence: str, mid_sentence_caps: frozenset[str] = frozenset())
     """Capitalised word runs outside quotes ("Michelle Gelernt", "Federal Defenders of New
     York"). A lone capitalised word at the start of a sentence or quote counts only when the
     article also capitalises it mid-sentence (`mid_sentence_caps`, folded lowercase)."""
-    text = fold(without_quotes(sentence, placeholder=" : "))
+    letters = [c for c in sentence if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > len(letters) / 2:
+        return []                         # an all-capitals line tells nothing about names
+    text = _NICKNAME.sub(lambda m: f" {m.group(1).strip()} ", fold(plain(sentence)))
+    text = fold(without_quotes(text, placeholder=" : "))
     names: list[str] = []
     run: list[str] = []
     run_starts_sentence = False
@@ -97,7 +103,7 @@ def mid_sentence_capitals(sentences: list[str]) -> frozenset[str]:
     caps: set[str] = set()
     for sentence in sentences:
         tokens = _TOKEN.findall(fold(without_quotes(sentence, placeholder=" : ")))
-        for prev, token in zip(tokens, tokens[1:]):
+        for prev, token in zip(tokens, tokens[1:], strict=False):
             if _is_capitalised(token) and not prev.endswith(":"):
                 caps.add(token.lower().rstrip("."))
     return frozenset(caps)
@@ -115,6 +121,19 @@ correctional detention facility defenders network news times post cartel school 
 
 SHORTENABLE = frozenset({"international", "inc", "corp", "co", "ltd", "llc", "group",
                          "foundation", "network", "company", "association"})
+# words too common to stand for an organisation on their own ("Metropolitan", "Health")
+COMMON_NAME_WORDS = frozenset("""
+metropolitan national international american united federal general central first new global
+royal state city county health healthcare medical systems system services service group
+partners holdings capital bank financial energy harbor port commons community public home
+north south east west northern southern eastern western great grand mountain valley river
+lake park city street data yield trust security securities
+""".split())
+
+
+def _looks_like_organisation(tokens: list[str]) -> bool:
+    return any(t.strip(".,") in COMMON_NAME_WORDS or t.strip(".,") in ORGANISATION_WORDS
+               for t in tokens[1:])
 
 
 def entity_variants(entity: str) -> tuple[str, ...]:
@@ -125,13 +144,14 @@ def entity_variants(entity: str) -> tuple[str, ...]:
         return ()
     full = " ".join(tokens)
     variants = [full]
-    is_organisation = any(t.strip(".,") in ORGANISATION_WORDS for t in tokens)
-    if is_organisation:
-        distinctive = [t for t in tokens if t.strip(".,") not in ORGANISATION_WORDS
-                       and t not in GENERIC and t not in NAME_JOINERS]
-        if len(distinctive) == 1 and len(distinctive[0]) >= 5 and tokens[0] == distinctive[0] \
-                and all(t.strip(".,") in SHORTENABLE for t in tokens[1:]):
-            variants.append(distinctive[0])         # "Amnesty International" -> "amnesty"
+    is_organisation = any(t.strip(".,") in ORGANISATION_WORDS or t in STOPWORDS
+                          for t in tokens)
+    if is_organisation or len(tokens) >= 2 and _looks_like_organisation(tokens):
+        first = tokens[0].strip(".,")
+        if len(first) >= 5 and first not in COMMON_NAME_WORDS and first not in GENERIC \
+                and first not in ORGANISATION_WORDS:
+            variants.append(first)        # "Amnesty International" -> "amnesty"
+        return tuple(dict.fromkeys(variants))
     elif len(tokens) >= 2:
         if tokens[0] in {"el", "la", "los", "las", "the"}:
             return tuple(variants)                  # a nickname: "El Chapo" stays whole

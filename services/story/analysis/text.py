@@ -73,6 +73,11 @@ def split_paragraphs(body: str) -> list[str]:
 
 
 _FRAGMENT_END = re.compile(r"\b(?:[ap]\.m|[A-Z][a-z]{0,3}|[A-Z](?:\.[A-Z])*)\.\s*$")
+_CLOCK_END = re.compile(r"\b[ap]\.m\.\s*$")
+_TIME_WORDS = re.compile(r"^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+                         r"January|February|March|April|May|June|July|August|September|"
+                         r"October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|"
+                         r"Nov|Dec|[A-Z]{2,4}T|[A-Z]?[EPMC][SD]?T|local|ET|PT|GMT|UTC)\b")
 
 
 def _segment(paragraph: str) -> list[str]:
@@ -81,8 +86,9 @@ def _segment(paragraph: str) -> list[str]:
     merged: list[str] = []
     for piece in pieces:
         # pysbd sometimes cuts after "p.m." or an initial ("5 p.m. | Tuesday.")
-        if merged and (len(piece.split()) <= 2 and not piece[:1] in "\"'"
-                       or _FRAGMENT_END.search(merged[-1]) and piece[:1].islower()):
+        if merged and (_FRAGMENT_END.search(merged[-1])
+                       and (len(piece.split()) <= 2 or piece[:1].islower())
+                       or _CLOCK_END.search(merged[-1]) and _TIME_WORDS.match(piece)):
             merged[-1] = f"{merged[-1]} {piece}"
         else:
             merged.append(piece)
@@ -172,9 +178,7 @@ def article_sentences(body: str, title: str = "") -> list[str]:
         kept.append(paragraph)
     sentences: list[str] = []
     for paragraph in kept:
-        for sentence in _segment(paragraph):
-            if kept and not _CAPTION.search(sentence):
-                sentences.append(sentence)
+        sentences.extend(s for s in _segment(paragraph) if not _CAPTION.search(s))
     return sentences
 
 

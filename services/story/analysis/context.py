@@ -1,0 +1,72 @@
+"""What the development detectors know about the article around a sentence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .names import GENERIC, mid_sentence_capitals, proper_names
+from .text import fold, plain, without_quotes
+
+
+@dataclass(frozen=True)
+class ArticleContext:
+    """What the detectors need to know about the article around a sentence."""
+    published: date
+    judges: tuple[str, ...] = ()                 # "Brian Cogan"
+    caps: frozenset[str] = frozenset()           # words capitalised mid-sentence
+    name_parts: frozenset[str] = frozenset()     # words of the article's multi-word names
+    appeals_court: bool = False                  # the article is about an appeals court
+
+    @property
+    def judge_surnames(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(fold(j).lower().split()[-1] for j in self.judges if j))
+
+
+_JUDGE_NAME = re.compile(
+    r"\b(?:Judge|Justice|Magistrate|[Jj]udge,)\s+(?:(?:[A-Z][a-z]{1,4}\.)\s+)*"
+    r"((?:[A-Z][A-Za-z'\-]+\.?\s+){0,2}[A-Z][A-Za-z'\-]+)")
+_APPEALS = (r"\bappeals?\s+court\b|\bcourts? of appeals?\b|\bappellate\b|"
+            r"\b\d+(?:st|nd|rd|th)\s+(?:u\.s\.\s+)?circuit\b|\bu\.s\. supreme court\b|"
+            r"\bsupreme court of (?:the united states|canada)\b|\bhigh(?:est)? court\b|"
+            r"\bappeals panel\b|\bcircuit court of appeals\b")
+APPEALS_COURT = re.compile(_APPEALS)
+
+
+def judges_named(sentences: list[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for sentence in sentences:
+        for m in _JUDGE_NAME.finditer(fold(plain(sentence))):
+            name = m.group(1).strip()
+            if name.split()[-1].lower() in GENERIC:
+                continue
+            found.append(name)
+    by_surname: dict[str, str] = {}
+    for name in found:
+        surname = name.split()[-1].lower()
+        if len(name) > len(by_surname.get(surname, "")):
+            by_surname[surname] = name          # the fullest form: "Brian Cogan" over "Cogan"
+    return tuple(by_surname.values())
+
+
+def article_context(sentences: list[str], published: date,
+                    known_judges: tuple[str, ...] = ()) -> ArticleContext:
+    """What the detectors need about an article; `known_judges` are the judges the story has
+    named before, so "Sandoval revoked his bond" is read as the court acting."""
+    caps = mid_sentence_capitals(sentences)
+    parts: set[str] = set()
+    for sentence in sentences:
+        for name in proper_names(sentence, caps):
+            tokens = fold(name).lower().split()
+            if len(tokens) > 1:
+                parts.update(t.strip(".") for t in tokens)
+    appeals = any(APPEALS_COURT.search(fold(without_quotes(s)).lower()) for s in sentences[:3])
+    judges = list(judges_named(sentences))
+    for judge in known_judges:
+        surname = judge.split()[-1].lower()
+        if surname in {t.lower() for s in sentences for t in re.findall(r"[A-Za-z'-]+", fold(s))} \
+                and all(j.split()[-1].lower() != surname for j in judges):
+            judges.append(judge)
+    return ArticleContext(published=published, judges=tuple(judges), caps=caps,
+                          name_parts=frozenset(parts), appeals_court=appeals)

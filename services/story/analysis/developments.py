@@ -1,0 +1,354 @@
+"""Developments: what happened, found sentence by sentence in the reporter's own words.
+
+The phrases that tell of an event come from `triggers`; here each one becomes a finding with
+its outcome, date, actors, matter and a background check: a development told as history (past
+perfect, "twice", "years ago", "last year", a date well before publication) is not news.
+
+Only the reporter's own statements are read: quotations are blanked (the ruling's own words,
+"The motion is denied ...", corroborate the reporter's sentence about the ruling instead of
+adding a second one), and so is what someone argues, says or finds ("..., arguing that the
+judge wrongly allowed ...").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from .context import ArticleContext, article_context, judges_named
+from .dates import ResolvedDate, dates_in, is_well_before, resolve
+from .matters import Matter, matter_for, status_for
+from .names import GENERIC, proper_names
+from .text import fold, plain, without_quotes
+from .triggers import (
+    BACKGROUND,
+    COURT,
+    PAST_PERFECT,
+    RELATIVE_OFFSET,
+    Trigger,
+    find_triggers,
+    names_alternation,
+    reporter_voice,
+    scope,
+)
+
+TYPES = ("ruling", "hearing", "filing", "verdict", "sentence", "custody", "charge", "appeal",
+         "statement")
+
+# types whose events are reported with a date; undated, in the present perfect, they describe
+# a state of affairs ("has pleaded not guilty", "has been held since") rather than news
+ONE_SHOT = ("hearing", "custody", "charge", "verdict", "sentence")
+
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A development found in one sentence, before the story decides whether it is new."""
+    type: str
+    outcome: str | None
+    date: str | None
+    actors: tuple[str, ...]
+    evidence: str
+    sentence_index: int
+    matter: Matter
+    status: str | None
+    summary: str
+    background: bool = False
+    from_quote: bool = False
+    trigger: str = ""
+    reasons: tuple[str, ...] = field(default=())
+    position: int = 0
+
+
+
+# -- the detector ---------------------------------------------------------------------------------
+
+def find_developments(sentence: str, index: int, ctx: ArticleContext,
+                     previous: str | None = None) -> list[Finding]:
+    """Every development one sentence reports, background ones marked as such."""
+    own = fold(without_quotes(sentence))
+    low = own.lower()
+    if len(re.findall(r"[a-z]+", low.replace("quote", ""))) < 3:
+        return []
+    voice = reporter_voice(low)
+    triggers = find_triggers(own, voice, ctx, previous)
+    if not triggers:
+        return []
+    dated = dates_in(own, ctx.published)
+    names = _actors(sentence, ctx)
+    bounds = [t.start for t in triggers] + [len(low)]
+    findings = []
+    for t in triggers:
+        following = [b for b in bounds if b > t.start]
+        findings.append(_finding(t, sentence, index, own, voice, dated, names, ctx,
+                                 min(following) if following else len(low)))
+    return _merge_rulings(findings)
+
+
+
+
+def _merge_rulings(findings: list[Finding]) -> list[Finding]:
+    """Within one sentence, a grant and a denial of the same request are one mixed ruling;
+    decisions on different requests stay separate."""
+    merged: list[Finding] = []
+    for f in findings:
+        if f.type in ("ruling", "appeal"):
+            twin = next((m for m in merged if m.type == f.type and (
+                m.matter.id == f.matter.id or m.matter.generic or f.matter.generic)), None)
+            if twin is not None:
+                if twin.outcome != f.outcome:
+                    outcome = "mixed" if {twin.outcome, f.outcome} <= {"granted", "denied",
+                                                                       "mixed"} \
+                        else twin.outcome
+                    matter = twin.matter if not twin.matter.generic else f.matter
+                    merged[merged.index(twin)] = _replace(twin, outcome=outcome, matter=matter,
+                                                          date=twin.date or f.date)
+                continue
+        merged.append(f)
+    return merged
+
+
+def _replace(f: Finding, **changes) -> Finding:
+    values = {k: getattr(f, k) for k in Finding.__dataclass_fields__}
+    values.update(changes)
+    if "outcome" in changes:
+        values["status"] = status_for(f.type, values["outcome"])
+    return Finding(**values)
+
+
+def _pick_date(trigger: Trigger, dated: list, low: str,
+               published: date) -> ResolvedDate | None:
+    if not dated:
+        return None
+    scope_start, scope_end = scope(low, trigger.start, trigger.end)
+    candidates = dated
+    if trigger.date_rule in ("new_date", "set_date"):
+        # the date a hearing is moved to, or was set for, lies ahead: "Thursday's hearing"
+        candidates = dated = [(s, resolve(s, published, "future") if s.kind == "weekday"
+                               and not s.modifier else r) for s, r in dated]
+    if trigger.date_rule == "new_date":
+        candidates = [(s, r) for s, r in dated
+                      if re.search(r"\b(?:until|till|to|for)\s+$",
+                                   low[max(0, s.start - 8):s.start])]
+        if not candidates:
+            return None
+    elif trigger.date_rule == "set_date":
+        candidates = [(s, r) for s, r in dated if r.earliest >= published] or dated
+
+    def distance(item):
+        span, _ = item
+        inside = scope_start <= span.start < scope_end
+        gap = span.start - trigger.end if span.start >= trigger.end else trigger.start - span.end
+        prefer_after = trigger.date_rule == "after" and span.start < trigger.start
+        return (not inside, prefer_after, gap)
+    if trigger.date_rule == "nearest":
+        # "set sentencing for Sept. 12 and revoked his bond": a target date dates the
+        # scheduling, not the other events of the sentence
+        candidates = [(s, r) for s, r in candidates
+                      if not re.match(r"(?:for|until|till|to)\b", s.text.lower())
+                      and not re.search(r"\b(?:for|until|till|to)\s+$",
+                                        low[max(0, s.start - 8):s.start])]
+        if not candidates:
+            return None
+    span, resolved = min(candidates, key=distance)
+    offset = RELATIVE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
+    if offset and span.end <= trigger.start and resolved.granularity == "day":
+        resolved = _shift(resolved, offset)
+    return resolved
+
+
+def _shift(resolved: ResolvedDate, offset: re.Match) -> ResolvedDate:
+    """ "pleaded not guilty Friday, a day after he was extradited": the day before."""
+    n = offset.group("n").lower()
+    amount = int(n) if n.isdigit() else {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3,
+                                         "four": 4, "five": 5, "six": 6, "seven": 7,
+                                         "several": 3, "a few": 3}.get(n, 1)
+    unit = offset.group("unit").rstrip("s")
+    days = {"hour": 0, "day": 1, "week": 7, "month": 30, "year": 365}[unit] * amount
+    sign = -1 if offset.group("dir") in ("after", "since") else 1
+    moved = resolved.earliest + timedelta(days=sign * days)
+    if unit in ("hour", "day", "week"):
+        return ResolvedDate(moved.isoformat(), moved, "day")
+    return ResolvedDate(f"{moved.year:04d}-{moved.month:02d}", moved, "month")
+
+
+def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
+                published: date) -> tuple[str, ...]:
+    reasons = []
+    start, end = scope(low, trigger.start, trigger.end)
+    said = re.compile(r"\b(?:said|says|told|wrote|argued|added)\b").search(low, trigger.end, end)
+    if said:
+        end = said.start()            # what the speaker then says is not this event's time
+    for m in BACKGROUND.finditer(low, start, end):
+        if own[m.start():m.start() + 1].isupper() and m.start() > 0:
+            continue                  # part of a name: "North Fraser Pretrial Centre"
+        reasons.append(f"history: {m.group(0)}")
+        break
+    if PAST_PERFECT.search(low[max(start, trigger.start - 20):min(end, trigger.end + 15)]):
+        reasons.append("past perfect")
+    if re.search(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$", low[max(start, trigger.start - 40):
+                                                         trigger.start]):
+        reasons.append("history: since")            # "since he was flown to New York"
+    if re.search(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$", low[max(start, trigger.start - 40):
+                                                         trigger.start]):
+        reasons.append("history: since")            # "since he was flown to New York"
+    offset = RELATIVE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
+    if offset and offset.group("unit").rstrip("s") in ("week", "month", "year"):
+        reasons.append(f"history: {offset.group(0).strip()}")   # "a month after the judge ..."
+    if when is not None and is_well_before(when, published):
+        reasons.append(f"dated {when.value or when.earliest.isoformat()}")
+    if when is None and trigger.type in ONE_SHOT and trigger.outcome in (None, "held") and \
+            re.search(r"\b(?:has|have)\b", low[max(0, trigger.start - 20):trigger.end]):
+        reasons.append("present perfect, undated")     # "has pleaded not guilty"
+    return tuple(dict.fromkeys(reasons))
+
+
+def _actors(sentence: str, ctx: ArticleContext) -> tuple[str, ...]:
+    actors: list[str] = []
+    low = fold(without_quotes(sentence)).lower()
+    titles = re.compile(r"^(?:.*\b(?:Judge|Justice|Magistrate|Attorney|Prosecutor|Agent|"
+                        r"Director|Sen\.?|Rep\.?|Gov\.?|President|Officer|Sgt\.?|Det\.?|Mr\.?|"
+                        r"Ms\.?|Mrs\.?|Dr\.?)\s+)")
+    text = fold(plain(sentence))
+    for name in proper_names(sentence, ctx.caps):
+        cleaned = titles.sub("", name).strip()
+        if not cleaned or cleaned.lower() in GENERIC:
+            continue
+        if re.search(rf"\b(?:in|from|to|at|inside|near|outside|across|of)\s+(?:the\s+)?"
+                     rf"{re.escape(name)}", text):
+            continue                      # a place: "in Manhattan", "from Mexico"
+        if " " not in cleaned and cleaned.lower() not in ctx.name_parts \
+                and not cleaned.isupper():
+            continue                      # "Mexican drug lord": an adjective, not an actor
+        if cleaned.split()[-1].lower() in ctx.judge_surnames:
+            cleaned = next((j for j in ctx.judges
+                            if j.split()[-1].lower() == cleaned.split()[-1].lower()), cleaned)
+        actors.append(cleaned)
+    if re.search(r"\bjudge\b", low) and not any(a in ctx.judges for a in actors) \
+            and len(ctx.judges) == 1:
+        actors.insert(0, ctx.judges[0])
+    for role, pattern in (("prosecutors", r"\bprosecutors?\b|\bthe government\b"),
+                          ("defense", r"\bdefen[cs]e (?:lawyers?|attorneys?|team|counsel)\b|"
+                                      r"\bpublic defenders?\b|\bhis (?:lawyers?|attorneys?)\b|"
+                                      r"\bher (?:lawyers?|attorneys?)\b"),
+                          ("jury", r"\bjury\b|\bjurors\b")):
+        if re.search(pattern, low):
+            actors.append(role)
+    return tuple(dict.fromkeys(actors))
+
+
+_DEFAULT_SUBJECT = {"ruling": "The court", "appeal": "The appeals court"}
+
+
+def _summary(type_: str, outcome: str | None, detail: str | None, matter: Matter,
+             when: ResolvedDate | None, actors: tuple[str, ...], ctx: ArticleContext) -> str:
+    judge = next((a for a in actors if a in ctx.judges), None)
+    person = next((a for a in actors if a not in ctx.judges and a not in
+                   ("prosecutors", "defense", "jury")), None)
+    date_part = f" ({when.value})" if when and when.value else ""
+    title = matter.title
+    if type_ in ("ruling", "appeal") and outcome:
+        subject = f"Judge {judge}" if judge and type_ == "ruling" else _DEFAULT_SUBJECT[type_]
+        verb = {"denied": "denied", "granted": "granted", "mixed": "partly granted",
+                "other": "ruled on"}[outcome]
+        return f"{subject} {verb} {title}{date_part}"
+    if type_ == "hearing":
+        when_text = f" for {when.value}" if when and when.value and \
+            outcome == "scheduled" else date_part
+        return f"Hearing {outcome}{when_text} on {title}"
+    if type_ == "filing":
+        subject = "The defense" if "defense" in actors else \
+            "Prosecutors" if "prosecutors" in actors else (person or "A party")
+        return f"{subject} filed in court on {title}{date_part}"
+    if type_ == "statement":
+        return f"{person or 'A spokesperson'} made a public statement on {title}{date_part}"
+    if type_ == "verdict":
+        return f"Verdict: {(outcome or '').replace('_', ' ')}" + \
+            (f" for {person}" if person else "") + date_part
+    if type_ == "sentence":
+        return f"{person or 'The defendant'} was sentenced{date_part}"
+    if type_ == "charge":
+        return f"{person or 'The defendant'} was charged{date_part}"
+    if type_ == "custody":
+        return f"{person or 'The defendant'}: {detail or 'custody'}{date_part}"
+    if type_ == "appeal":
+        return f"{person or 'A party'} appealed{date_part}"
+    return f"{type_.capitalize()}{date_part}"
+
+
+_PERSONAL = {"verdict": ("verdict", "the verdict"), "sentence": ("sentencing", "the sentence"),
+             "charge": ("charges", "the charges"), "custody": ("custody", "custody")}
+
+
+def _finding(trigger: Trigger, sentence: str, index: int, own: str, low: str, dated: list,
+             actors: tuple[str, ...], ctx: ArticleContext, end: int) -> Finding:
+    when = _pick_date(trigger, dated, low, ctx.published)
+    reasons = _background(trigger, low, own, when, ctx.published)
+    detail = trigger.detail
+    person = next((a for a in actors if a not in ctx.judges and a.lower() not in
+                   ("prosecutors", "defense", "jury")), None)
+    if trigger.type in _PERSONAL:
+        # what happens to a person: one verdict, one sentence, one arrest each
+        base, title = _PERSONAL[trigger.type]
+        if trigger.type == "custody":
+            base, title = f"custody-{detail or 'change'}", f"custody: {detail or 'change'}"
+        if person:
+            surname = re.sub(r"[^a-z0-9]+", "-", fold(person).lower().split()[-1])
+            matter = Matter(f"{base}-{surname}", f"{title} of {person}")
+        else:
+            matter = Matter(base, title, generic=True)
+    else:
+        matter = matter_for(low, trigger.start, trigger.type, detail, end=end)
+    status = status_for(trigger.type, trigger.outcome, trigger.request_like)
+    return Finding(
+        type=trigger.type, outcome=trigger.outcome, date=when.value if when else None,
+        actors=actors, evidence=sentence, sentence_index=index, matter=matter,
+        status=status, summary=_summary(trigger.type, trigger.outcome, detail, matter, when,
+                                        actors, ctx),
+        background=bool(reasons), trigger=low[trigger.start:trigger.end], reasons=reasons,
+        position=trigger.start)
+
+
+# -- quotes from a ruling -------------------------------------------------------------------------
+
+_RULING_WORDS_QUOTED = re.compile(r"\b(?:is|are|be|hereby)\s+(?:hereby\s+)?(?P<verb>denied|"
+                                  r"granted|dismissed|rejected)\b")
+_ATTRIBUTION = re.compile(r"\b(?:wrote|writes|ruled|said|says|continues|continued|stated|"
+                          r"added|concluded|found)\b")
+
+
+def quoted_ruling(sentence: str, index: int, ctx: ArticleContext) -> Finding | None:
+    """A ruling read from the court's own words, used only when the article has no reporter's
+    sentence about the same ruling."""
+    text = fold(plain(sentence))
+    quotes = re.findall(r'"([^"]*)"', text)
+    if not quotes:
+        return None
+    outside = fold(without_quotes(sentence)).lower()
+    court = re.search(rf"\b(?:{COURT}|opinion|order|ruling|decision"
+                      + names_alternation(ctx.judge_surnames) + r")\b", outside)
+    pronoun = re.search(r"\b(?:he|she)\b", outside) and ctx.judges
+    if not (_ATTRIBUTION.search(outside) and (court or pronoun)):
+        return None
+    for quote in quotes:
+        m = _RULING_WORDS_QUOTED.search(quote.lower())
+        if m:
+            outcome = "granted" if m.group("verb") == "granted" else "denied"
+            matter = matter_for(quote.lower(), m.start(), "ruling")
+            actors = _actors(sentence, ctx)
+            dated = dates_in(outside, ctx.published)
+            when = dated[0][1] if dated else None
+            reasons = ("dated " + (when.value or ""),) if when and is_well_before(
+                when, ctx.published) else ()
+            return Finding(type="ruling", outcome=outcome, date=when.value if when else None,
+                           actors=actors, evidence=sentence, sentence_index=index,
+                           matter=matter, status=status_for("ruling", outcome),
+                           summary=_summary("ruling", outcome, None, matter, when, actors, ctx),
+                           background=bool(reasons), from_quote=True,
+                           trigger=m.group(0), reasons=reasons)
+    return None
+
+
+__all__ = ["ArticleContext", "Finding", "TYPES", "ONE_SHOT", "article_context",
+           "find_developments", "judges_named", "quoted_ruling"]

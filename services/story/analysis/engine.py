@@ -1,0 +1,292 @@
+"""The analysis of one article against what its story already knows. Pure: reads the knowledge,
+never changes it; the caller decides whether to `learn` the result."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+from .conflicts import observations
+from .dates import find_date_spans
+from .developments import Finding, article_context, find_developments, quoted_ruling
+from .knowledge import StoryKnowledge
+from .model import (
+    Analysis,
+    Article,
+    Corroboration,
+    Development,
+    MatterChange,
+    SentenceMatch,
+    SentenceVerdict,
+    StoryDefinition,
+)
+from .names import proper_names
+from .routing import route
+from .text import article_sentences, content_hash
+
+ALIGNED = 80.0          # a sentence this close to an earlier one repeats it (rapidfuzz, 0..100)
+COVERED = 0.7           # ...and says nothing new if the earlier one holds this share of its words
+COPY_SHARE = 0.5        # an article whose sentences align this much with one earlier article
+COPY_MIN_SENTENCES = 2  # ...(and at least this many of them) is a copy or an edit of it
+
+
+def development_id(type_: str, outcome: str | None, matter_id: str | None,
+                   date_: str | None) -> str:
+    """Story-independent and stable: a re-report of the same development gets the same id."""
+    raw = f"{type_}|{outcome or ''}|{matter_id or ''}|{date_ or ''}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:20]
+
+
+def analyze(knowledge: StoryKnowledge, article: Article) -> Analysis:
+    """What `article` changes about the story `knowledge` describes."""
+    decision = route(knowledge.story, article)
+    digest = content_hash(article.body)
+    if not decision.on_story:
+        return Analysis(article_id=article.id, on_story=False, route_score=decision.score,
+                        route_matched=decision.matched, content_hash=digest)
+
+    sentences = article_sentences(article.body, article.title)
+    context = article_context(sentences, article.published_at.date(), knowledge.judges)
+
+    verdicts: list[SentenceVerdict] = []
+    aligned_facts: list[int | None] = []
+    for index, text in enumerate(sentences):
+        alignment = knowledge.align(text)
+        aligned = alignment is not None and alignment.score >= ALIGNED
+        new_names = tuple(dict.fromkeys(
+            n for n in proper_names(text, context.caps) if not knowledge.is_known_name(n)))
+        if aligned and alignment.score >= 100.0 and alignment.coverage >= 1.0:
+            new_names = ()      # the very same words cannot introduce a name
+        known = aligned and alignment.coverage >= COVERED and not new_names and \
+            not _other_day(text, knowledge.fact_text(alignment.fact_id))
+        match = SentenceMatch(alignment.article_id, alignment.sentence_index,
+                              alignment.score) if aligned else None
+        verdicts.append(SentenceVerdict(text=text, index=index, known=known, match=match,
+                                        new_names=new_names))
+        aligned_facts.append(alignment.fact_id if aligned else None)
+
+    duplicate_of, exact, share = _copy_of(knowledge, digest, aligned_facts)
+
+    found, corroborations = _developments(knowledge, article, verdicts, aligned_facts, context)
+    developments = [dev for dev, _ in found]
+    changes = _matter_changes(knowledge, found)
+    conflicts = knowledge.contradictions(article.id, article.outlet, observations(sentences),
+                                         article.published_at)
+
+    return Analysis(
+        article_id=article.id, on_story=True, route_score=decision.score,
+        route_matched=decision.matched, content_hash=digest, duplicate_of=duplicate_of,
+        exact_repeat=exact, aligned_fraction=share, sentences=tuple(verdicts),
+        developments=tuple(developments), corroborations=tuple(corroborations),
+        matter_changes=tuple(changes), conflicts=tuple(conflicts))
+
+
+def _other_day(text: str, earlier: str) -> bool:
+    """Both sentences date what they tell, and the dates differ ("on Monday" / "on Tuesday")."""
+    ours = {s.text.lower() for s in find_date_spans(text)}
+    theirs = {s.text.lower() for s in find_date_spans(earlier)}
+    return bool(ours and theirs and not ours & theirs)
+
+
+def _copy_of(knowledge: StoryKnowledge, digest: str,
+             aligned_facts: list[int | None]) -> tuple[str | None, bool, float]:
+    """(earlier article this one copies, exact repeat?, share of sentences aligned to it)."""
+    original = knowledge.article_with_hash(digest)
+    if original is not None:
+        return original, True, 1.0
+    if not aligned_facts:
+        return None, False, 0.0
+    credit: dict[str, int] = {}
+    order: dict[str, int] = {}
+    for fact_id in aligned_facts:
+        if fact_id is None:
+            continue
+        for source in dict.fromkeys(s.article_id for s in knowledge.fact_sources(fact_id)):
+            credit[source] = credit.get(source, 0) + 1
+            order.setdefault(source, len(order))
+    if not credit:
+        return None, False, 0.0
+    known_order = {a.id: i for i, a in enumerate(knowledge.articles)}
+    best = min(credit, key=lambda a: (-credit[a], known_order.get(a, order[a])))
+    share = round(credit[best] / len(aligned_facts), 4)
+    if share >= COPY_SHARE and credit[best] >= COPY_MIN_SENTENCES:
+        return best, False, share
+    return None, False, share
+
+
+def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[SentenceVerdict],
+                  aligned_facts: list[int | None],
+                  context) -> tuple[list[tuple[Development, Finding]], list[Corroboration]]:
+    published = article.published_at.date()
+    findings: list[tuple[Finding, SentenceVerdict]] = []
+    quoted: list[tuple[Finding, SentenceVerdict]] = []
+    previous = None
+    for verdict in verdicts:
+        for finding in find_developments(verdict.text, verdict.index, context, previous):
+            if not finding.background:
+                findings.append((finding, verdict))
+        quote = quoted_ruling(verdict.text, verdict.index, context)
+        if quote is not None and not quote.background:
+            quoted.append((quote, verdict))
+        previous = verdict.text
+    # the ruling's own words only count when no reporter's sentence tells of that ruling
+    reported = {(f.type, f.outcome) for f, _ in findings}
+    for quote, verdict in quoted:
+        if ("ruling", quote.outcome) not in reported and ("appeal", quote.outcome) not in reported:
+            findings.append((quote, verdict))
+            reported.add(("ruling", quote.outcome))
+    findings.sort(key=lambda fv: (fv[0].sentence_index, fv[0].position))
+    findings = _within_article(findings, published)
+
+    new: list[tuple[Development, Finding]] = []
+    corroborations: dict[str, Corroboration] = {}
+
+    def corroborate(development_id: str):
+        corroborations.setdefault(development_id, Corroboration(development_id, article.id,
+                                                                article.outlet))
+
+    for verdict, fact_id in zip(verdicts, aligned_facts, strict=True):
+        if verdict.known and fact_id is not None:
+            for dev_id in knowledge.fact_developments(fact_id):
+                corroborate(dev_id)
+
+    fact_of = dict(zip((v.index for v in verdicts), aligned_facts, strict=True))
+    for finding, verdict in findings:
+        earlier = knowledge.known_development(finding.type, finding.outcome, finding.matter.id,
+                                              finding.date, finding.matter.generic)
+        if earlier is not None:
+            corroborate(earlier.id)
+            continue
+        if verdict.known and not _adds_an_event(knowledge, finding, verdict,
+                                                fact_of.get(verdict.index)):
+            continue            # a repeated sentence is never news
+        if finding.date is None and knowledge.related_development(finding.type,
+                                                                  finding.matter.id):
+            continue            # an undated mention of a known matter: recap
+        dev = Development(
+            id=development_id(finding.type, finding.outcome, finding.matter.id, finding.date),
+            type=finding.type, outcome=finding.outcome, date=finding.date,
+            actors=finding.actors, evidence=finding.evidence, article_id=article.id,
+            matter_id=finding.matter.id, summary=finding.summary)
+        new.append((dev, finding))
+    return new, list(corroborations.values())
+
+
+def _adds_an_event(knowledge: StoryKnowledge, finding: Finding, verdict: SentenceVerdict,
+                   fact_id: int | None) -> bool:
+    """A reworded sentence can still tell of another event than the one it repeats ("was
+    released on bail Friday, after a judge agreed to free him" against "agreed to release
+    him on bail"): a kind of development its earlier wording did not report."""
+    if fact_id is None or verdict.match is None or verdict.match.score >= 100.0:
+        return False
+    earlier = {knowledge.development(d).type for d in knowledge.fact_developments(fact_id)}
+    return bool(earlier) and finding.type not in earlier
+
+
+_UNDATED_IS_RECAP = ("hearing", "custody", "charge", "verdict", "sentence", "ruling", "appeal")
+_OWN_DATES = {("hearing", "scheduled"), ("hearing", "postponed"), ("hearing", "cancelled")}
+
+
+def _lead_date(findings: list[tuple[Finding, SentenceVerdict]], published) -> str | None:
+    """The day the article's news happened: its first dated development on or before the
+    publish date (a scheduled hearing's date is about the hearing, not the news)."""
+    for finding, _ in findings:
+        if (finding.type, finding.outcome) in _OWN_DATES or not finding.date:
+            continue
+        if len(finding.date) == 10 and finding.date <= published.isoformat():
+            return finding.date
+    return None
+
+
+def _same_event(a: Finding, b: Finding) -> bool:
+    if a.type != b.type:
+        return False
+    if a.date and b.date and a.date != b.date:
+        return False
+    same_matter = a.matter.id == b.matter.id
+    if a.type == "verdict" and a.outcome != b.outcome:
+        return same_matter or a.matter.generic or b.matter.generic   # convicted ... acquitted
+    if a.type in ("ruling", "appeal") and "other" in (a.outcome, b.outcome):
+        return True           # "ruled that ..." restates the decision told with its outcome
+    if a.type in ("ruling", "appeal") and a.outcome != b.outcome:
+        # "dismissed part of the suit" ... "threw out two claims": one partial ruling
+        return "mixed" in (a.outcome, b.outcome) and (
+            same_matter or a.matter.generic and b.matter.generic)
+    if a.type == "hearing":
+        return a.outcome == b.outcome
+    if a.type == "statement":
+        return True
+    return same_matter or a.matter.generic or b.matter.generic
+
+
+def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
+                    published) -> list[tuple[Finding, SentenceVerdict]]:
+    """Article-level reading: undated events take the day of the article's news (an explainer
+    with no dated news is recap); one event told twice is one development."""
+    outcomes = {(f.type, f.outcome) for f, _ in findings}
+    if ("hearing", "postponed") in outcomes or ("hearing", "cancelled") in outcomes:
+        # a brief appearance at which a hearing is put off, and the order putting it off,
+        # are the postponement itself
+        findings = [(f, v) for f, v in findings
+                    if not (f.type == "hearing" and f.outcome == "held")
+                    and not (f.type == "ruling" and f.matter.id == "trial-delay")]
+    kept: list[tuple[Finding, SentenceVerdict]] = []
+    for finding, verdict in findings:
+        twin = next((i for i, (k, _) in enumerate(kept) if _same_event(k, finding)), None)
+        if twin is None:
+            kept.append((finding, verdict))
+            continue
+        first, first_verdict = kept[twin]
+        changes = {}
+        if first.date is None and finding.date is not None:
+            changes["date"] = finding.date
+        if first.matter.generic and not finding.matter.generic:
+            changes["matter"] = finding.matter
+        if first.outcome == "other" and finding.outcome != "other":
+            changes["outcome"] = finding.outcome
+        elif finding.outcome == "other" or first.outcome == finding.outcome:
+            pass
+        elif "mixed" in (first.outcome, finding.outcome) or first.type == "verdict":
+            changes["outcome"] = "mixed"
+        if changes:
+            kept[twin] = (replace(first, **changes), first_verdict)
+    lead = _lead_date(kept, published)
+    dated: list[tuple[Finding, SentenceVerdict]] = []
+    for finding, verdict in kept:
+        if finding.date is None and (finding.type, finding.outcome) not in _OWN_DATES:
+            if lead is not None:
+                finding = replace(finding, date=lead)
+            elif finding.type in _UNDATED_IS_RECAP and not (finding.type == "appeal"
+                                                            and finding.outcome is None):
+                continue      # an undated event in an article with no dated news: recap
+        dated.append((finding, verdict))
+    return dated
+
+
+def _matter_changes(knowledge: StoryKnowledge,
+                    found: list[tuple[Development, Finding]]) -> list[MatterChange]:
+    changes: list[MatterChange] = []
+    current: dict[str, tuple[str | None, str | None]] = {}
+    for dev, finding in found:
+        if dev.matter_id is None or finding.status is None:
+            continue
+        before, before_date = current.get(dev.matter_id) or knowledge.matter_status(dev.matter_id)
+        if finding.status == before and (dev.date is None or dev.date == before_date):
+            continue
+        changes.append(MatterChange(matter_id=dev.matter_id, title=finding.matter.title,
+                                    from_status=before, to_status=finding.status, date=dev.date,
+                                    development_id=dev.id))
+        current[dev.matter_id] = (finding.status, dev.date)
+    return changes
+
+
+def run_offline(story: StoryDefinition, articles: list[Article]) -> list[Analysis]:
+    """Analyse articles in publish order, learning each on-story one before the next."""
+    knowledge = StoryKnowledge(story)
+    analyses = []
+    for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
+        analysis = analyze(knowledge, article)
+        if analysis.on_story:
+            knowledge.learn(article, analysis)
+        analyses.append(analysis)
+    return analyses

@@ -1,0 +1,180 @@
+"""Routing: does an article belong to a story?
+
+An article is on a story when it is about the story's subject and about the story's topic:
+
+- the subject is the story's primary entity (the first one its title names, e.g. "Guzman"), or
+  a nickname the description gives it ("El Chapo"). It must be prominent: in the headline, in
+  the opening sentence, or mentioned at least twice. A piece that names the subject once in
+  passing ("the case is unrelated to ...") is about something else;
+- the topic is the rest of the definition: the other entities (judge, lawyers, jail), the
+  keywords and the title's words. An article about the subject but on another topic (the
+  company opening a hospital, not the lawsuit) does not route, and neither does one that shares
+  the court, the judge or the city but not the subject.
+
+Names match in their variants: accents stripped, "Guzman Loera" and "Guzmán", the surname
+alone, an organisation's distinctive first word ("Amnesty"). One-word variants must be
+capitalised in the text, so "Patients First Alliance" is not found in "patients".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .model import Article, Route, StoryDefinition
+from .names import entity_variants
+from .text import STOPWORDS, fold, split_paragraphs, split_sentences, strip_dateline, words
+
+TOPIC_MIN = 0.3          # how much of the story's topic an article must share
+ENTITY_WEIGHT = 0.4
+KEYWORD_WEIGHT = 0.4
+TITLE_WEIGHT = 0.2
+
+
+@dataclass(frozen=True)
+class _Term:
+    label: str
+    phrases: re.Pattern | None          # multi-word variants, matched case-insensitively
+    single: re.Pattern | None           # one-word variants, matched capitalised
+
+    def count(self, text: str, lowered: str) -> int:
+        spans = [m.span() for m in self.phrases.finditer(lowered)] if self.phrases else []
+        n = len(spans)
+        if self.single:
+            for m in self.single.finditer(text):
+                if any(s <= m.start() < e for s, e in spans):
+                    continue              # the surname inside the full name already counted
+                if re.search(r'(?:^|[.!?:"\n]\s*)$', text[max(0, m.start() - 3):m.start()]):
+                    continue              # a capital at a sentence start proves nothing
+                n += 1
+        return n
+
+
+def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | None:
+    variants = tuple(v for v in variants if v.strip())
+    if not variants:
+        return None
+    ending = r"(?:s|es|ed|ing|al)?" if stem else r"(?:'s)?"
+    multi = sorted({v for v in variants if " " in v or stem}, key=len, reverse=True)
+    single = sorted({v for v in variants if " " not in v and not stem}, key=len, reverse=True)
+    phrases = re.compile(rf"(?<![\w-])(?:{'|'.join(re.escape(v) for v in multi)}){ending}"
+                         rf"(?![\w-])") if multi else None
+    one = re.compile(rf"(?<![\w-])(?:{'|'.join(re.escape(v.capitalize()) for v in single)})"
+                     rf"(?:'s)?(?![\w-])") if single else None
+    return _Term(label, phrases, one)
+
+
+@dataclass(frozen=True)
+class _Profile:
+    subject: tuple[_Term, ...]          # the primary entity and its nicknames
+    entities: tuple[_Term, ...]         # every other entity of the definition
+    keywords: tuple[_Term, ...]
+    title_words: frozenset[str]
+
+
+def _significant(text: str) -> set[str]:
+    return {w for w in words(text) if w not in STOPWORDS and len(w) > 2}
+
+
+def _primary_index(story: StoryDefinition) -> int | None:
+    if not story.entities:
+        return None
+    title = _significant(story.title)
+    framing = title | _significant(story.description)
+    for candidates in (title, framing):
+        for i, entity in enumerate(story.entities):
+            if _significant(entity) & candidates:
+                return i
+    return 0
+
+
+def _is_nickname(entity: str, primary: str, description: str) -> bool:
+    """ 'Joaquin "El Chapo" Guzman': a name the description puts inside the primary's name."""
+    text = fold(description).lower().replace('"', " ").replace("'", " ")
+    tokens = fold(primary).lower().split()
+    nickname = " ".join(fold(entity).lower().replace('"', " ").split())
+    if len(tokens) < 2 or not nickname:
+        return False
+    pattern = rf"\b{re.escape(tokens[0])}\s+{re.escape(nickname)}\s+{re.escape(tokens[-1])}\b"
+    return bool(re.search(pattern, " ".join(text.split())))
+
+
+@lru_cache(maxsize=256)
+def _profile(story: StoryDefinition) -> _Profile:
+    primary = _primary_index(story)
+    subject, others = [], []
+    for i, entity in enumerate(story.entities):
+        term = _term(entity, entity_variants(entity))
+        if term is None:
+            continue
+        if i == primary or (primary is not None and _is_nickname(
+                entity, story.entities[primary], story.description)):
+            subject.append(term)
+        else:
+            others.append(term)
+    keywords = []
+    for keyword in story.keywords:
+        term = _term(keyword, (fold(keyword).lower().strip(),), stem=True)
+        if term:
+            keywords.append(term)
+    entity_words = set()
+    for entity in story.entities:
+        entity_words |= _significant(entity)
+    title_words = frozenset(_significant(story.title) - entity_words)
+    return _Profile(tuple(subject), tuple(others), tuple(keywords), title_words)
+
+
+def _opening(body: str) -> str:
+    paragraphs = split_paragraphs(body)
+    for paragraph in paragraphs[:3]:
+        paragraph = strip_dateline(paragraph)
+        sentences = split_sentences(paragraph)
+        if sentences and len(sentences[0].split()) > 8:
+            return sentences[0]
+    return paragraphs[0] if paragraphs else ""
+
+
+def route(story: StoryDefinition, article: Article) -> Route:
+    """Score an article against a story's title, description, entities and keywords."""
+    profile = _profile(story)
+    title = fold(article.title)
+    text = fold(f"{article.title}\n{article.body}")
+    lowered = text.lower()
+    matched: list[str] = []
+
+    mentions, prominent = 0, False
+    opening = fold(_opening(article.body))
+    for term in profile.subject:
+        hits = term.count(text, lowered)
+        if hits:
+            matched.append(term.label)
+            mentions += hits
+            if term.count(title, title.lower()) or term.count(opening, opening.lower()):
+                prominent = True
+    prominent = prominent or mentions >= 2
+
+    entity_hits = 0
+    for term in profile.entities:
+        if term.count(text, lowered):
+            matched.append(term.label)
+            entity_hits += 1
+    keyword_hits = 0
+    for term in profile.keywords:
+        if term.count(text, lowered):
+            matched.append(term.label)
+            keyword_hits += 1
+    title_share = (len(profile.title_words & set(words(text))) / len(profile.title_words)
+                   if profile.title_words else 0.0)
+    topic = (ENTITY_WEIGHT * min(1.0, entity_hits / 2)
+             + KEYWORD_WEIGHT * min(1.0, keyword_hits / 2)
+             + TITLE_WEIGHT * title_share)
+
+    if profile.subject:
+        about_subject = 1.0 if prominent else (0.25 if mentions else 0.0)
+        score = 0.5 * about_subject + 0.5 * topic
+        on_story = prominent and topic >= TOPIC_MIN
+    else:
+        score = topic
+        on_story = topic >= 0.5
+    return Route(on_story=on_story, score=round(score, 4), matched=tuple(matched))

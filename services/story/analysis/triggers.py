@@ -1,0 +1,652 @@
+"""The phrasings newsrooms use for each kind of development, and finding them in a sentence.
+
+Rulings come in many words: "denied", but also "shot down", "turned down", "refused to",
+"threw out", "agreed to", "allowed", "sided with"; whether a ruling grants or denies depends on
+its object ("rejected the bid" denies a request, "struck down the approval" grants the
+challenge to it). A trigger is only read where the reporter states a fact: not after a modal
+("could deny"), a negation ("has not filed") or an intention ("will appeal").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .context import APPEALS_COURT, ArticleContext
+from .text import fold, without_quotes
+
+# -- shared vocabulary ----------------------------------------------------------------------------
+
+COURT = (r"(?:judge|justices?|court|panel|magistrate|tribunal|jurist)"
+          r"(?!\s+(?:filings?|papers|documents|records|hearings?|appearances?|dates?|fight|"
+          r"battle|case|cases|proceedings?|clerk|officials?|spokes\w*|system|fees|costs|"
+          r"order))")
+_COURT_AS_OBJECT = re.compile(r"\b(?:in|to|before|told|asked|urged|petitioned|from|with|at|"
+                              r"into|for|of|outside|inside|by|against|filed)\s+"
+                              r"(?:the\s+|a\s+|an\s+)?(?:[a-z.']+\s+){0,3}$")
+_PARTY_SUBJECT = re.compile(
+    r"\b(?:lawyers?|attorneys?|defen[cs]e|counsel|prosecutors?|government|plaintiffs?|"
+    r"defendants?|jurors|jury|said|says|told|argued|claimed|complained|wrote|insisted)\b|[;:]")
+_MODAL = re.compile(r"\b(?:could|might|may|should|would|whether|if|unless|can|cannot|must|"
+                    r"considering|weighing|expected to|likely to|plans? to|intends? to|"
+                    r"wants? to|hopes? to|yet to|ready to|prepared to|threatened to|"
+                    r"seeking to|sought to|trying to|tried to|asked \w+ to|urged \w+ to|"
+                    r"decide|deciding)\b")
+_NEGATION = re.compile(r"\b(?:not|never|no|n't|neither|nor|without)\s+(?:[\w.'-]+\s+){0,2}$")
+_REPORTED_CONTENT = re.compile(
+    r"\b(?:arguing|argued|argues|claiming|claims|contending|contended|contends|alleging|"
+    r"asserting|asserted|insisting|insisted|saying|finding|found that|noting|ruling that|"
+    r"writing|citing|calling)\b")
+BACKGROUND = re.compile(
+    r"\b(?:ago|previously|formerly|earlier this year|early this year|earlier this month|"
+    r"last year|last month|last (?:spring|summer|fall|autumn|winter)|years earlier|"
+    r"months earlier|in the past|at the time|back in|twice|three times|four times|"
+    r"several times|repeatedly|by the time|since then|originally|long before|years before|"
+    r"years after|decades?|history of|famously|once before|before (?:the |his |her |their )?"
+    r"trial|earlier in the case|at (?:his|her|their) trial)\b")
+PAST_PERFECT = re.compile(
+    r"\bhad\s+(?:not\s+|previously\s+|already\s+|also\s+|earlier\s+|twice\s+|long\s+|once\s+)?"
+    r"(?:been\s+)?(?!to\b|a\b|an\b|the\b|no\b|his\b|her\b|its\b|their\b|some\b|any\b|little\b|"
+    r"nothing\b|more\b|less\b|only\b|just\b)[a-z]{3,}")
+_SCOPE_BREAK = re.compile(
+    r"[;:]|\s-\s|,\s+(?=(?:who|which|where|once|after|before|when|as|since|while|although|"
+    r"though|because|but|and|including|whose|arguing|saying|claiming|contending|finding|"
+    r"noting|adding|calling|citing|clearing|capping|ending|leaving|meaning)\b)|"
+    r"\s(?=(?:who|which|whose|whom)\s)|\bbut\b")
+RELATIVE_OFFSET = re.compile(
+    r"\b(?P<n>a|an|one|two|three|four|five|six|seven|several|a few|\d+)\s+(?P<unit>hours?|"
+    r"days?|weeks?|months?|years?)\s+(?P<dir>after|before|since)\s+(?:[\w.'-]+\s+){0,6}$")
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+def scope(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause a trigger sits in: relative clauses, asides and what someone argues cut away."""
+    left, right = 0, len(text)
+    for m in _SCOPE_BREAK.finditer(text):
+        if m.end() <= start:
+            left = m.end()
+        elif m.start() >= end:
+            right = m.start()
+            break
+    return left, right
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def reporter_voice(low: str) -> str:
+    """The sentence with what someone argues, says or finds blanked out (same length)."""
+    m = _REPORTED_CONTENT.search(low)
+    if m:
+        low = _blank(low, m.end(), len(low))
+    return low
+
+
+def _modal_before(low: str, start: int) -> bool:
+    scope_start = scope(low, start, start + 1)[0]
+    window = low[max(scope_start, start - 40):start]
+    tokens = window.split()
+    return bool(_MODAL.search(" ".join(tokens[-5:]))) if tokens else False
+
+
+def _negated(low: str, start: int) -> bool:
+    return bool(_NEGATION.search(low[max(0, start - 30):start]))
+
+
+def names_alternation(surnames: tuple[str, ...]) -> str:
+    return "".join(f"|{re.escape(s)}" for s in surnames)
+
+
+def _court_subject(low: str, position: int, ctx: ArticleContext,
+                   previous: str | None) -> re.Match | bool | None:
+    """The court or judge acting as subject of a trigger: named before it in the sentence,
+    "he"/"she" continuing a sentence about the judge, or "by the judge" after a passive."""
+    pattern = re.compile(rf"\b(?:{COURT}{names_alternation(ctx.judge_surnames)})\b")
+    found = None
+    for m in pattern.finditer(low, max(0, position - 200), position):
+        if _COURT_AS_OBJECT.search(low[max(0, m.start() - 40):m.start()]):
+            continue
+        if _PARTY_SUBJECT.search(low[m.end():position]):
+            continue
+        found = m
+    if found is not None:
+        return found
+    if re.search(r"\b(?:he|she)\s+(?:\w+\s+){0,2}$", low[max(0, position - 30):position]) \
+            and previous is not None and ctx.judges:
+        prev = fold(without_quotes(previous)).lower()
+        names = names_alternation(ctx.judge_surnames)
+        if re.search(rf"\b(?:judge|justice|magistrate|court{names})\b", prev):
+            return True
+    return None
+
+
+def _court_after(low: str, end: int, ctx: ArticleContext) -> bool:
+    alternatives = COURT + names_alternation(ctx.judge_surnames)
+    return bool(re.match(rf"\s+(?:\w+\s+)?by\s+(?:the\s+|a\s+)?(?:[\w.']+\s+){{0,3}}"
+                         rf"(?:{alternatives})\b", low[end:end + 80]))
+
+
+@dataclass(frozen=True)
+class Trigger:
+    type: str
+    outcome: str | None
+    start: int
+    end: int
+    detail: str | None = None
+    request_like: bool = False
+    date_rule: str = "nearest"       # nearest | after | new_date | set_date
+
+
+# -- rulings and appeals decisions ----------------------------------------------------------------
+
+_DENY = (r"denied|denies|rejected|rejects|refused|refuses|declined|declines|turned down|"
+         r"turns down|shot down|shoots down|threw out|throws out|tossed out|tossed|tosses|"
+         r"dismissed|dismisses|rebuffed|rebuffs|spurned|nixed|quashed|overruled|ruled against|"
+         r"rules against|struck down|strikes down|blocked|blocks|said no to|would not let|"
+         r"wouldn't let|won't let|will not let|did not let|didn't let|kept|keeps")
+_GRANT = (r"granted|grants|approved|approves|allowed|allows|agreed to|agrees to|sided with|"
+          r"sides with|signed off on|signs off on|okayed|ok'd|lifted|lifts|permitted|permits|"
+          r"ruled in favor of|rules in favor of|cleared the way|green-lit|greenlit|"
+          r"gave (?:\w+ )?(?:final |preliminary )?(?:permission|approval|the go-ahead)|"
+          r"gives (?:\w+ )?(?:final |preliminary )?approval|upheld|upholds|affirmed|"
+          r"overturned|overturns|reversed|reverses|vacated|vacates|awarded|awards|let|"
+          r"ordered|orders|committed|appointed|consolidated|combined|certified|revoked|revokes|"
+          r"halted|halts|froze|freezes|suspended|suspends|enjoined|enjoins|barred|bars|"
+          r"prohibited|precluded|suppressed|excluded")
+_OTHER = r"ruled|issued (?:an? |the |her |his )?(?:\w+ )?(?:ruling|opinion|decision)"
+_RULING_TRIGGER = re.compile(rf"\b(?P<deny>{_DENY})\b|\b(?P<grant>{_GRANT})\b|"
+                             rf"\b(?P<other>{_OTHER})\b")
+_NEGATED_GRANT = re.compile(r"\b(?:refused to|declined to|would not|wouldn't|will not|won't|"
+                            r"did not|didn't|does not|doesn't|could not|couldn't|failed to)\s+"
+                            r"(?:\w+\s+)?(?:grant|allow|approve|let|lift|order|permit|dismiss|"
+                            r"release|move|transfer|free|toss|throw|overturn|reverse|take up|"
+                            r"hear|end|recommend)\b")
+_NOT_A_RULING = re.compile(
+    r"\b(?:declined|refused|declines|refuses)\s+(?:immediately\s+)?(?:to\s+)?(?:comment|discuss|"
+    r"say|elaborate|respond|speak|answer|provide|give|confirm|identify|be interviewed|"
+    r"disclose|talk)\b|"
+    r"\b(?:declined|refused|declines|refuses)\s+to\s+(?:release|make public|return|share)\s+"
+    r"(?:the\s+|any\s+|his\s+|her\s+|their\s+)?(?:\w+\s+)?(?:names?|details|documents|"
+    r"information|records|data|statement|video|footage|calls|figures|results)\b|"
+    r"\bdenied (?:any |the |all )?(?:wrongdoing|allegations?|charges|accusations?|claims?|"
+    r"involvement|responsibility|knowledge|reports?)\b")
+# grant verbs that decide nothing unless their object is a request's subject matter
+_BARRED_OBJECT = re.compile(
+    r"\s+(?:[\w.'-]+\s+){0,2}?(?:prosecutors|the government|the defense|defense lawyers|"
+    r"lawyers|attorneys|the jury|jurors|evidence|testimony|statements|recordings?|the use|"
+    r"witnesses|experts?)\b")
+_WEAK_GRANTS = {"barred", "bars", "prohibited", "precluded", "suppressed", "excluded",
+                "ordered", "orders", "committed", "appointed",
+                "consolidated", "combined", "certified", "kept", "keeps", "let", "lifted",
+                "lifts", "vacated", "vacates"}
+_ORDERED_OBJECT = re.compile(
+    r"\s+(?:[\w.'-]+,?\s+){0,12}?(?:committed|extradit\w*|released?|freed|transferred|moved|"
+    r"a new trial|the release|surrendered|(?P<held>held without bail|detained|jailed|"
+    r"held in custody|remanded))\b")
+_REQUEST_NOUN = (r"(?:request|requests|motion|motions|bid|petition|application|appeal|"
+                 r"lawsuit|suit|case|claim|claims|objection|objections|plea|effort|efforts|"
+                 r"challenge)")
+_PASSIVE_RULING = re.compile(
+    rf"\b{_REQUEST_NOUN}\b[^.;]{{0,80}}?\b(?:was|were|has been|have been|had been|got)\s+"
+    rf"(?:\w+\s+)?(?P<verb>denied|rejected|granted|dismissed|approved|thrown out|"
+    rf"tossed(?: out)?|turned down|shot down|struck down|upheld|overturned|reversed|allowed)\b")
+_PARTIAL = re.compile(r"\b(?:granted|denied) in part\b|\bin part\b|\bpartially\b|\bpartly\b|"
+                      r"\bsplit (?:decision|ruling)\b|\bpart of\b|\bsome of\b|"
+                      r"\b(?:less|lower|smaller) than\b(?:[^.;]|\.(?=\d)){0,50}\b(?:requested|"
+                      r"sought|asked)\b|"
+                      r"\bshort of\b(?:[^.;]|\.(?=\d)){0,50}\b(?:requested|sought|asked)\b")
+_ARGUMENT_OBJECT = re.compile(
+    r"\s+(?:[\w.'-]+\s+){0,3}?(?:argument|arguments|contention|assertion|suggestion|notion|"
+    r"characterization|view|theory)\b")
+_CHARGES_OBJECT = re.compile(r"\s+(?:[\w.'-]+\s+){0,5}?(?:charges?|indictment|counts?|"
+                             r"case|lawsuits?|suits?|complaint|claims|class action)\b")
+_PARTIAL_OBJECT = re.compile(r"\s+(?:part|parts|some|one|two|three|several|portions?)\s+of\b")
+
+
+_REQUEST_WORDS = re.compile(r"\b(?:request|requests|motion|motions|bid|bids|petition|"
+                            r"application|appeal|appeals|effort|efforts|attempt|objection|"
+                            r"objections|challenge|plea|demand|proposal|argument|push|call)\b")
+_ACT_WORDS = re.compile(r"\b(?:approval|approvals|law|laws|policy|rule|rules|ordinance|permit|"
+                        r"decision|conviction|sentence|indictment|charges?|counts?|lawsuits?|"
+                        r"suits?|case|complaint|claims|class action|merger|deal|contract|"
+                        r"construction|project|plan|order|ban|regulation|election|vote|"
+                        r"subpoena|warrant|verdict)\b")
+
+
+def _challenged_act(after: str) -> bool:
+    """Whether the object of a striking-down verb is an act someone challenged (an approval,
+    a law, a lawsuit, the charges) rather than a request (a motion, a bid)."""
+    phrase = re.split(r",|;|\b(?:to|for|that|because|after|while|as|but|and|saying|ruling|"
+                      r"finding|on|in|at|by|with)\b", after[:90], maxsplit=1)[0]
+    if _REQUEST_WORDS.search(phrase):
+        return False
+    return bool(_ACT_WORDS.search(phrase))
+
+
+def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> list[Trigger]:
+    found: list[Trigger] = []
+    masked = _NOT_A_RULING.sub(lambda m: " " * len(m.group(0)), low)
+    for m in _RULING_TRIGGER.finditer(masked):
+        verb = m.group(0)
+        if _modal_before(masked, m.start()) or _negated(masked, m.start()) and not \
+                m.group("deny"):
+            continue
+        if re.search(r"\bto\s+(?:be\s+)?$", masked[max(0, m.start() - 6):m.start()]):
+            continue                  # "a request to be released": the request, not a ruling
+        court = _court_subject(masked, m.start(), ctx, previous)
+        if court is None and not _court_after(masked, m.end(), ctx):
+            continue
+        after = masked[m.end():m.end() + 120]
+        if verb in _WEAK_GRANTS:
+            if verb in ("ordered", "orders"):
+                ordered = _ORDERED_OBJECT.match(after)
+                if not ordered:
+                    continue
+                if ordered.group("held"):
+                    found.append(Trigger("ruling", "denied", m.start(), m.end()))
+                    continue          # kept in jail: the request for release denied
+            elif verb in ("let",):
+                if not re.match(r"\s+\w+", after):
+                    continue
+            elif verb in ("kept", "keeps"):
+                if not re.match(r"\s+(?:[\w.'-]+\s+){0,4}?(?:in|on|under|behind|locked)\s+"
+                                r"(?:jail|custody|prison|isolation|solitary|detention|place)",
+                                after):
+                    continue
+            elif verb in ("barred", "bars", "prohibited", "precluded", "suppressed", "excluded"):
+                if not _BARRED_OBJECT.match(after):
+                    continue          # "behind bars"; "barred her from contacting ...": a
+                                      # release condition, not a ruling on evidence
+            elif verb in ("lifted", "lifts", "vacated", "vacates"):
+                if not re.match(r"\s+(?:the|a|an|his|her|its|their)\b", after):
+                    continue
+            elif not re.match(r"\s+(?:[\w.'-]+\s+){0,4}", after):
+                continue
+        if re.match(_ARGUMENT_OBJECT, after):
+            continue                  # rejecting an argument is part of a ruling, not one
+        if m.group("deny"):
+            outcome = "denied"
+        elif m.group("grant"):
+            outcome = "granted"
+        else:
+            outcome = "other"
+        negated = _NEGATED_GRANT.search(masked, max(0, m.start() - 2), m.end() + 40)
+        if negated and negated.start() <= m.start() + 1:
+            outcome = "denied"
+        if outcome == "denied" and _challenged_act(after):
+            outcome = "granted"       # "struck down the approval", "dismissed the lawsuit":
+                                      # the challenge to it succeeded
+        kind = "ruling"
+        court_text = masked[max(0, court.start() - 40):court.end()] \
+            if isinstance(court, re.Match) else ""
+        if APPEALS_COURT.search(court_text) or (isinstance(court, re.Match) and ctx.appeals_court
+                                               and court.group(0) in ("panel", "court")):
+            kind = "appeal"
+            if verb in ("upheld", "upholds", "affirmed", "dismissed", "dismisses", "rejected",
+                        "rejects", "denied", "denies", "threw out", "tossed", "turned down"):
+                outcome = "denied"
+            elif verb in ("overturned", "overturns", "reversed", "reverses", "vacated",
+                          "vacates", "struck down", "strikes down", "granted", "grants",
+                          "sided with"):
+                outcome = "granted"
+        elif verb in ("upheld", "upholds", "affirmed"):
+            outcome = "other"
+        if outcome in ("granted", "denied") and (
+                _PARTIAL_OBJECT.match(after) or _PARTIAL.search(masked[m.start():m.end() + 120])):
+            outcome = "mixed"
+        found.append(Trigger(kind, outcome, m.start(), m.end()))
+    for m in _PASSIVE_RULING.finditer(masked):
+        verb = m.group("verb")
+        if _modal_before(masked, m.start("verb")) or _negated(masked, m.start("verb")):
+            continue
+        if any(t.start <= m.start("verb") < t.end for t in found):
+            continue
+        outcome = "granted" if verb in ("granted", "approved", "allowed", "overturned",
+                                        "reversed") else "denied"
+        if verb == "upheld":
+            outcome = "other"
+        found.append(Trigger("ruling", outcome, m.start("verb"), m.end("verb")))
+    return sorted(found, key=lambda t: t.start)
+
+
+# -- hearings -------------------------------------------------------------------------------------
+
+_HEARING_NOUN = (r"(?:(?:[\w-]+\s+)?(?:hearings?|arraignment|sentencing|plea hearing)|"
+                 r"(?:status|scheduling|pretrial|settlement|bail|case management)\s+conference|"
+                 r"(?:oral\s+)?arguments?|court date|(?:first |initial |court )appearance)")
+_NOUN_SPAN = r"(?:[\w.,'-]+\s+){0,3}?"
+_HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
+    ("cancelled", re.compile(
+        rf"\b(?:cancell?ed|called off|scrapped|vacated|struck)\s+(?:the\s+|a\s+|an\s+)?"
+        rf"{_NOUN_SPAN}{_HEARING_NOUN}\b|"
+        rf"\b{_HEARING_NOUN}\b[^.;]{{0,120}}?\b(?:was|were|has been|have been)\s+(?:\w+\s+)?"
+        rf"(?:cancell?ed|called off|scrapped|vacated)\b"), "set_date"),
+    ("postponed", re.compile(
+        rf"\b{_HEARING_NOUN}\b[^.;]{{0,120}}?\b(?:was|were|has been|have been|got)\s+"
+        rf"(?:\w+\s+)?(?:postponed|delayed|adjourned|pushed back|rescheduled|put off|"
+        rf"moved back|moved|continued)\b|"
+        rf"\b(?:postponed|delayed|adjourned|pushed back|rescheduled|put off|moved)\s+"
+        rf"(?:the\s+|a\s+|an\s+|his\s+|her\s+|their\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\b"),
+     "new_date"),
+    ("scheduled", re.compile(
+        rf"\b(?:will|would|'ll|is to|are to|is expected to|are expected to|is due to|"
+        rf"is scheduled to|are scheduled to|is set to|are set to)\s+(?:\w+\s+){{0,2}}?"
+        rf"(?:hold|have|hear|conduct|convene|consider)\b[^.;]{{0,60}}?\b{_HEARING_NOUN}\b|"
+        rf"\b{_HEARING_NOUN}\b[^.;]{{0,80}}?\b(?:is|are|was|were|has been|have been|had been)\s+"
+        rf"(?:now\s+|also\s+|tentatively\s+)?(?:set|scheduled|slated|calendared|due|expected)\b"
+        rf"(?!\s+to\s+(?:last|take|run|continue))|"
+        rf"\b(?:set|scheduled|slated|calendared)\s+(?:an?\s+|the\s+|his\s+|her\s+|their\s+|"
+        rf"another\s+|a new\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\b|"
+        rf"\b{_HEARING_NOUN}\s+(?:set|scheduled|slated)\s+(?:for|to)\b|"
+        rf"\b(?:will|is scheduled to|is set to|is due to|is expected to|are scheduled to|"
+        rf"are due to|are expected to)\s+(?:be\s+)?(?:arraigned|sentenced|appear|"
+        rf"return to court|be back in court|make (?:an?\s+|his\s+|her\s+|their\s+)?"
+        rf"(?:first\s+|initial\s+)?(?:court\s+)?appearance)\b|"
+        rf"\b(?:is|are) due (?:back )?in court\b"), "after"),
+    ("held", re.compile(
+        rf"\b(?:held|conducted|convened|presided over)\s+(?:an?|the)\s+{_NOUN_SPAN}"
+        rf"{_HEARING_NOUN}\b|\bheard (?:oral )?arguments\b|\b(?:was|were) arraigned\b|"
+        rf"\b(?:pleaded|pleads|pled) not guilty\b|"
+        rf"\bappeared\s+(?:[\w-]+\s+){{0,5}}?(?:in (?:\w+\s+)?court|before (?:a |the )?"
+        rf"(?:[\w.-]+\s+){{0,3}}?(?:judge|court|magistrate))\b|"
+        rf"\b{_HEARING_NOUN}\b[^.;]{{0,60}}?\b(?:got under way|opened|began|started|resumed|"
+        rf"took place|was held)\b|"
+        rf"\b(?:at|during|after|following)\s+(?:an?|the)\s+{_NOUN_SPAN}{_HEARING_NOUN}\b"
+        rf"(?![^.;]{{0,40}}\b(?:will|would|next|scheduled|set for)\b)"), "nearest"),
+)
+
+
+_HEARING_VERB = re.compile(r"\b(?:postponed|delayed|adjourned|pushed back|rescheduled|put off|"
+                           r"moved|continued|cancell?ed|called off|scrapped|vacated|set|"
+                           r"scheduled|slated|calendared|due|got under way|opened|began|"
+                           r"started|resumed|took place|was held)\b")
+
+
+def _hearing_triggers(low: str) -> list[Trigger]:
+    found: list[Trigger] = []
+    for outcome, pattern, rule in _HEARING_PATTERNS:
+        if outcome == "held" and any(t.outcome == "scheduled" for t in found):
+            break                     # "is due to appear at a bail hearing": not held yet
+        for m in pattern.finditer(low):
+            if any(t.start < m.end() and m.start() < t.end for t in found):
+                continue
+            if _negated(low, m.start()) or re.match(r"\s*no\b", low[m.start():]):
+                continue
+            if outcome != "scheduled" and _modal_before(low, m.start()):
+                continue
+            if outcome == "scheduled" and _modal_before(low, m.start()) and not re.match(
+                    r"\s*(?:will|would|is|are)\b", m.group(0)):
+                continue
+            start = m.start()
+            verbs = list(_HEARING_VERB.finditer(low, m.start(), m.end()))
+            if verbs and re.match(_HEARING_NOUN, low[m.start():]):
+                start = verbs[-1].start()     # "The sentencing, which ..., was postponed"
+            found.append(Trigger("hearing", outcome, start, m.end(), date_rule=rule))
+            break
+    return found
+
+
+# -- filings, statements --------------------------------------------------------------------------
+
+_NON_PARTY = re.compile(
+    r"\b(?:group|organization|organisation|alliance|coalition|committee|association|"
+    r"advocates?|advocacy|union|council|watchdog|monitors?|monitoring|foundation|network|"
+    r"institute|society|league|international|residents|neighbors|activists|creditors|"
+    r"members?|lawmakers?|senators?|officials?|mayor|governor|president|spokes\w+)\b")
+_PARTY = re.compile(r"\b(?:lawyers?|attorneys?|defen[cs]e|counsel|prosecutors?|government|"
+                    r"plaintiffs?|defendants?|public defenders?|u\.s\. attorney)\b")
+_FILING = re.compile(
+    r"\b(?:filed|files|submitted|submits|lodged)\b(?:\s+[\w.'-]+){0,4}?\s+(?P<what>motion|"
+    r"lawsuit|suit|petition|complaint|letter|request|papers|application|notice|objection|"
+    r"response|opposition|memo|memorandum|filing|challenge|brief)s?\b|"
+    r"\b(?:motion|lawsuit|petition|complaint|letter|papers|application|objection|response|"
+    r"opposition|brief|documents)\s+(?:was\s+|were\s+)?filed\b|"
+    r"\b(?:said|argued|wrote|asked|claimed|contended|revealed|disclosed|alleged|requested|"
+    r"told the court)\s+(?:\w+\s+){0,3}?in (?:an?|the|their|his|her|its)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:court )?(?:filing|motion|petition|papers|complaint)\b|"
+    r"\b(?:letter|motion|filing|petition|request|papers|submission)\b[^.;]{0,80}?\bto\s+"
+    r"(?:[\w.']+\s+){0,4}?(?:judge|court|magistrate)\b|"
+    r"\bmoved (?:[\w-]+\s+){0,2}?to (?:dismiss|suppress|disqualify|compel|strike|exclude|"
+    r"vacate|transfer|sever|quash|stay|seal|unseal|intervene|modify|preclude|reconsider)\b|"
+    r"\b(?:sued|filed suit)\b|"
+    r"\b(?:asked|asks|urged|urges|petitioned|petitions|requested|requests|pressed|"
+    r"implored)\s+(?:the\s+)?(?:[\w.']+\s+){0,5}?(?P<addressee>judge|court|magistrate"
+    r"|JUDGE)\b(?:[\s,]+[\w.']+){0,4}?\s+(?:to|for)\b")
+_REQUEST_VERB = re.compile(
+    r"\b(?:(?:has|have|had|would|will|plans to)\s+)?(?:(?:called on|called for|calls for|"
+    r"calls on|urged|urges|urge|asked|asks|ask|demanded|demands|petitioned|pressed|implored)"
+    r"\s+(?:(?:the|a|an|its|his|her|their)\s+)?(?:[\w.'-]+\s+){0,5}?(?:to|for)|"
+    r"(?:seeking|sought|seeks|requested|requests|asked for|asking for)\s+(?:[\w.'-]+\s+){0,3}?"
+    r"(?:permission|access|leave|approval)\s+(?:to|for))\b")
+_STATEMENT_CHANNEL = re.compile(
+    r"\b(?:said|says|wrote|added|announced) in (?:an?|the|its|his|her|their) (?:written |"
+    r"joint |brief |emailed |prepared )?statement\b|\b(?:issued|released|put out) (?:an?|the) "
+    r"(?:written |joint |brief )?statement\b|\bin (?:an?|its|his|her|their) (?:written |"
+    r"joint )?statement\b|\bannounced\b|\bannounces\b|\bin (?:an?|its) (?:open |public )?"
+    r"letter\b|\bat a news conference\b")
+_STATEMENT_CONTENT = re.compile(
+    r"\b(?:wanted|wants|want|ask|asks|asked|asking|urge|urges|urged|call|calls|called|demand|"
+    r"demands|demanded|offer|offers|offered|free|resign|resigned|resigning|resignation|"
+    r"step down|stepping down|apologi[sz]e[sd]?|pay|refund|compensate|request|requests|"
+    r"requested|permission|recall|reimburse|suspend|suspended|fire|fired)\b")
+
+
+def _subject_before(low: str, position: int) -> tuple[str, str]:
+    """(the subject right before a verb, the whole clause before it)."""
+    left = scope(low, position, position + 1)[0]
+    text = low[left:position]
+    clause = text
+    if "that " in text:                   # "disclosed that Justice Without Walls has asked"
+        text = text.rsplit("that ", 1)[1]
+    return text, clause
+
+
+def _filing_triggers(low: str, ctx: ArticleContext) -> list[Trigger]:
+    pattern = _FILING
+    if ctx.judge_surnames:
+        pattern = re.compile(_FILING.pattern.replace(
+            "|JUDGE", names_alternation(ctx.judge_surnames)))
+    for m in pattern.finditer(low):
+        if _modal_before(low, m.start()) or _negated(low, m.start()):
+            continue
+        before = low[max(0, m.start() - 60):m.start()]
+        if m.group("addressee") is None and re.search(rf"\b(?:the|a)\s+(?:[\w.-]+\s+)?"
+                                                      rf"{COURT}\s*$", before):
+            continue                  # the court does not file
+        what = m.group("what") or ""
+        if what == "notice" and re.match(r"\s+of appeal", low[m.end():]):
+            continue
+        subject, _ = _subject_before(low, m.start())
+        if m.group("addressee") and re.match(r"\s*(?:he|she)\b", subject):
+            continue                  # a defendant asking the judge in court, not a filing
+        if m.group("addressee") and APPEALS_COURT.search(low[m.start():m.end()]):
+            return [Trigger("appeal", None, m.start(), m.end())]   # asked an appeals court
+        return [Trigger("filing", None, m.start(), m.end(), request_like=True)]
+    return []
+
+
+_RESIGNATION = re.compile(r"\b(?:resigned|resigns|stepped down|steps down|announced (?:his|her|"
+                          r"their) resignation)\b")
+
+
+def _statement_triggers(low: str) -> list[Trigger]:
+    resigned = _RESIGNATION.search(low)
+    if resigned and not _negated(low, resigned.start()) and \
+            not _modal_before(low, resigned.start()):
+        return [Trigger("statement", None, resigned.start(), resigned.end())]
+    channel = _STATEMENT_CHANNEL.search(low)
+    if channel and not _negated(low, channel.start()) and \
+            _STATEMENT_CONTENT.search(low, channel.end()):
+        return [Trigger("statement", None, channel.start(), channel.end(), request_like=True)]
+    for m in _REQUEST_VERB.finditer(low):
+        if _negated(low, m.start()):
+            continue
+        subject, clause = _subject_before(low, m.start())
+        if _PARTY.search(subject) or re.search(rf"\b{COURT}\b", subject):
+            continue
+        pronoun = re.fullmatch(r"\s*(?:\w+\s+)?(?:he|she|they|it|the group)\s+(?:\w+\s+)?",
+                               subject)
+        if _NON_PARTY.search(subject) or (pronoun and _NON_PARTY.search(clause)
+                                          and not _PARTY.search(clause)):
+            return [Trigger("statement", None, m.start(), m.end(), request_like=True)]
+    return []
+
+
+# -- verdicts, sentences, custody, charges, appeals filed -----------------------------------------
+
+_VERDICT = re.compile(
+    r"\b(?:jury|jurors)\b[^.;]{0,60}?\b(?:convicted|found|acquitted|returned|reached|"
+    r"delivered|deadlocked)\b|\bfound (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
+    r"\b(?:was|were|has been|have been|is|got)\s+(?:\w+\s+)?(?:convicted|acquitted)\b|"
+    r"\b(?:pleaded|pleads|pled|has pleaded) guilty\b|\bguilty plea\b|\bmistrial\b|"
+    r"\bhung jury\b|\bsplit verdict\b|\bpartial verdict\b|\bconvicted\b")
+_SENTENCE = re.compile(
+    r"\b(?:was|were|has been|have been|is|got|been)\s+sentenced\b(?!\s+to\s+(?:face|appear))|"
+    r"\bsentenced\s+(?:[A-Z]?[\w.'-]+\s+){1,4}?to\b|"
+    r"\b(?:received|got|was given|were given|handed down|imposed)\s+(?:an?\s+|the\s+)?"
+    r"(?:[\w-]+\s+){0,4}?(?:sentence|years? in (?:federal )?prison|"
+    r"life (?:sentence|in prison))\b")
+_PERSON_NEAR = re.compile(
+    r"\b(?:he|she|they|him|her|them|defendant|suspect|man|woman|founder|executive|mayor|"
+    r"official|officer|lawyer|developer|boss|leader|kingpin|trafficker|operator|member|"
+    r"teenager|driver|inmate|detainee|prisoner|fugitive)\b")
+_CUSTODY = re.compile(
+    r"\b(?:(?:was|were|has been|have been|had been|got|is being|are being)\s+)?"
+    r"(?P<verb>arrested|detained|taken into (?:federal )?custody|extradited|released|freed|"
+    r"transferred|moved|escaped|surrendered|turned (?:himself|herself) in|deported|jailed|"
+    r"remanded|captured|recaptured|booked|handed over|returned to (?:prison|jail|custody)|"
+    r"locked up|walked (?:out of|free)|flown|put on a plane|"
+    r"left (?:the\s+)?(?:[\w.-]+\s+){0,4}?(?:jail|prison|centre|center|lockup|"
+    r"penitentiary|detention|custody|facility))\b"
+    r"(?!\s+(?:an?|the|its|his|her|their)\s+(?:statement|report|video|footage|documents?|"
+    r"records?|findings|results|data|details|photos?|images?|list|letter|memo|audio|"
+    r"recording))(?!\s+to\s+(?:dismiss|suppress|disqualify|compel|strike|exclude|vacate|"
+    r"reporters|the public|the media))(?!(?<=moved)\s+on\b)")
+_CHARGE = re.compile(
+    r"\b(?:was|were|has been|have been|is being|are being|been)\s+(?:\w+\s+)?"
+    r"(?:charged|indicted)\b|"
+    r"\b(?:prosecutors|grand jury|government|authorities|police|the state|officials)\b"
+    r"[^.;]{0,100}?\b(?:charged|indicted|filed charges|brought charges|unsealed|added\s+"
+    r"(?:\w+\s+){0,3}?(?:charges|counts))\b|"
+    r"\b(?:has |have )?charged\s+(?:[\w.'-]+\s+){1,5}?with\b|"
+    r"\b(?:new|additional|superseding) (?:charges|indictment|counts)\b|"
+    r"\bunsealed (?:an?|the)\s+(?:\w+\s+)?indictment\b")
+_APPEAL_FILED = re.compile(
+    r"\b(?:appealed|filed (?:an?|a notice of|their|his|her|its) (?:notice of )?appeal|"
+    r"notice of appeal|lodged an appeal|is appealing|are appealing|"
+    r"(?:asked|petitioned|urged) (?:an?|the) (?:[\w.-]+\s+){0,2}?(?:appeals|appellate|supreme|"
+    r"high(?:est)?) court)\b")
+
+
+def _person_subject(own: str, low: str, start: int, end: int) -> bool:
+    """Someone, not something, is arrested, released or moved."""
+    left = scope(low, start, end)[0]
+    before = own[max(left, start - 70):start]
+    after = own[end:end + 40]
+    if _PERSON_NEAR.search(before.lower()) or _PERSON_NEAR.match(after.lower().lstrip()):
+        return True
+    if re.search(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*", before.lstrip()[1:] if before.lstrip()
+                 else "") or re.match(r"\s+[A-Z][a-z]+", after):
+        return True
+    return bool(re.match(r"\s*[A-Z][a-z]+", before))
+
+
+def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list[Trigger]:
+    for m in pattern.finditer(low):
+        if _modal_before(low, m.start()) or _negated(low, m.start()):
+            continue
+        detail = None
+        if kind == "custody":
+            verb = m.group("verb")
+            if verb == "moved" and not re.match(r"\s+(?:to|into|from|out of)\b", low[m.end():]):
+                continue
+            if not _person_subject(own, low, m.start("verb"), m.end("verb")):
+                continue
+            if verb in ("detained", "booked", "jailed", "locked up") and not re.match(
+                    r"(?:was|were|has been|have been|had been|got|is being|are being)\s",
+                    m.group(0)):
+                continue
+            detail = _CUSTODY_DETAIL.get(verb.split()[0], verb.split()[0])
+        if kind == "verdict":
+            return _verdict_trigger(m, low)
+        return [Trigger(kind, None, m.start(), m.end(), detail=detail)]
+    return []
+
+
+def _verdict_trigger(m: re.Match, low: str) -> list[Trigger]:
+    text = m.group(0)
+    acquitted = re.search(r"\bnot guilty\b|\bacquitt\w*", low)
+    convicted = re.search(r"(?<!not )\bguilty\b|\bconvict(?:ed|ion)\b", low)
+    if re.search(r"mistrial|hung|split|partial|deadlocked", low):
+        outcome = "mixed"
+    elif acquitted and convicted:
+        outcome = "mixed"
+    elif acquitted:
+        outcome = "not_guilty"
+    else:
+        outcome = "guilty"
+    if text == "convicted":
+        before = low[max(0, m.start() - 14):m.start()]
+        if not re.search(r"\b(?:who|and|he|she|they|jury|jurors|but)\s+$", before):
+            return []             # "the convicted drug lord": an adjective, not an event
+    if re.search(r"\bpleaded|pleads|pled|plea\b", text) and re.search(r"\bnot guilty\b", low):
+        return []
+    return [Trigger("verdict", outcome, m.start(), m.end())]
+
+
+_CUSTODY_DETAIL = {"arrested": "arrest", "detained": "arrest", "taken": "arrest",
+                   "captured": "arrest", "recaptured": "arrest", "booked": "arrest",
+                   "extradited": "extradition", "flown": "extradition", "put": "extradition",
+                   "handed": "extradition", "released": "release", "freed": "release",
+                   "walked": "release", "transferred": "transfer", "moved": "transfer",
+                   "escaped": "escape", "surrendered": "surrender", "turned": "surrender",
+                   "deported": "deportation", "jailed": "arrest", "remanded": "remand",
+                   "returned": "return", "locked": "arrest", "left": "release"}
+
+
+
+def _resolve_overlaps(triggers: list[Trigger]) -> list[Trigger]:
+    """One reading per phrase: "will be sentenced" is a hearing, not a sentence."""
+    kept: list[Trigger] = []
+    priority = {"hearing": 0, "appeal": 1, "ruling": 2, "verdict": 3, "sentence": 4,
+                "charge": 5, "filing": 6, "statement": 7, "custody": 8}
+    for t in sorted(triggers, key=lambda t: (priority[t.type], t.start)):
+        if any(k.start < t.end and t.start < k.end for k in kept):
+            continue
+        kept.append(t)
+    types = {t.type for t in kept}
+    if "sentence" in types:
+        kept = [t for t in kept if not (t.type == "ruling" and t.outcome == "other")]
+    if "ruling" in types or "appeal" in types:
+        rulings = [t for t in kept if t.type in ("ruling", "appeal")]
+        # "the judge ordered him released", "agreed to release him on bail": one ruling
+        kept = [t for t in kept if not (t.type == "custody"
+                                        and any(r.start < t.start for r in rulings))]
+    if "appeal" in types:
+        kept = [t for t in kept if t.type != "filing"]
+    if "verdict" in types or "sentence" in types:
+        kept = [t for t in kept if t.type != "charge"]  # "convicted of charges"
+    return sorted(kept, key=lambda t: t.start)
+
+
+# -- all of them ----------------------------------------------------------------------------------
+
+def find_triggers(own: str, voice: str, ctx: ArticleContext,
+                  previous: str | None = None) -> list[Trigger]:
+    """The phrases of one sentence that tell of a development, one reading per phrase.
+    `own` is the sentence without quotations (case kept), `voice` its lowercase reporter's
+    voice (see `reporter_voice`)."""
+    triggers: list[Trigger] = []
+    triggers += _ruling_triggers(voice, ctx, previous)
+    triggers += _hearing_triggers(voice)
+    triggers += _filing_triggers(voice, ctx)
+    triggers += _simple_triggers("verdict", _VERDICT, own, voice)
+    triggers += _simple_triggers("sentence", _SENTENCE, own, voice)
+    triggers += _simple_triggers("charge", _CHARGE, own, voice)
+    triggers += _simple_triggers("custody", _CUSTODY, own, voice)
+    triggers += _simple_triggers("appeal", _APPEAL_FILED, own, voice)
+    if not any(t.type in ("filing", "statement") for t in triggers):
+        triggers += _statement_triggers(voice)
+    return _resolve_overlaps(triggers)
