@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 
@@ -21,6 +22,23 @@ def cmd_demo(args) -> int:
         settings.database_url = f"sqlite:///{db}"
     asyncio.run(demo(settings))
     return 0
+
+
+def cmd_analyze(args) -> int:
+    from services.story.offline import analyze_files, read_json
+
+    story = read_json(args.story_file)
+    articles = [read_json(path) for path in args.articles]
+    for result in analyze_files(story, articles, args.db):
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from services.story.analysis.corpus import main as corpus_main
+
+    argv = ["--errors", str(args.errors)] + (["--root", args.corpus] if args.corpus else [])
+    return corpus_main(argv + (["--json"] if args.json else []))
 
 
 def cmd_migrate(args) -> int:
@@ -74,6 +92,21 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("demo", help="run every service in one process over example articles")
 
+    analyze = sub.add_parser("analyze", help="analyze article files against a story, offline; "
+                             "prints one JSON object per article in publish order")
+    analyze.add_argument("--story-file", required=True, help="{title, description, entities, "
+                         "keywords}")
+    analyze.add_argument("articles", nargs="+", metavar="ARTICLE.json")
+    analyze.add_argument("--json", action="store_true",
+                         help="JSON output (the default and only format: one object per line)")
+    analyze.add_argument("--db", help="database URL to keep the events in (default: a fresh "
+                         "temporary embedded store)")
+
+    evaluate = sub.add_parser("eval", help="score the analysis engine on the labelled corpus")
+    evaluate.add_argument("--corpus", help="corpus folder (default: tests/corpus)")
+    evaluate.add_argument("--errors", type=int, default=10, help="errors to list")
+    evaluate.add_argument("--json", action="store_true")
+
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("services", nargs="*", metavar="SERVICE",
                          help="ingest, story or notify (default: all three)")
@@ -89,11 +122,13 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     # The demo prints its own report; only warnings and errors are logged beside it.
-    level = "WARNING" if args.command == "demo" else get_settings().log_level.upper()
+    quiet = args.command in ("demo", "analyze", "eval")
+    level = "WARNING" if quiet else get_settings().log_level.upper()
     logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return {"demo": cmd_demo, "migrate": cmd_migrate, "serve": cmd_serve,
-            "worker": cmd_worker}[args.command](args)
+    commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval,
+                "migrate": cmd_migrate, "serve": cmd_serve, "worker": cmd_worker}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,13 @@ def article_events(story: StoryDefinition, article: Article, analysis: Analysis,
     return events
 
 
+def story_defined(definition: dict, after_version: int = 0) -> NewEvent:
+    data = {"status": "active", "description": "", "entities": [], "keywords": [],
+            **definition}
+    event_id = deterministic_id("story", definition["slug"], "defined", str(after_version))
+    return NewEvent(type=STORY_DEFINED, data=data, event_id=event_id)
+
+
 def unrouted_event(article: Article, scores: dict[str, float]) -> NewEvent:
     return NewEvent(type=ARTICLE_UNROUTED,
                     event_id=deterministic_id("unrouted", article.id),

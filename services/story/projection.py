@@ -24,6 +24,7 @@ class StoryState:
     definition: StoryDefinition | None = None
     knowledge: StoryKnowledge | None = None
     articles: dict[str, dict] = field(default_factory=dict)   # article id -> summary
+    analyses: dict[str, Analysis] = field(default_factory=dict)
     developments: list[dict] = field(default_factory=list)
     corroborations: Counter = field(default_factory=Counter)  # development id -> re-reports
     matters: dict[str, dict] = field(default_factory=dict)
@@ -45,6 +46,8 @@ class StoryState:
         self.status = data.get("status", "active")
         if self.knowledge is None:
             self.knowledge = StoryKnowledge(self.definition)
+        else:  # a changed definition routes the articles that come after it
+            self.knowledge.story = self.definition
 
     def _on_ArticleAttached(self, data: dict) -> None:
         article = Article.from_dict(data["article"])
@@ -56,6 +59,7 @@ class StoryState:
         analysis = Analysis.from_dict(data["analysis"])
         article = self._pending.pop(analysis.article_id)
         self.knowledge.learn(article, analysis)
+        self.analyses[article.id] = analysis
         summary = self.articles[article.id]
         summary["duplicate_of"] = analysis.duplicate_of
         summary["new_sentences"] = len(analysis.new_sentences)

@@ -5,9 +5,9 @@ import threading
 from dataclasses import dataclass
 
 from services.story import events as ev
-from services.story.analysis import Article, analyze, route
-from services.story.projection import StoryState
-from shared.eventstore import ConcurrencyError, EventStore
+from services.story.analysis import Analysis, Article, analyze
+from services.story.projection import StoryState, definition_from
+from shared.eventstore import NO_STREAM, ConcurrencyError, EventStore
 
 log = logging.getLogger("storywire.story")
 
@@ -56,39 +56,56 @@ class StoryService:
         return state
 
     def attach_article(self, article: Article) -> AttachResult:
-        """Idempotent: the same article id twice appends one set of events."""
+        """Route to every active story and attach where it belongs.
+
+        Idempotent: the same article id twice appends one set of events.
+        """
         attached, scores, developments = [], {}, 0
         for slug in self.slugs():
-            with self._lock(slug):
-                outcome = self._attach_to(slug, article)
-            if outcome is None:
+            analysis = self.attach_to_story(slug, article)
+            if analysis is None:
                 continue
-            on_story, score, new = outcome
-            scores[slug] = round(score, 4)
-            if on_story:
+            scores[slug] = round(analysis.route_score, 4)
+            if analysis.on_story:
                 attached.append(slug)
-                developments += new
+                developments += len(analysis.developments)
         if not attached:
             self.store.append(ev.UNROUTED_STREAM, [ev.unrouted_event(article, scores)])
         return AttachResult(article.id, attached, not attached, developments)
 
-    def _attach_to(self, slug: str, article: Article) -> tuple[bool, float, int] | None:
-        for _ in range(MAX_CONFLICT_RETRIES):
-            state = self._caught_up(slug)
-            if state.status != "active" or state.definition is None:
-                return None
-            if article.id in state.articles:
-                return True, 1.0, 0
-            decision = route(state.definition, article)
-            if not decision.on_story:
-                return False, decision.score, 0
-            analysis = analyze(state.knowledge, article)
-            new_events = ev.article_events(state.definition, article, analysis,
-                                           correlation_id=article.id)
-            try:
-                self.store.append(ev.story_stream(slug), new_events, state.version)
-            except ConcurrencyError:
-                log.info("story %s moved on while analysing %s; retrying", slug, article.id)
-                continue
-            return True, decision.score, len(analysis.developments)
+    def attach_to_story(self, slug: str, article: Article) -> Analysis | None:
+        """Analyze the article against one story and append what it changes.
+
+        Returns the analysis (the recorded one if the article is already attached), an
+        off-story analysis if it does not belong, or None if the story is not active.
+        """
+        with self._lock(slug):
+            for _ in range(MAX_CONFLICT_RETRIES):
+                state = self._caught_up(slug)
+                if state.status != "active" or state.definition is None:
+                    return None
+                if article.id in state.analyses:
+                    return state.analyses[article.id]
+                analysis = analyze(state.knowledge, article)
+                if not analysis.on_story:
+                    return analysis
+                new_events = ev.article_events(state.definition, article, analysis,
+                                               correlation_id=article.id)
+                try:
+                    self.store.append(ev.story_stream(slug), new_events, state.version)
+                except ConcurrencyError:
+                    log.info("story %s moved on while analysing %s; retrying", slug, article.id)
+                    continue
+                return analysis
         raise ConcurrencyError(ev.story_stream(slug), "exact", -1)
+
+    def define_story(self, definition: dict) -> None:
+        """Start tracking a story, or record a changed definition as a new event."""
+        slug = definition["slug"]
+        with self._lock(slug):
+            state = self._caught_up(slug)
+            event = ev.story_defined(definition, state.version)
+            if state.version == 0:
+                self.store.append(ev.story_stream(slug), [event], NO_STREAM)
+            elif definition_from(event.data) != state.definition:
+                self.store.append(ev.story_stream(slug), [event], state.version)
