@@ -41,7 +41,6 @@ TYPES = ("ruling", "hearing", "filing", "verdict", "sentence", "custody", "charg
 ONE_SHOT = ("hearing", "custody", "charge", "verdict", "sentence")
 
 
-
 @dataclass(frozen=True)
 class Finding:
     """A development found in one sentence, before the story decides whether it is new."""
@@ -59,7 +58,6 @@ class Finding:
     trigger: str = ""
     reasons: tuple[str, ...] = field(default=())
     position: int = 0
-
 
 
 # -- the detector ---------------------------------------------------------------------------------
@@ -86,8 +84,6 @@ def find_developments(sentence: str, index: int, ctx: ArticleContext,
     return _merge_rulings(findings)
 
 
-
-
 def _merge_rulings(findings: list[Finding]) -> list[Finding]:
     """Within one sentence, a grant and a denial of the same request are one mixed ruling;
     decisions on different requests stay separate."""
@@ -98,9 +94,10 @@ def _merge_rulings(findings: list[Finding]) -> list[Finding]:
                 m.matter.id == f.matter.id or m.matter.generic or f.matter.generic)), None)
             if twin is not None:
                 if twin.outcome != f.outcome:
-                    outcome = "mixed" if {twin.outcome, f.outcome} <= {"granted", "denied",
-                                                                       "mixed"} \
-                        else twin.outcome
+                    if "other" in (twin.outcome, f.outcome):     # "ruled ..., rejecting ..."
+                        outcome = f.outcome if twin.outcome == "other" else twin.outcome
+                    else:
+                        outcome = "mixed"
                     matter = twin.matter if not twin.matter.generic else f.matter
                     merged[merged.index(twin)] = _replace(twin, outcome=outcome, matter=matter,
                                                           date=twin.date or f.date)
@@ -119,6 +116,9 @@ def _replace(f: Finding, **changes) -> Finding:
 
 def _pick_date(trigger: Trigger, dated: list, low: str,
                published: date) -> ResolvedDate | None:
+    """The date of one event among the dates of its sentence: the nearest in its clause; for a
+    scheduled hearing the one after the trigger, for a postponed one the new date, for a
+    cancelled one the date it had been set for."""
     if not dated:
         return None
     scope_start, scope_end = scope(low, trigger.start, trigger.end)
@@ -136,13 +136,7 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
     elif trigger.date_rule == "set_date":
         candidates = [(s, r) for s, r in dated if r.earliest >= published] or dated
 
-    def distance(item):
-        span, _ = item
-        inside = scope_start <= span.start < scope_end
-        gap = span.start - trigger.end if span.start >= trigger.end else trigger.start - span.end
-        prefer_after = trigger.date_rule == "after" and span.start < trigger.start
-        return (not inside, prefer_after, gap)
-    if trigger.date_rule == "nearest":
+    elif trigger.date_rule == "nearest":
         # "set sentencing for Sept. 12 and revoked his bond": a target date dates the
         # scheduling, not the other events of the sentence
         candidates = [(s, r) for s, r in candidates
@@ -151,6 +145,13 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
                                         low[max(0, s.start - 8):s.start])]
         if not candidates:
             return None
+
+    def distance(item):
+        span, _ = item
+        inside = scope_start <= span.start < scope_end
+        gap = span.start - trigger.end if span.start >= trigger.end else trigger.start - span.end
+        prefer_after = trigger.date_rule == "after" and span.start < trigger.start
+        return (not inside, prefer_after, gap)
     span, resolved = min(candidates, key=distance)
     offset = RELATIVE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
     if offset and span.end <= trigger.start and resolved.granularity == "day":
@@ -187,9 +188,6 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
         break
     if PAST_PERFECT.search(low[max(start, trigger.start - 20):min(end, trigger.end + 15)]):
         reasons.append("past perfect")
-    if re.search(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$", low[max(start, trigger.start - 40):
-                                                         trigger.start]):
-        reasons.append("history: since")            # "since he was flown to New York"
     if re.search(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$", low[max(start, trigger.start - 40):
                                                          trigger.start]):
         reasons.append("history: since")            # "since he was flown to New York"

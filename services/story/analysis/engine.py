@@ -106,8 +106,7 @@ def _copy_of(knowledge: StoryKnowledge, digest: str,
             order.setdefault(source, len(order))
     if not credit:
         return None, False, 0.0
-    known_order = {a.id: i for i, a in enumerate(knowledge.articles)}
-    best = min(credit, key=lambda a: (-credit[a], known_order.get(a, order[a])))
+    best = min(credit, key=lambda a: (-credit[a], knowledge.article_order(a), order[a]))
     share = round(credit[best] / len(aligned_facts), 4)
     if share >= COPY_SHARE and credit[best] >= COPY_MIN_SENTENCES:
         return best, False, share

@@ -134,6 +134,7 @@ class StoryKnowledge:
     def __init__(self, story: StoryDefinition):
         self.story = story
         self._articles: dict[str, ArticleRecord] = {}
+        self._order: dict[str, int] = {}
         self._by_hash: dict[str, str] = {}
         self._facts: list[_FactEntry] = []
         self._fact_at: dict[tuple[str, int], int] = {}
@@ -160,6 +161,7 @@ class StoryKnowledge:
         """Fold one analysed article into the story. Learning an article twice is a no-op."""
         if article.id in self._articles or not analysis.on_story:
             return
+        self._order[article.id] = len(self._order)
         self._articles[article.id] = ArticleRecord(
             id=article.id, outlet=article.outlet, url=article.url, title=article.title,
             published_at=article.published_at, content_hash=analysis.content_hash,
@@ -239,6 +241,10 @@ class StoryKnowledge:
 
     def knows_article(self, article_id: str) -> bool:
         return article_id in self._articles
+
+    def article_order(self, article_id: str) -> int:
+        """When an article was learnt: 0 for the first (unknown articles sort last)."""
+        return self._order.get(article_id, len(self._order))
 
     def align(self, text: str) -> Alignment | None:
         """The earlier sentence closest to `text`, found through the index, scored by rapidfuzz."""

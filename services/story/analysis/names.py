@@ -136,6 +136,13 @@ def _looks_like_organisation(tokens: list[str]) -> bool:
                for t in tokens[1:])
 
 
+def is_organisation(entity: str) -> bool:
+    """ "Amnesty International", "Keystone Yield": a body, not a person."""
+    tokens = [t.strip(".,") for t in fold(entity).lower().replace('"', " ").split()]
+    return any(t in ORGANISATION_WORDS or t in STOPWORDS for t in tokens) or \
+        (len(tokens) >= 2 and _looks_like_organisation(tokens))
+
+
 def entity_variants(entity: str) -> tuple[str, ...]:
     """Folded lowercase phrases that mention an entity: the full name, first + last for people,
     the surname alone, the distinctive part of an organisation's name."""

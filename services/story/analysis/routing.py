@@ -2,8 +2,8 @@
 
 An article is on a story when it is about the story's subject and about the story's topic:
 
-- the subject is the story's primary entity (the first one its title names, e.g. "Guzman"), or
-  a nickname the description gives it ("El Chapo"). It must be prominent: in the headline, in
+- the subject is the story's first entity (e.g. "Joaquin Guzman"), or a nickname the
+  description gives it ("El Chapo"). It must be prominent: in the headline, in
   the opening sentence, or mentioned at least twice. A piece that names the subject once in
   passing ("the case is unrelated to ...") is about something else;
 - the topic is the rest of the definition: the other entities (judge, lawyers, jail), the
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .model import Article, Route, StoryDefinition
-from .names import entity_variants
+from .names import entity_variants, is_organisation
 from .text import STOPWORDS, fold, split_paragraphs, split_sentences, strip_dateline, words
 
 TOPIC_MIN = 0.3          # how much of the story's topic an article must share
@@ -37,6 +37,7 @@ class _Term:
     label: str
     phrases: re.Pattern | None          # multi-word variants, matched case-insensitively
     single: re.Pattern | None           # one-word variants, matched capitalised
+    person: bool = True                 # a surname; else an organisation's first word
 
     def count(self, text: str, lowered: str) -> int:
         spans = [m.span() for m in self.phrases.finditer(lowered)] if self.phrases else []
@@ -45,8 +46,10 @@ class _Term:
             for m in self.single.finditer(text):
                 if any(s <= m.start() < e for s, e in spans):
                     continue              # the surname inside the full name already counted
-                if re.search(r'(?:^|[.!?:"\n]\s*)$', text[max(0, m.start() - 3):m.start()]):
-                    continue              # a capital at a sentence start proves nothing
+                if not self.person and re.search(r'(?:^|[.!?:"\n]\s*)$',
+                                                 text[max(0, m.start() - 3):m.start()]):
+                    continue              # "Patients ..." opening a sentence is no "Patients
+                                          # First Alliance"; "Ruiz said" still is Ruiz
                 n += 1
         return n
 
@@ -62,7 +65,8 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
                          rf"(?![\w-])") if multi else None
     one = re.compile(rf"(?<![\w-])(?:{'|'.join(re.escape(v.capitalize()) for v in single)})"
                      rf"(?:'s)?(?![\w-])") if single else None
-    return _Term(label, phrases, one)
+    person = not is_organisation(label)
+    return _Term(label, phrases, one, person)
 
 
 @dataclass(frozen=True)
@@ -78,15 +82,9 @@ def _significant(text: str) -> set[str]:
 
 
 def _primary_index(story: StoryDefinition) -> int | None:
-    if not story.entities:
-        return None
-    title = _significant(story.title)
-    framing = title | _significant(story.description)
-    for candidates in (title, framing):
-        for i, entity in enumerate(story.entities):
-            if _significant(entity) & candidates:
-                return i
-    return 0
+    """The story's subject: its first entity (a story about a killing may be titled after the
+    victim, and its articles still follow the accused)."""
+    return 0 if story.entities else None
 
 
 def _is_nickname(entity: str, primary: str, description: str) -> bool:

@@ -141,6 +141,11 @@ _FURNITURE_START = re.compile(
 _CAPTION = re.compile(
     r"\b(?:credit|photo|photograph|image|picture|caption)s?\s*:|getty images|\(ap photo|"
     r"/ ?ap photo|reuters/|\bafp\b\s*/|associated press photo|\bphoto by\b", re.IGNORECASE)
+_RIGHTS = re.compile(r"^(?:copyright|\(c\)|\u00a9)\b", re.IGNORECASE)
+_CREDITS = re.compile(r"\bcontributed (?:to this report|reporting)\b|^this (?:story|article) "
+                      r"(?:has been|was) (?:updated|corrected)\b|\ball rights reserved\b|"
+                      r"^(?:follow|contact) (?:him|her|them|the author|[A-Z][a-z]+ [A-Z][a-z]+) "
+                      r"(?:on|at)\b|^sign up\b", re.IGNORECASE)
 _ENDS_LIKE_PROSE = re.compile(r"[.!?]['\")\]]*$|[.!?]\s*$|:$")
 
 
@@ -150,6 +155,8 @@ def is_furniture(paragraph: str, following: list[str] = ()) -> bool:
     if _CAPTION.search(text):
         return True
     if _FURNITURE_START.match(text) and len(text.split()) <= 15:
+        return True
+    if _RIGHTS.match(text) or _CREDITS.search(text) and len(text.split()) <= 30:
         return True
     if text.endswith("...") and len(text) > 3:
         stem = fold(text[:-3]).strip().lower()

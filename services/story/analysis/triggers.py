@@ -18,9 +18,9 @@ from .text import fold, without_quotes
 # -- shared vocabulary ----------------------------------------------------------------------------
 
 COURT = (r"(?:judge|justices?|court|panel|magistrate|tribunal|jurist)"
-          r"(?!\s+(?:filings?|papers|documents|records|hearings?|appearances?|dates?|fight|"
-          r"battle|case|cases|proceedings?|clerk|officials?|spokes\w*|system|fees|costs|"
-          r"order))")
+         r"(?!\s+(?:filings?|papers|documents|records|hearings?|appearances?|dates?|fight|"
+         r"battle|case|cases|proceedings?|clerk|officials?|spokes\w*|system|fees|costs|"
+         r"order))")
 _COURT_AS_OBJECT = re.compile(r"\b(?:in|to|before|told|asked|urged|petitioned|from|with|at|"
                               r"into|for|of|outside|inside|by|against|filed)\s+"
                               r"(?:the\s+|a\s+|an\s+)?(?:[a-z.']+\s+){0,3}$")
@@ -155,7 +155,11 @@ _GRANT = (r"granted|grants|approved|approves|allowed|allows|agreed to|agrees to|
           r"ordered|orders|committed|appointed|consolidated|combined|certified|revoked|revokes|"
           r"halted|halts|froze|freezes|suspended|suspends|enjoined|enjoins|barred|bars|"
           r"prohibited|precluded|suppressed|excluded")
-_OTHER = r"ruled|issued (?:an? |the |her |his )?(?:\w+ )?(?:ruling|opinion|decision)"
+_OTHER = (r"ruled|issued (?:an? |the |her |his )?(?:\w+ )?(?:ruling|opinion|decision)|"
+          r"set (?:bail|bond) at")
+# "ruled ..., rejecting a defense motion": the participle tells the outcome
+_PARTICIPLE = re.compile(r",\s+(?P<deny>rejecting|denying|dismissing|refusing|declining)\b|"
+                         r",\s+(?P<grant>granting|approving|siding with|allowing)\b")
 _RULING_TRIGGER = re.compile(rf"\b(?P<deny>{_DENY})\b|\b(?P<grant>{_GRANT})\b|"
                              rf"\b(?P<other>{_OTHER})\b")
 _NEGATED_GRANT = re.compile(r"\b(?:refused to|declined to|would not|wouldn't|will not|won't|"
@@ -225,6 +229,63 @@ def _challenged_act(after: str) -> bool:
     return bool(_ACT_WORDS.search(phrase))
 
 
+def _decides_something(verb: str, after: str) -> bool:
+    """Verbs that are rulings only with the right object: "ordered him released" (not "ordered
+    him to surrender his passport"), "barred prosecutors from using" (not "behind bars")."""
+    if verb not in _WEAK_GRANTS:
+        return True
+    if verb in ("ordered", "orders"):
+        return bool(_ORDERED_OBJECT.match(after))
+    if verb == "let":
+        return bool(re.match(r"\s+\w+", after))
+    if verb in ("kept", "keeps"):
+        return bool(re.match(r"\s+(?:[\w.'-]+\s+){0,4}?(?:in|on|under|behind|locked)\s+"
+                             r"(?:jail|custody|prison|isolation|solitary|detention|place)", after))
+    if verb in ("barred", "bars", "prohibited", "precluded", "suppressed", "excluded"):
+        return bool(_BARRED_OBJECT.match(after))
+    if verb in ("lifted", "lifts", "vacated", "vacates"):
+        return bool(re.match(r"\s+(?:the|a|an|his|her|its|their)\b", after))
+    return True
+
+
+_APPEAL_DENIALS = {"upheld", "upholds", "affirmed", "dismissed", "dismisses", "rejected",
+                   "rejects", "denied", "denies", "threw out", "tossed", "turned down"}
+_APPEAL_GRANTS = {"overturned", "overturns", "reversed", "reverses", "vacated", "vacates",
+                  "struck down", "strikes down", "granted", "grants", "sided with"}
+
+
+def _outcome(m: re.Match, masked: str, after: str) -> str:
+    """granted | denied | mixed | other, from the side of the request the ruling decides."""
+    verb = m.group(0)
+    if m.group("deny"):
+        outcome = "denied"
+    elif m.group("grant"):
+        outcome = "granted"
+    else:
+        outcome = "other"
+    negated = _NEGATED_GRANT.search(masked, max(0, m.start() - 2), m.end() + 40)
+    if negated and negated.start() <= m.start() + 1:
+        outcome = "denied"                # "refused to release", "declined to let"
+    if verb in ("ordered", "orders") and _ORDERED_OBJECT.match(after).group("held"):
+        outcome = "denied"                # "ordered him held without bail"
+    if outcome == "denied" and _challenged_act(after):
+        outcome = "granted"               # "struck down the approval", "dismissed the
+                                          # lawsuit": the challenge to it succeeded
+    if verb in ("upheld", "upholds", "affirmed"):
+        outcome = "other"
+    if outcome in ("granted", "denied") and (
+            _PARTIAL_OBJECT.match(after) or _PARTIAL.search(masked[m.start():m.end() + 120])):
+        outcome = "mixed"                 # "dismissed part of the suit"
+    return outcome
+
+
+def _by_appeals_court(court, masked: str, ctx: ArticleContext) -> bool:
+    if not isinstance(court, re.Match):
+        return False
+    return bool(APPEALS_COURT.search(masked[max(0, court.start() - 40):court.end()])) or (
+        ctx.appeals_court and court.group(0) in ("panel", "court"))
+
+
 def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> list[Trigger]:
     found: list[Trigger] = []
     masked = _NOT_A_RULING.sub(lambda m: " " * len(m.group(0)), low)
@@ -239,64 +300,39 @@ def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> lis
         if court is None and not _court_after(masked, m.end(), ctx):
             continue
         after = masked[m.end():m.end() + 120]
-        if verb in _WEAK_GRANTS:
-            if verb in ("ordered", "orders"):
-                ordered = _ORDERED_OBJECT.match(after)
-                if not ordered:
-                    continue
-                if ordered.group("held"):
-                    found.append(Trigger("ruling", "denied", m.start(), m.end()))
-                    continue          # kept in jail: the request for release denied
-            elif verb in ("let",):
-                if not re.match(r"\s+\w+", after):
-                    continue
-            elif verb in ("kept", "keeps"):
-                if not re.match(r"\s+(?:[\w.'-]+\s+){0,4}?(?:in|on|under|behind|locked)\s+"
-                                r"(?:jail|custody|prison|isolation|solitary|detention|place)",
-                                after):
-                    continue
-            elif verb in ("barred", "bars", "prohibited", "precluded", "suppressed", "excluded"):
-                if not _BARRED_OBJECT.match(after):
-                    continue          # "behind bars"; "barred her from contacting ...": a
-                                      # release condition, not a ruling on evidence
-            elif verb in ("lifted", "lifts", "vacated", "vacates"):
-                if not re.match(r"\s+(?:the|a|an|his|her|its|their)\b", after):
-                    continue
-            elif not re.match(r"\s+(?:[\w.'-]+\s+){0,4}", after):
-                continue
-        if re.match(_ARGUMENT_OBJECT, after):
+        if not _decides_something(verb, after) or _ARGUMENT_OBJECT.match(after):
             continue                  # rejecting an argument is part of a ruling, not one
-        if m.group("deny"):
-            outcome = "denied"
-        elif m.group("grant"):
-            outcome = "granted"
-        else:
-            outcome = "other"
-        negated = _NEGATED_GRANT.search(masked, max(0, m.start() - 2), m.end() + 40)
-        if negated and negated.start() <= m.start() + 1:
-            outcome = "denied"
-        if outcome == "denied" and _challenged_act(after):
-            outcome = "granted"       # "struck down the approval", "dismissed the lawsuit":
-                                      # the challenge to it succeeded
+        outcome = _outcome(m, masked, after)
         kind = "ruling"
-        court_text = masked[max(0, court.start() - 40):court.end()] \
-            if isinstance(court, re.Match) else ""
-        if APPEALS_COURT.search(court_text) or (isinstance(court, re.Match) and ctx.appeals_court
-                                               and court.group(0) in ("panel", "court")):
-            kind = "appeal"
-            if verb in ("upheld", "upholds", "affirmed", "dismissed", "dismisses", "rejected",
-                        "rejects", "denied", "denies", "threw out", "tossed", "turned down"):
+        if _by_appeals_court(court, masked, ctx):
+            kind = "appeal"           # from the appellant's side: upheld = denied
+            if verb in _APPEAL_DENIALS:
                 outcome = "denied"
-            elif verb in ("overturned", "overturns", "reversed", "reverses", "vacated",
-                          "vacates", "struck down", "strikes down", "granted", "grants",
-                          "sided with"):
+            elif verb in _APPEAL_GRANTS:
                 outcome = "granted"
-        elif verb in ("upheld", "upholds", "affirmed"):
-            outcome = "other"
-        if outcome in ("granted", "denied") and (
-                _PARTIAL_OBJECT.match(after) or _PARTIAL.search(masked[m.start():m.end() + 120])):
-            outcome = "mixed"
         found.append(Trigger(kind, outcome, m.start(), m.end()))
+    found += _participle_outcomes(masked, found)
+    found += _passive_rulings(masked, found)
+    return sorted(found, key=lambda t: t.start)
+
+
+def _participle_outcomes(masked: str, found: list[Trigger]) -> list[Trigger]:
+    """ "ruled ..., rejecting a defense motion": the participle tells what "ruled" decided."""
+    extra = []
+    for m in _PARTICIPLE.finditer(masked):
+        ruled = next((t for t in found if t.outcome == "other" and t.start < m.start()), None)
+        if ruled is None:
+            continue
+        outcome = "denied" if m.group("deny") else "granted"
+        if outcome == "denied" and _challenged_act(masked[m.end():m.end() + 120]):
+            outcome = "granted"
+        extra.append(Trigger(ruled.type, outcome, m.start() + 1, m.end()))
+    return extra
+
+
+def _passive_rulings(masked: str, found: list[Trigger]) -> list[Trigger]:
+    """ "the request was denied", "his appeal was rejected"."""
+    extra = []
     for m in _PASSIVE_RULING.finditer(masked):
         verb = m.group("verb")
         if _modal_before(masked, m.start("verb")) or _negated(masked, m.start("verb")):
@@ -307,8 +343,8 @@ def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> lis
                                         "reversed") else "denied"
         if verb == "upheld":
             outcome = "other"
-        found.append(Trigger("ruling", outcome, m.start("verb"), m.end("verb")))
-    return sorted(found, key=lambda t: t.start)
+        extra.append(Trigger("ruling", outcome, m.start("verb"), m.end("verb")))
+    return extra
 
 
 # -- hearings -------------------------------------------------------------------------------------
@@ -350,10 +386,10 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"{_HEARING_NOUN}\b|\bheard (?:oral )?arguments\b|\b(?:was|were) arraigned\b|"
         rf"\b(?:pleaded|pleads|pled) not guilty\b|"
         rf"\bappeared\s+(?:[\w-]+\s+){{0,5}}?(?:in (?:\w+\s+)?court|before (?:a |the )?"
-        rf"(?:[\w.-]+\s+){{0,3}}?(?:judge|court|magistrate))\b|"
+        rf"(?:[\w.-]+\s+){{0,3}}?(?:judge|court|magistrate)|by video|via video|remotely)\b|"
         rf"\b{_HEARING_NOUN}\b[^.;]{{0,60}}?\b(?:got under way|opened|began|started|resumed|"
         rf"took place|was held)\b|"
-        rf"\b(?:at|during|after|following)\s+(?:an?|the)\s+{_NOUN_SPAN}{_HEARING_NOUN}\b"
+        rf"\b(?:at|during)\s+(?:an?|the)\s+{_NOUN_SPAN}{_HEARING_NOUN}\b"
         rf"(?![^.;]{{0,40}}\b(?:will|would|next|scheduled|set for)\b)"), "nearest"),
 )
 
@@ -415,11 +451,13 @@ _FILING = re.compile(
     r"implored)\s+(?:the\s+)?(?:[\w.']+\s+){0,5}?(?P<addressee>judge|court|magistrate"
     r"|JUDGE)\b(?:[\s,]+[\w.']+){0,4}?\s+(?:to|for)\b")
 _REQUEST_VERB = re.compile(
-    r"\b(?:(?:has|have|had|would|will|plans to)\s+)?(?:(?:called on|called for|calls for|"
-    r"calls on|urged|urges|urge|asked|asks|ask|demanded|demands|petitioned|pressed|implored)"
-    r"\s+(?:(?:the|a|an|its|his|her|their)\s+)?(?:[\w.'-]+\s+){0,5}?(?:to|for)|"
+    r"\b(?:(?:has|have|had|would|will|plans to)\s+)?(?:"
+    r"(?:called|calls|calling) for\b|"
+    r"(?:called|calls|calling) on\s+(?:[\w.'-]+\s+){1,5}?to\b|"
+    r"(?:urged|urges|urge|asked|asks|ask|demanded|demands|petitioned|pressed|implored)\s+"
+    r"(?:[\w.'-]+\s+){0,6}?to\b|"
     r"(?:seeking|sought|seeks|requested|requests|asked for|asking for)\s+(?:[\w.'-]+\s+){0,3}?"
-    r"(?:permission|access|leave|approval)\s+(?:to|for))\b")
+    r"(?:permission|access|leave|approval)\s+(?:to|for)\b)")
 _STATEMENT_CHANNEL = re.compile(
     r"\b(?:said|says|wrote|added|announced) in (?:an?|the|its|his|her|their) (?:written |"
     r"joint |brief |emailed |prepared )?statement\b|\b(?:issued|released|put out) (?:an?|the) "
@@ -427,10 +465,11 @@ _STATEMENT_CHANNEL = re.compile(
     r"joint )?statement\b|\bannounced\b|\bannounces\b|\bin (?:an?|its) (?:open |public )?"
     r"letter\b|\bat a news conference\b")
 _STATEMENT_CONTENT = re.compile(
-    r"\b(?:wanted|wants|want|ask|asks|asked|asking|urge|urges|urged|call|calls|called|demand|"
-    r"demands|demanded|offer|offers|offered|free|resign|resigned|resigning|resignation|"
-    r"step down|stepping down|apologi[sz]e[sd]?|pay|refund|compensate|request|requests|"
-    r"requested|permission|recall|reimburse|suspend|suspended|fire|fired)\b")
+    r"\b(?:wants?|wanted) to\b|\bask(?:s|ed|ing)? (?:for|to|that|the)\b|"
+    r"\bcall(?:s|ed|ing)? (?:for|on)\b|\burg(?:e|es|ed|ing)\b|\bdemand\w*|\boffer\w*|"
+    r"\bfree\b|\bresign\w*|\bstep(?:ping)? down\b|\bapologi\w*|\b(?:will|would|to) pay\b|"
+    r"\brefund\w*|\bcompensat\w*|\brequest\w*|\bpermission\b|\brecall\w*|\breimburs\w*|"
+    r"\bsuspend\w*|\bfired?\b")
 
 
 def _subject_before(low: str, position: int) -> tuple[str, str]:
@@ -553,6 +592,19 @@ def _person_subject(own: str, low: str, start: int, end: int) -> bool:
     return bool(re.match(r"\s*[A-Z][a-z]+", before))
 
 
+_ON_CHARGE = re.compile(r"\bon (?:an? )?(?:[\w-]+\s+){0,2}?charges?\b")
+_BOOKED = re.compile(r"\b(?:booked|arrested|jailed|detained|held|taken into custody)\b")
+
+
+def _charge_on_arrest(low: str) -> list[Trigger]:
+    """ "was booked into the county jail on a charge of murder": the charge, next to the
+    arrest."""
+    for m in _ON_CHARGE.finditer(low):
+        if _BOOKED.search(low[max(0, m.start() - 90):m.start()]) and not _negated(low, m.start()):
+            return [Trigger("charge", None, m.start(), m.end())]
+    return []
+
+
 def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list[Trigger]:
     for m in pattern.finditer(low):
         if _modal_before(low, m.start()) or _negated(low, m.start()):
@@ -606,7 +658,6 @@ _CUSTODY_DETAIL = {"arrested": "arrest", "detained": "arrest", "taken": "arrest"
                    "returned": "return", "locked": "arrest", "left": "release"}
 
 
-
 def _resolve_overlaps(triggers: list[Trigger]) -> list[Trigger]:
     """One reading per phrase: "will be sentenced" is a hearing, not a sentence."""
     kept: list[Trigger] = []
@@ -644,7 +695,7 @@ def find_triggers(own: str, voice: str, ctx: ArticleContext,
     triggers += _filing_triggers(voice, ctx)
     triggers += _simple_triggers("verdict", _VERDICT, own, voice)
     triggers += _simple_triggers("sentence", _SENTENCE, own, voice)
-    triggers += _simple_triggers("charge", _CHARGE, own, voice)
+    triggers += _simple_triggers("charge", _CHARGE, own, voice) or _charge_on_arrest(voice)
     triggers += _simple_triggers("custody", _CUSTODY, own, voice)
     triggers += _simple_triggers("appeal", _APPEAL_FILED, own, voice)
     if not any(t.type in ("filing", "statement") for t in triggers):

@@ -1,0 +1,162 @@
+"""How analysis time grows with what a story already knows.
+
+Fills a StoryKnowledge with 100, 10,000 and 100,000 synthetic sentences, then times `analyze`
+on the same ~20 articles against each (median), and prints the 100k/100 ratio. The sentences
+are generated deterministically (random.Random(seed)) from varied templates, names and places.
+
+Filling uses the public API: `StoryKnowledge.learn(article, analysis)` with analyses built
+directly (every sentence new), the same path a replay of stored analyses takes; running
+`analyze` on 100,000 sentences first would only make the set-up slower.
+
+    .venv/bin/python bench/analysis.py [--sizes 100 10000 100000] [--articles 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.story.analysis import (  # noqa: E402
+    Analysis,
+    Article,
+    SentenceVerdict,
+    StoryDefinition,
+    StoryKnowledge,
+    analyze,
+    content_hash,
+)
+
+SEED = 20170504
+STORY = StoryDefinition(
+    slug="bench-trial", title="Ortega Vance trial",
+    description="The federal case against Marisol Ortega Vance",
+    entities=("Marisol Ortega Vance", "Ortega Vance"),
+    keywords=("trial", "judge", "court", "prosecutors", "hearing"))
+
+SYLLABLES = ("ka", "lo", "mer", "vin", "dra", "sol", "tek", "bra", "nu", "ori", "pas", "gen",
+             "hal", "mi", "ros", "tan", "quel", "ber", "ski", "dor", "fen", "lu", "mar", "zel")
+ROLES = ("prosecutor", "defense lawyer", "spokeswoman", "spokesman", "detective", "witness",
+         "agent", "juror", "analyst", "former aide", "neighbor", "accountant", "clerk")
+PLACES = ("Brooklyn", "Newark", "Miami", "Houston", "Chicago", "Phoenix", "Denver", "Tucson",
+          "Albany", "Camden", "Laredo", "El Paso", "San Diego", "Boston", "Atlanta")
+VERBS = ("testified", "told jurors", "said in a statement", "wrote in a filing", "argued",
+         "told reporters", "said in an interview", "claimed", "acknowledged", "recalled")
+THINGS = ("the shipments", "the wire transfers", "the warehouse", "the phone records",
+          "the ledger", "the meetings", "the payments", "the contracts", "the emails",
+          "the border crossings", "the surveillance footage", "the seized cash",
+          "the shell companies", "the text messages", "the flight logs", "the bank accounts")
+DETAILS = ("had been moved overnight", "were routed through three banks",
+           "showed gaps of several weeks", "were signed by a relative",
+           "did not match the invoices", "were kept in a locked cabinet",
+           "included dozens of pages", "were recovered from a storage unit",
+           "were never reported to regulators", "went missing for a month",
+           "were discussed in coded language", "named at least four companies")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+TEMPLATES = (
+    "{person}, a {role} from {place}, {verb} that {thing} {detail}.",
+    "{person} {verb} on {weekday} that {thing} {detail}, according to {person2}.",
+    "According to {person}, {thing} {detail} and {thing2} {detail2}.",
+    "In {place}, {person} {verb} that {thing} {detail} before the {number} arrests.",
+    "{person2} said {person} never explained why {thing} {detail}.",
+    "The {role} {person} {verb} that {number} of {thing} {detail}.",
+    "{person} and {person2} met in {place} in {number} to discuss {thing}, records show.",
+)
+
+
+def name(rng: random.Random) -> str:
+    def word() -> str:
+        return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+    return f"{word()} {word()}"
+
+
+def sentence(rng: random.Random) -> str:
+    return rng.choice(TEMPLATES).format(
+        person=name(rng), person2=name(rng), role=rng.choice(ROLES), place=rng.choice(PLACES),
+        verb=rng.choice(VERBS), thing=rng.choice(THINGS), thing2=rng.choice(THINGS),
+        detail=rng.choice(DETAILS), detail2=rng.choice(DETAILS),
+        weekday=rng.choice(WEEKDAYS), number=rng.randint(2, 2016))
+
+
+def filled_knowledge(size: int, rng: random.Random, per_article: int = 25):
+    """A knowledge holding `size` sentences, learnt article by article."""
+    knowledge = StoryKnowledge(STORY)
+    start = datetime(2016, 1, 1, tzinfo=UTC)
+    texts: list[str] = []
+    n = 0
+    while len(texts) < size:
+        count = min(per_article, size - len(texts))
+        body_sentences = [sentence(rng) for _ in range(count)]
+        body = "\n\n".join(body_sentences)
+        article = Article(id=f"k{n}", outlet=f"outlet-{n % 40}", url="", title="",
+                          published_at=start + timedelta(hours=n), body=body)
+        verdicts = tuple(SentenceVerdict(text=t, index=i, known=False)
+                         for i, t in enumerate(body_sentences))
+        analysis = Analysis(article_id=article.id, on_story=True, route_score=1.0,
+                            content_hash=content_hash(body), sentences=verdicts)
+        knowledge.learn(article, analysis)
+        texts.extend(body_sentences)
+        n += 1
+    return knowledge, texts
+
+
+def probe_articles(rng: random.Random, known: list[str], count: int) -> list[Article]:
+    """Articles about the story: a few sentences reused from the knowledge, the rest new."""
+    articles = []
+    for i in range(count):
+        lines = [f"Marisol Ortega Vance appeared in federal court in {rng.choice(PLACES)} on "
+                 f"{rng.choice(WEEKDAYS)} as prosecutors laid out the case against her.",
+                 "A judge denied her request to move the trial on Thursday."]
+        for _ in range(14):
+            if rng.random() < 0.3:
+                lines.append(rng.choice(known))
+            else:
+                lines.append(sentence(rng))
+        lines.append("The hearing will resume on Monday, Ortega Vance's lawyers said.")
+        articles.append(Article(id=f"probe{i}", outlet="Bench Wire", url="", title="",
+                                published_at=datetime(2019, 6, 6, 15, tzinfo=UTC),
+                                body="\n\n".join(lines)))
+    return articles
+
+
+def median_ms(knowledge: StoryKnowledge, articles: list[Article]) -> float:
+    analyze(knowledge, articles[0])          # warm caches (pysbd, regexes)
+    times = []
+    for article in articles:
+        started = time.perf_counter()
+        analyze(knowledge, article)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000, 100_000])
+    parser.add_argument("--articles", type=int, default=20)
+    args = parser.parse_args()
+
+    results = {}
+    for size in args.sizes:
+        rng = random.Random(SEED)
+        started = time.perf_counter()
+        knowledge, texts = filled_knowledge(size, rng)
+        fill = time.perf_counter() - started
+        articles = probe_articles(random.Random(SEED + 1), texts, args.articles)
+        ms = median_ms(knowledge, articles)
+        results[size] = ms
+        stats = knowledge.index_stats()
+        print(f"{size:>7} sentences: median {ms:7.2f} ms/article   (fill {fill:6.1f} s; "
+              f"index: {stats['shingles']} shingles, {stats['common_shingles']} capped, "
+              f"longest posting {stats['longest_posting']})")
+    if 100 in results and 100_000 in results:
+        print(f"ratio 100k/100: {results[100_000] / results[100]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

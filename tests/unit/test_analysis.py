@@ -1,0 +1,597 @@
+"""Unit tests of the pure analysis engine: dates, sentences, routing, developments, matters,
+conflicts, serialisation and rebuilding knowledge from stored analyses."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from services.story.analysis import (
+    Analysis,
+    Article,
+    StoryDefinition,
+    StoryKnowledge,
+    analyze,
+    content_hash,
+    route,
+    run_offline,
+    split_sentences,
+)
+from services.story.analysis.dates import dates_in, find_date_spans, tense_at
+from services.story.analysis.developments import article_context, find_developments
+from services.story.analysis.text import article_sentences, strip_dateline
+
+STORY = StoryDefinition(
+    slug="ruiz-case", title="Ruiz detention fight",
+    description="The court fight over Hector Ruiz's pretrial detention in a federal jail.",
+    entities=("Hector Ruiz", "Dana Whitfield", "Central Detention Center"),
+    keywords=("detention", "jail", "bail", "judge", "hearing"))
+
+THURSDAY = datetime(2021, 3, 11, 18, 0, tzinfo=UTC)     # a Thursday
+
+
+def article(id_, body, outlet="Daily Ledger", published=THURSDAY, title=""):
+    return Article(id=id_, outlet=outlet, url=f"https://example.test/{id_}", title=title,
+                   published_at=published, body=body)
+
+
+def developments_of(sentence, published=None, context=()):
+    published = published or THURSDAY.date()
+    ctx = article_context([*context, sentence], published)
+    previous = context[-1] if context else None
+    return [f for f in find_developments(sentence, len(context), ctx, previous)
+            if not f.background]
+
+
+# -- dates ----------------------------------------------------------------------------------------
+
+def resolved(sentence, published=None):
+    published = published or THURSDAY.date()
+    return [(span.text, value.value) for span, value in dates_in(sentence, published)]
+
+
+def test_date_spans_ignore_durations_and_the_verb_may():
+    sentence = ("He is held 23 hours a day under 24-hour watch, and guards may search him "
+                "at any time.")
+    assert find_date_spans(sentence) == []
+
+
+def test_weekday_in_past_tense_is_the_latest_such_day_on_or_before_publication():
+    assert resolved("A judge declined Thursday to release him.") == [("Thursday", "2021-03-11")]
+    assert resolved("The judge ruled Monday.") == [("Monday", "2021-03-08")]
+
+
+def test_weekday_in_future_tense_is_the_next_such_day():
+    assert resolved("On Friday, the court will hold a hearing.") == [("Friday", "2021-03-12")]
+    assert resolved("The judge said she would rule Tuesday.") == [("Tuesday", "2021-03-16")]
+
+
+def test_absolute_dates_take_their_year_from_the_publish_date():
+    assert resolved("He wrote in a March 2 letter to prosecutors.") == [("March 2", "2021-03-02")]
+    assert resolved("The trial is set for May 5, 2022.") == [("May 5, 2022", "2022-05-05")]
+    assert resolved("He was arrested on Dec. 20.",
+                    date(2021, 1, 6)) == [("Dec. 20", "2020-12-20")]
+    assert resolved("Sentencing is scheduled for Jan. 10.",
+                    date(2020, 12, 20)) == [("Jan. 10", "2021-01-10")]
+
+
+def test_month_only_keeps_month_granularity_and_relative_spans_resolve():
+    assert resolved("He was extradited in January.") == [("in January", "2021-01")]
+    assert resolved("Sentencing is scheduled for June.") == [("for June", "2021-06")]
+    assert resolved("The hearing was moved to next week.") == [("next week", None)]
+    assert resolved("He escaped two years ago.") == [("two years ago", "2019")]
+    assert resolved("He was convicted last year.") == [("last year", "2020")]
+
+
+def test_tense_comes_from_the_nearest_verb():
+    sentence = "The judge said he would rule Friday."
+    assert tense_at(sentence, sentence.index("Friday")) == "future"
+    sentence = "The judge declined Friday to rule."
+    assert tense_at(sentence, sentence.index("Friday")) == "past"
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+def test_split_sentences_keeps_abbreviations_and_spaced_ellipses_together():
+    body = ("He was brought to the U.S. in January. He is held in N.Y. now.\n\n"
+            "\"There is evidence . . . that isolation harms,\" she wrote. The end.")
+    assert split_sentences(body) == [
+        "He was brought to the U.S. in January.", "He is held in N.Y. now.",
+        "\"There is evidence . . . that isolation harms,\" she wrote.", "The end."]
+
+
+def test_datelines_are_stripped():
+    assert strip_dateline("date 2021-03-11 BROOKLYN, N.Y. (CN) \u2014 A judge ruled.") \
+        == "A judge ruled."
+    assert strip_dateline("WASHINGTON (AP) \u2014 The court agreed.") == "The court agreed."
+    assert strip_dateline("MEXICO CITY \u2014 Officials said.") == "Officials said."
+    assert strip_dateline("Hector Ruiz \u2014 who denies it \u2014 spoke.") \
+        == "Hector Ruiz \u2014 who denies it \u2014 spoke."
+
+
+def test_page_furniture_is_not_reporting():
+    body = ("Judge keeps Ruiz in jail...\n\n"
+            "Judge keeps Ruiz in jail while he awaits trial. Credit: AP / Jane Doe\n\n"
+            "A federal judge on Thursday refused to release Hector Ruiz.\n\n"
+            "Latest video")
+    assert article_sentences(body) == ["A federal judge on Thursday refused to release "
+                                       "Hector Ruiz."]
+
+
+def test_content_hash_ignores_quotes_dashes_case_and_spacing():
+    assert content_hash("\u201cHe said\u201d \u2014 no.\n\n Done") == \
+        content_hash('"he said" - NO. done')
+
+
+# -- routing --------------------------------------------------------------------------------------
+
+def test_routes_on_anchor_entity_with_name_variants():
+    body = ("Héctor Ruíz Ortega, held at the Central Detention Center, asked a judge for bail. "
+            "Ruiz says the jail is unsafe. His hearing is next week.")
+    decision = route(STORY, article("a", body))
+    assert decision.on_story
+    assert "Hector Ruiz" in decision.matched
+
+
+def test_shared_city_court_and_judge_do_not_route():
+    body = ("A man held at the Central Detention Center asked Judge Dana Whitfield for bail "
+            "on Thursday. The judge set a hearing on his detention. The jail has been "
+            "criticized for its conditions.")
+    decision = route(STORY, article("b", body))
+    assert not decision.on_story
+
+
+def test_unrelated_article_does_not_route():
+    body = "The city council approved a new budget for parks and libraries on Tuesday."
+    assert not route(STORY, article("c", body)).on_story
+
+
+# -- developments ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sentence, outcome", [
+    ("Judge Dana Whitfield denied the request for bail on Thursday.", "denied"),
+    ("A federal judge shot down the bid for bail on Thursday.", "denied"),
+    ("The judge rejected Ruiz's request to be released on bail.", "denied"),
+    ("The judge turned down the defense's request for bail.", "denied"),
+    ("A judge refused to release Ruiz on bail Thursday.", "denied"),
+    ("The judge threw out the defense motion for bail.", "denied"),
+    ("The judge dismissed the request for bail as premature.", "denied"),
+    ("Judge Whitfield agreed to release Ruiz on bail.", "granted"),
+    ("The judge allowed Ruiz to post bail on Thursday.", "granted"),
+    ("The judge sided with the defense and set bail at $1 million.", "granted"),
+    ("The judge granted the request for bail in part and denied it in part.", "mixed"),
+])
+def test_ruling_phrasings(sentence, outcome):
+    found = developments_of(sentence)
+    rulings = [f for f in found if f.type == "ruling"]
+    assert rulings, found
+    assert rulings[0].outcome == outcome
+    assert rulings[0].matter.id == "bail-request"
+
+
+def test_ruling_date_and_summary():
+    (ruling,) = developments_of("Judge Dana Whitfield shot down the bid for bail on Thursday.")
+    assert ruling.date == "2021-03-11"
+    assert ruling.summary.startswith("Judge Dana Whitfield denied the request for bail")
+    assert "Dana Whitfield" in ruling.actors
+
+
+def test_declining_to_comment_is_not_a_ruling():
+    assert developments_of("A court spokesman declined to comment on Thursday.") == []
+    assert developments_of("Ruiz denied the allegations in court on Thursday.") == []
+
+
+def test_hearing_scheduled_held_postponed():
+    (hearing,) = developments_of("On Friday, the court will hold a hearing on the motion to "
+                                 "disqualify his lawyer.")
+    assert (hearing.type, hearing.outcome, hearing.date) == ("hearing", "scheduled", "2021-03-12")
+    assert hearing.matter.id == "disqualification-motion"
+    (held,) = developments_of("The judge held a hearing on the bail request on Tuesday.")
+    assert (held.outcome, held.date) == ("held", "2021-03-09")
+    (postponed,) = developments_of("The bail hearing was postponed until next week.")
+    assert postponed.outcome == "postponed"
+
+
+def test_filing_verdict_sentence_charge_custody():
+    assert [f.type for f in developments_of(
+        "His lawyers asked Judge Dana Whitfield to release him on bail.")] == ["filing"]
+    assert [f.type for f in developments_of(
+        "Prosecutors filed a motion on Wednesday to disqualify his attorney.")] == ["filing"]
+    verdict = developments_of("A jury found Ruiz guilty on Wednesday of all counts.")
+    assert [(f.type, f.outcome) for f in verdict] == [("verdict", "guilty")]
+    acquitted = developments_of("Jurors acquitted Ruiz of the weapons charge on Wednesday.")
+    assert [(f.type, f.outcome) for f in acquitted] == [("verdict", "not_guilty")]
+    assert [f.type for f in developments_of(
+        "Ruiz was sentenced to 12 years in prison on Wednesday.")] == ["sentence"]
+    assert [f.type for f in developments_of(
+        "Ruiz was indicted on Wednesday on new money laundering charges.")] == ["charge"]
+    assert [f.type for f in developments_of(
+        "Ruiz was transferred to a jail in Virginia on Wednesday.")] == ["custody"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The judge had denied a similar request for bail in 2019.",
+    "Ruiz, who twice escaped from prison, is held in isolation.",
+    "He was convicted in 2015 of fraud.",
+    "A judge denied him bail last year.",
+    "Ruiz was extradited two years ago.",
+    "He was arrested on Jan. 4 in Miami.",
+])
+def test_background_is_not_a_development(sentence):
+    assert developments_of(sentence) == []
+
+
+def test_quotes_are_not_read_as_events():
+    assert developments_of("\"The motion is denied,\" Whitfield said, adding a note.") == []
+
+
+def test_modals_are_not_events():
+    assert developments_of("The judge could deny the request for bail on Friday.") == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "Ruiz's lawyers said they would appeal.",
+    "Ruiz has not filed an appeal, according to court records.",
+    "No hearing date has been set.",
+    "The company said in a statement Thursday that it was pleased with the decision.",
+    "Ruiz's lawyer said he was disappointed by the ruling.",
+    "The trial is expected to begin in June.",
+])
+def test_intentions_reactions_and_negations_are_not_developments(sentence):
+    assert developments_of(sentence) == []
+
+
+@pytest.mark.parametrize("sentence, outcome", [
+    ("A state judge on Thursday struck down the planning board's approval of the tower.",
+     "granted"),
+    ("The judge dismissed the lawsuit on Thursday.", "granted"),
+    ("The judge dismissed the request for bail on Thursday.", "denied"),
+    ("A judge on Thursday threw out two of the counts but refused to dismiss the rest of the "
+     "indictment.", "mixed"),
+    ("The judge awarded the lawyers $2 million in fees on Thursday, less than the $3 million "
+     "they had requested.", "mixed"),
+])
+def test_a_rulings_outcome_follows_its_object(sentence, outcome):
+    (ruling,) = [f for f in developments_of(sentence) if f.type == "ruling"]
+    assert ruling.outcome == outcome
+
+
+def test_separate_requests_decided_together_are_separate_rulings():
+    found = developments_of("The judge on Thursday turned down the request to end his solitary "
+                            "confinement but agreed to let monitors visit the jail.")
+    assert sorted((f.outcome, f.matter.id) for f in found) == [
+        ("denied", "general-population-request"), ("granted", "visit-request")]
+
+
+def test_a_pronoun_continues_the_judge_of_the_previous_sentence():
+    context = ("U.S. District Judge Dana Whitfield heard arguments on Thursday.",)
+    (ruling,) = developments_of("But she rejected a defense request to move him to another "
+                                "jail.", context=context)
+    assert (ruling.type, ruling.outcome) == ("ruling", "denied")
+
+
+def test_ruling_at_a_hearing_is_a_held_hearing_and_a_ruling():
+    found = developments_of("At a hearing Tuesday, Judge Dana Whitfield denied the request for "
+                            "bail.")
+    assert sorted((f.type, f.outcome, f.date) for f in found) == [
+        ("hearing", "held", "2021-03-09"), ("ruling", "denied", "2021-03-09")]
+
+
+def test_hearing_dates_postponed_to_the_new_date_cancelled_by_the_set_date():
+    (moved,) = developments_of("The sentencing, which had been set for Friday, was postponed "
+                               "to April 20.")
+    assert (moved.outcome, moved.date) == ("postponed", "2021-04-20")
+    (cancelled,) = developments_of("The judge on Wednesday canceled Friday's hearing.")
+    assert (cancelled.outcome, cancelled.date) == ("cancelled", "2021-03-12")
+    (scheduled,) = developments_of("Judge Whitfield set sentencing for June 4.")
+    assert (scheduled.outcome, scheduled.date) == ("scheduled", "2021-06-04")
+
+
+@pytest.mark.parametrize("sentence", [
+    "City Council President Ana Birch called on Ruiz to resign on Wednesday.",
+    "The Prisoners' Rights Coalition has asked to visit Ruiz in jail.",
+    "In a statement Wednesday, the company said it would offer free credit monitoring to "
+    "every customer.",
+    "Ruiz resigned as chairman on Wednesday, the company said.",
+])
+def test_public_statements_and_requests_by_outsiders(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["statement"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Ruiz has pleaded not guilty.",
+    "The ruling came a month after the appeals court rejected a similar challenge.",
+    "The family has not heard from him since he was flown to New York.",
+    "He had been due to be sentenced on March 4.",
+])
+def test_more_background(sentence):
+    assert developments_of(sentence) == []
+
+
+def test_arrest_on_a_charge_is_an_arrest_and_a_charge():
+    found = developments_of("Hector Ruiz was booked into the county jail on Wednesday on a "
+                            "charge of murder.")
+    assert sorted(f.type for f in found) == ["charge", "custody"]
+
+
+def test_a_participle_tells_the_outcome_of_ruled():
+    (ruling,) = developments_of("Judge Dana Whitfield ruled Wednesday that the recordings can "
+                                "be played at trial, rejecting a defense motion to exclude "
+                                "them.")
+    assert (ruling.type, ruling.outcome, ruling.date) == ("ruling", "denied", "2021-03-10")
+
+
+def test_appeals_court_decisions_and_appeals_filed():
+    (upheld,) = developments_of("A federal appeals court on Thursday upheld Ruiz's conviction.")
+    assert (upheld.type, upheld.outcome) == ("appeal", "denied")
+    (filed,) = developments_of("Ruiz's lawyers filed a notice of appeal on Wednesday.")
+    assert (filed.type, filed.outcome, filed.date) == ("appeal", None, "2021-03-10")
+
+
+# -- the engine over several articles -------------------------------------------------------------
+
+FIRST = article("a1", (
+    "Hector Ruiz's lawyers asked Judge Dana Whitfield on Wednesday to release him on bail. "
+    "Ruiz is held at the Central Detention Center in Newark. "
+    "He has been held there since his arrest, his lawyers said."),
+    outlet="Daily Ledger", published=datetime(2021, 3, 4, 15, tzinfo=UTC))
+SECOND = article("a2", (
+    "A federal judge on Thursday refused to release Hector Ruiz on bail. "
+    "Judge Dana Whitfield wrote that Ruiz poses a risk of flight. "
+    "Ruiz, 41, is held at the Central Correctional Center in Newark. "
+    "On Friday, the court will hold a hearing on the motion to disqualify his lawyer."),
+    outlet="Metro Courier", published=THURSDAY)
+THIRD = article("a3", (
+    "Judge Dana Whitfield denied bail for Hector Ruiz on Thursday. "
+    "Ruiz, 44, is held at the Central Detention Center. "
+    "Prosecutors had argued that Ruiz twice fled the country."),
+    outlet="Evening Post", published=datetime(2021, 3, 12, 9, tzinfo=UTC))
+
+
+def test_development_reported_again_is_a_corroboration():
+    first, second, third = run_offline(STORY, [THIRD, SECOND, FIRST])
+    assert [d.type for d in first.developments] == ["filing"]
+    assert [(d.type, d.outcome, d.date) for d in second.developments] == [
+        ("ruling", "denied", "2021-03-11"), ("hearing", "scheduled", "2021-03-12")]
+    assert third.developments == ()
+    ruling = second.developments[0]
+    assert [c.development_id for c in third.corroborations] == [ruling.id]
+    assert third.corroborations[0].outlet == "Evening Post"
+
+
+def test_matters_keep_a_status_history():
+    knowledge = StoryKnowledge(STORY)
+    for item in (FIRST, SECOND):
+        knowledge.learn(item, analyze(knowledge, item))
+    matters = {m.id: m for m in knowledge.matters}
+    bail = matters["bail-request"]
+    assert [h.status for h in bail.history] == ["requested", "denied"]
+    assert bail.status == "denied"
+    assert bail.history[1].date == "2021-03-11"
+    hearing = matters["disqualification-motion"]
+    assert (hearing.status, hearing.history[0].date) == ("hearing scheduled", "2021-03-12")
+
+
+def test_conflicts_on_institution_names_and_ages():
+    first, second, third = run_offline(STORY, [FIRST, SECOND, THIRD])
+    assert first.conflicts == ()
+    (jail,) = second.conflicts
+    assert jail.attribute == "detention facility"
+    assert [(v.value, v.article_id, v.outlet) for v in jail.values] == [
+        ("Central Detention Center", "a1", "Daily Ledger"),
+        ("Central Correctional Center", "a2", "Metro Courier")]
+    (age,) = third.conflicts       # the jail name conflict is not flagged twice
+    assert age.attribute == "age of Ruiz"
+    assert [v.value for v in age.values] == ["41", "44"]
+
+
+def test_a_longer_form_of_the_same_name_is_no_conflict():
+    longer = article("a4", "Hector Ruiz is held in the Central Detention Center Special "
+                           "Housing Unit, where the judge visited him on Thursday.",
+                     published=THURSDAY)
+    _, analysis = run_offline(STORY, [FIRST, longer])
+    assert analysis.conflicts == ()
+
+
+def test_copies_new_sentences_and_new_names():
+    edit = article("a5", FIRST.body.replace(
+        "He has been held there since his arrest, his lawyers said.",
+        "Defense lawyer Marta Quiroga said Ruiz has been held there since his arrest. "
+        "She asked the court to order a medical exam."),
+        outlet="Wire Service", published=datetime(2021, 3, 4, 18, tzinfo=UTC))
+    first, second = run_offline(STORY, [FIRST, edit])
+    assert second.duplicate_of == "a1" and not second.exact_repeat
+    assert second.aligned_fraction >= 0.5
+    new = second.new_sentences
+    assert any("Marta Quiroga" in s for s in new)
+    assert not any(s.startswith("Ruiz is held") for s in new)
+    quiroga = next(s for s in second.sentences if "Quiroga" in s.text)
+    assert "Marta Quiroga" in quiroga.new_names
+    known = next(s for s in second.sentences if s.text.startswith("Ruiz is held"))
+    assert known.known and known.match.article_id == "a1"
+
+
+def test_exact_repeat():
+    repeat = article("a6", FIRST.body.upper(), outlet="Other Paper",
+                     published=datetime(2021, 3, 5, tzinfo=UTC))
+    _, analysis = run_offline(STORY, [FIRST, repeat])
+    assert (analysis.duplicate_of, analysis.exact_repeat, analysis.aligned_fraction) == \
+        ("a1", True, 1.0)
+    assert analysis.new_sentences == () and analysis.developments == ()
+
+
+def test_fact_sources_count_outlets():
+    repeat = article("a7", FIRST.body, outlet="Other Paper",
+                     published=datetime(2021, 3, 5, tzinfo=UTC))
+    knowledge = StoryKnowledge(STORY)
+    for item in (FIRST, repeat):
+        knowledge.learn(item, analyze(knowledge, item))
+    counts = knowledge.fact_counts()
+    assert set(counts.values()) == {2}
+    assert len(knowledge.facts) == len(article_sentences(FIRST.body))
+
+
+def test_undated_events_take_the_day_of_the_articles_news():
+    item = article("d1", (
+        "A federal judge on Wednesday refused to release Hector Ruiz on bail. "
+        "The judge also rejected his request to be moved to another jail."),
+        published=THURSDAY)
+    (analysis,) = run_offline(STORY, [item])
+    assert [(d.type, d.outcome, d.date) for d in analysis.developments] == [
+        ("ruling", "denied", "2021-03-10"), ("ruling", "denied", "2021-03-10")]
+
+
+def test_an_explainer_without_dated_news_adds_nothing():
+    explainer = article("d2", (
+        "Hector Ruiz has spent months in the Central Detention Center. "
+        "A judge denied his request for bail, and he has pleaded not guilty. "
+        "His lawyers say the jail is unsafe."), published=THURSDAY)
+    (analysis,) = run_offline(STORY, [explainer])
+    assert analysis.on_story and analysis.developments == ()
+
+
+def test_a_verdict_told_in_two_sentences_is_one_mixed_verdict():
+    item = article("d3", (
+        "A federal jury on Wednesday convicted Hector Ruiz of fraud, ending a case that began "
+        "with a fight over his detention at the Central Detention Center. "
+        "Jurors acquitted him of a single count of obstruction."), published=THURSDAY)
+    (analysis,) = run_offline(STORY, [item])
+    assert [(d.type, d.outcome, d.date) for d in analysis.developments] == [
+        ("verdict", "mixed", "2021-03-10")]
+
+
+def test_the_story_remembers_its_judges():
+    later = article("d4", (
+        "Whitfield on Wednesday revoked Hector Ruiz's bond at the detention hearing, citing "
+        "his calls to a witness from jail."), published=THURSDAY)
+    first = article("d0", "Judge Dana Whitfield will hear Hector Ruiz's bail request at the "
+                          "detention center case hearing on Friday. Ruiz is held in jail.",
+                    published=datetime(2021, 3, 1, tzinfo=UTC))
+    _, analysis = run_offline(STORY, [first, later])
+    assert ("ruling", "granted") in [(d.type, d.outcome) for d in analysis.developments]
+
+
+def test_a_passing_mention_or_another_topic_does_not_route():
+    passing = article("r1", (
+        "A man held at the Central Detention Center was denied bail by Judge Dana Whitfield on "
+        "Thursday at a detention hearing. The case is unrelated to that of Hector Ruiz, "
+        "prosecutors said."))
+    assert not route(STORY, passing).on_story
+    other_topic = article("r2", (
+        "Hector Ruiz, the restaurateur, opened a new cafe in Newark on Thursday. "
+        "Ruiz said the menu would feature his grandmother's recipes."),
+        title="Hector Ruiz opens a cafe")
+    assert not route(STORY, other_topic).on_story
+
+
+def test_an_age_may_grow_with_the_years_between_reports():
+    young = article("g1", "Hector Ruiz, 41, is held at the Central Detention Center in a "
+                          "dispute over his bail.",
+                    published=datetime(2021, 3, 1, tzinfo=UTC))
+    older = article("g2", "Hector Ruiz, 43, is held at the Central Detention Center in a "
+                          "dispute over his bail.",
+                    published=datetime(2023, 3, 1, tzinfo=UTC))
+    _, analysis = run_offline(STORY, [young, older])
+    assert analysis.conflicts == ()
+
+
+def test_conflicting_sentence_lengths():
+    first = article("s1", "Hector Ruiz was sentenced on Wednesday to 12 years in prison in the "
+                          "detention case, and the judge denied bail pending appeal.",
+                    published=THURSDAY)
+    second = article("s2", "Hector Ruiz was sentenced on Wednesday to 15 years in prison, the "
+                           "judge said, and will stay in jail pending his appeal.",
+                     outlet="Other Paper", published=THURSDAY)
+    _, analysis = run_offline(STORY, [first, second])
+    (conflict,) = analysis.conflicts
+    assert conflict.attribute == "prison sentence of Ruiz"
+    assert [v.value for v in conflict.values] == ["12 years", "15 years"]
+
+
+def test_common_shingles_stop_being_indexed():
+    from services.story.analysis.index import ShingleIndex
+    index = ShingleIndex(max_postings=5)
+    for i in range(20):
+        index.add(i, f"the judge said on monday {i}", ["the", "judge", "said", "on", "monday",
+                                                       f"x{i}"])
+    stats = index.stats()
+    assert stats["longest_posting"] <= 5 and stats["common_shingles"] >= 3
+    assert index.lookup(["the", "judge", "said", "on", "monday", "x7"]) == [7]
+
+
+def test_a_reordered_rewrite_is_still_a_copy():
+    sentences = FIRST.body.split(". ")
+    reordered = article("c1", ". ".join(reversed(sentences)).replace("..", ".") + ".",
+                        outlet="Wire Service",
+                        published=datetime(2021, 3, 4, 20, tzinfo=UTC))
+    _, analysis = run_offline(STORY, [FIRST, reordered])
+    assert analysis.duplicate_of == "a1"
+
+
+def test_off_story_articles_are_empty_and_not_learnt():
+    other = article("x", "The city council approved a new budget for parks on Tuesday.")
+    analyses = run_offline(STORY, [FIRST, other])
+    off = analyses[1]
+    assert not off.on_story
+    assert (off.sentences, off.developments, off.duplicate_of) == ((), (), None)
+    assert off.contract()["new_sentences"] == []
+
+
+def test_analyze_does_not_change_knowledge():
+    knowledge = StoryKnowledge(STORY)
+    knowledge.learn(FIRST, analyze(knowledge, FIRST))
+    before = (len(knowledge.facts), knowledge.developments, knowledge.matters)
+    analyze(knowledge, SECOND)
+    assert (len(knowledge.facts), knowledge.developments, knowledge.matters) == before
+
+
+# -- serialisation and rebuilding -----------------------------------------------------------------
+
+def test_analysis_round_trips_through_json():
+    for analysis in run_offline(STORY, [FIRST, SECOND, THIRD]):
+        data = json.loads(json.dumps(analysis.to_dict()))
+        assert Analysis.from_dict(data) == analysis
+        assert Analysis.from_dict(data).to_dict() == analysis.to_dict()
+
+
+def test_contract_shape():
+    contract = run_offline(STORY, [FIRST, SECOND])[1].contract()
+    assert set(contract) == {"id", "on_story", "duplicate_of", "new_sentences", "developments",
+                             "conflicts"}
+    assert set(contract["developments"][0]) == {"type", "outcome", "date", "evidence"}
+    assert set(contract["conflicts"][0]) == {"attribute", "values"}
+    assert set(contract["conflicts"][0]["values"][0]) == {"value", "article_id", "outlet"}
+
+
+def test_definitions_and_articles_round_trip():
+    assert StoryDefinition.from_dict(STORY.to_dict()) == STORY
+    assert Article.from_dict(json.loads(json.dumps(FIRST.to_dict()))) == FIRST
+    naive = Article.from_dict({**FIRST.to_dict(), "published_at": "2021-03-04T15:00:00Z"})
+    assert naive.published_at == FIRST.published_at
+
+
+def test_rebuilt_knowledge_gives_identical_results():
+    original = StoryKnowledge(STORY)
+    stored = []
+    for item in (FIRST, SECOND):
+        analysis = analyze(original, item)
+        original.learn(item, analysis)
+        stored.append((item, json.dumps(analysis.to_dict())))
+
+    rebuilt = StoryKnowledge(STORY)
+    for item, data in stored:
+        rebuilt.learn(Article.from_dict(item.to_dict()), Analysis.from_dict(json.loads(data)))
+
+    assert analyze(rebuilt, THIRD) == analyze(original, THIRD)
+    assert rebuilt.matters == original.matters
+    assert rebuilt.developments == original.developments
+    assert [f.text for f in rebuilt.facts] == [f.text for f in original.facts]
+
+
+def test_learning_twice_is_a_no_op():
+    knowledge = StoryKnowledge(STORY)
+    analysis = analyze(knowledge, FIRST)
+    knowledge.learn(FIRST, analysis)
+    knowledge.learn(FIRST, analysis)
+    assert len(knowledge.articles) == 1
+    assert all(f.source_count == 1 for f in knowledge.facts)
