@@ -595,3 +595,21 @@ def test_learning_twice_is_a_no_op():
     knowledge.learn(FIRST, analysis)
     assert len(knowledge.articles) == 1
     assert all(f.source_count == 1 for f in knowledge.facts)
+
+
+def test_the_subject_is_the_person_the_title_names_wherever_it_is_listed():
+    from services.story.analysis.routing import _primary_index
+
+    listed_late = StoryDefinition(slug="g", title="Guzman detention conditions",
+                                  entities=("Brian Cogan", "Metropolitan Correctional Center",
+                                            "Joaquin Guzman"))
+    assert _primary_index(listed_late) == 2
+    untitled = StoryDefinition(slug="g", title="A detention fight",
+                               entities=("Joaquin Guzman", "Brian Cogan"))
+    assert _primary_index(untitled) == 0
+    article = Article(id="a", outlet="o", url="u", title="Judge keeps Guzman in solitary",
+                      published_at=datetime(2017, 5, 4, 20, tzinfo=UTC),
+                      body="A federal judge on Thursday refused to let Joaquin Guzman out of "
+                           "solitary confinement at the Metropolitan Correctional Center, "
+                           "Judge Brian Cogan wrote.")
+    assert route(listed_late, article).on_story

@@ -82,9 +82,19 @@ def _significant(text: str) -> set[str]:
 
 
 def _primary_index(story: StoryDefinition) -> int | None:
-    """The story's subject: its first entity (a story about a killing may be titled after the
-    victim, and its articles still follow the accused)."""
-    return 0 if story.entities else None
+    """The story's subject: the first person the title names ("Guzman detention conditions"),
+    else the first entity (a story about a killing may be titled after the case, and its
+    articles still follow the accused)."""
+    if not story.entities:
+        return None
+    title = set(words(fold(story.title).lower()))
+    for i, entity in enumerate(story.entities):
+        if is_organisation(entity):
+            continue
+        variants = {fold(v).lower() for v in entity_variants(entity)}
+        if any(set(v.split()) <= title for v in variants if v):
+            return i
+    return 0
 
 
 def _is_nickname(entity: str, primary: str, description: str) -> bool:
