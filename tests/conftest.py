@@ -65,18 +65,27 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def redis_url():
-    """A Redis database number of its own, emptied before and after the test."""
-    db = int(os.environ.get("STORYWIRE_TEST_REDIS_DB", "9"))
-    url = REDIS_URL.rsplit("/", 1)[0] + f"/{db}"
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    """A Redis database number of its own (leased, so parallel test runs never share one),
+    emptied before and after the test."""
+    base = REDIS_URL.rsplit("/", 1)[0]
+    leases = redis.Redis.from_url(f"{base}/0", socket_connect_timeout=2)
     try:
-        client.ping()
+        leases.ping()
     except redis.RedisError as exc:
         missing("Redis", str(exc))
+    token = uuid.uuid4().hex
+    db = next((n for n in range(1, 16)
+               if leases.set(f"storywire:test-db-lease:{n}", token, nx=True, ex=900)), None)
+    if db is None:
+        pytest.fail("all Redis test databases are leased by other test runs")
+    client = redis.Redis.from_url(f"{base}/{db}", socket_connect_timeout=2)
     client.flushdb()
-    yield url
+    yield f"{base}/{db}"
     client.flushdb()
     client.close()
+    if leases.get(f"storywire:test-db-lease:{db}") == token.encode():
+        leases.delete(f"storywire:test-db-lease:{db}")
+    leases.close()
 
 
 def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
