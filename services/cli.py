@@ -41,6 +41,18 @@ def cmd_eval(args) -> int:
     return corpus_main(argv + (["--json"] if args.json else []))
 
 
+def cmd_replay(args) -> int:
+    from services.story.replay import replay
+    from shared.db import get_engine
+    from shared.eventstore import EventStore
+
+    engine = get_engine(get_settings().service_database_url("story"))
+    result = replay(EventStore(engine), args.story)
+    print(f"replayed {result['events']} events of {result['stories']} story(ies) in "
+          f"{result['seconds']:.2f}s ({result['events_per_second']:,.0f} events/s)")
+    return 0
+
+
 def cmd_migrate(args) -> int:
     from shared.db import get_engine
     from shared.migrate import SERVICES, upgrade
@@ -107,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--errors", type=int, default=10, help="errors to list")
     evaluate.add_argument("--json", action="store_true")
 
+    replay = sub.add_parser("replay", help="rebuild story views from their events")
+    replay.add_argument("--story", help="the slug of one story (default: all)")
+
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("services", nargs="*", metavar="SERVICE",
                          help="ingest, story or notify (default: all three)")
@@ -127,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval,
-                "migrate": cmd_migrate, "serve": cmd_serve, "worker": cmd_worker}
+                "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
+                "worker": cmd_worker}
     return commands[args.command](args)
 
 

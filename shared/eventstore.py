@@ -262,6 +262,13 @@ class EventStore:
         with self.engine.connect() as conn:
             return [_row_to_event(r) for r in conn.execute(query)]
 
+    def version_at(self, stream_id: str, when: datetime) -> int:
+        """The stream's version as it stood at `when` (0 before its first event)."""
+        query = select(func.coalesce(func.max(events_table.c.version), 0)).where(
+            events_table.c.stream_id == stream_id, events_table.c.recorded_at <= when)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
     def read_all(
         self, after: int = 0, limit: int = 100, *, stream_prefix: str | None = None
     ) -> list[RecordedEvent]:

@@ -54,7 +54,7 @@ async def demo(settings: Settings, out=print) -> dict:
                 where = ", ".join(status["stories"]) or "no story (unrouted)"
                 out(f"{status['status']:>9}  {article['outlet']}: {article['title']} -> {where}")
 
-            attached = (await story.get(f"/v1/stories/{STORY}/articles")).json()["articles"]
+            attached = (await story.get(f"/v1/stories/{STORY}/articles")).json()["items"]
             out(f"\nWhat each article changed in \"{STORY}\":")
             titles = {a["id"]: a["title"] for a in attached}
             for item in attached:
@@ -69,7 +69,7 @@ async def demo(settings: Settings, out=print) -> dict:
                 return len(receiver.alerts) >= expected
 
             await _wait_for(all_delivered, 60, "alerts to be delivered")
-            timeline = (await story.get(f"/v1/stories/{STORY}/timeline")).json()["timeline"]
+            timeline = (await story.get(f"/v1/stories/{STORY}/timeline")).json()["items"]
             out(f"\nTimeline of \"{state['title']}\" (story version {state['version']}):")
             for item in timeline:
                 outcome = f" {item['outcome']}" if item.get("outcome") else ""

@@ -1,39 +1,129 @@
-"""Story HTTP API: forwarded articles in; story state, timeline and the global feed out."""
+"""Story HTTP API: forwarded articles in; stories, their state, timeline, changes and live
+events out."""
 
 import asyncio
-from typing import Annotated
+import contextlib
+import json
+import logging
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
+from services.story import paging
 from services.story.analysis import Article
 from services.story.events import story_stream
-from services.story.schemas import AttachedPublic, EventsPublic, ForwardedArticle
+from services.story.offline import slugify
+from services.story.paging import MAX_PAGE, BadCursor
+from services.story.schemas import (
+    AttachedPublic,
+    EventsPublic,
+    ForwardedArticle,
+    StoryCreate,
+    StoryUpdate,
+)
 from services.story.service import StoryService
+from services.story.store import Snapshots
 from shared.db import get_engine, ping
 from shared.eventstore import EventStore
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
 from shared.web import api_key_dependency, health_router, make_app
 
-MAX_PAGE = 1000
+log = logging.getLogger("storywire.story.api")
+
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
+AsOf = Annotated[str | None, Query(description="a story version, or an ISO 8601 time: the "
+                                               "story as it stood then")]
+IfNoneMatch = Annotated[str | None, Header()]
 
 
-def create_app(settings: Settings | None = None):
+def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     settings = settings or get_settings()
     engine = get_engine(settings.service_database_url("story"))
     store = EventStore(engine)
-    service = StoryService(store)
-    app = make_app("storywire story", "Stories as event streams: state, timeline, global feed.")
+    service = StoryService(store, Snapshots(engine))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        task = asyncio.create_task(_snapshot_loop(service)) if run_snapshotter else None
+        yield
+        if task:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = make_app("storywire story", "Stories as event streams: state, timeline, developments, "
+                   "matters, changes since a version, time travel and live events.", lifespan)
     app.state.store = store
     app.state.service = service
     app.include_router(health_router({"database": lambda: ping(engine)}))
     require_key = api_key_dependency(settings)
 
-    def read_state(slug: str):
-        state = service.state(slug)
-        if state is None:
+    # -- helpers -------------------------------------------------------------------------------
+
+    def as_of_version(slug: str, as_of: str | None) -> int | None:
+        if as_of is None:
+            return None
+        if as_of.isdigit():
+            return int(as_of)
+        try:
+            when = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise Problem(400, "bad-as-of", "as_of must be a version or an ISO 8601 time",
+                          as_of) from exc
+        if when.tzinfo is None:
+            raise Problem(400, "bad-as-of", "as_of needs a time zone", as_of)
+        version = service.version_at(slug, when)
+        if version == 0:
+            raise Problem(404, "story-not-found", "The story did not exist then", as_of)
+        return version
+
+    def render(slug: str, fn, as_of: int | None = None):
+        result = service.read(slug, fn, as_of)
+        if result is None:
             raise Problem(404, "story-not-found", "No such story", slug)
-        return state
+        return result
+
+    async def cached(request: Request, response: Response, slug: str, as_of: str | None,
+                     if_none_match: str | None, fn) -> Any:
+        """Render fn(view) with an ETag; 304 when the client has this version already."""
+        def work():
+            version = as_of_version(slug, as_of)
+            current = render(slug, lambda v: v.version, version)
+            tag = paging.etag(slug, current, str(request.url.path) + str(
+                sorted(request.query_params.items())))
+            if paging.etag_matches(if_none_match, tag):
+                return tag, None
+            return tag, render(slug, fn, current)
+
+        tag, body = await asyncio.to_thread(work)
+        if body is None:
+            return Response(status_code=304, headers={"ETag": tag})
+        response.headers["ETag"] = tag
+        return body
+
+    def listing(items_of, cursor: str | None, limit: int, as_of: str | None, slug: str):
+        def fn(view):
+            return paging.page(items_of(view), view.version, offset, limit)
+        offset = 0
+        version = None
+        if cursor:
+            try:
+                version, offset = paging.decode_cursor(cursor)
+            except BadCursor as exc:
+                raise Problem(400, "bad-cursor", "The cursor is not valid", cursor) from exc
+        return fn, version
+
+    async def paged(request, response, slug, items_of, cursor, limit, as_of, if_none_match):
+        fn, pinned = listing(items_of, cursor, limit, as_of, slug)
+        if pinned is not None:
+            as_of = str(pinned)
+        return await cached(request, response, slug, as_of, if_none_match, fn)
+
+    # -- articles in ---------------------------------------------------------------------------
 
     @app.post("/v1/articles", response_model=AttachedPublic, dependencies=[require_key],
               tags=["articles"], summary="Attach a forwarded article (idempotent by article id)")
@@ -44,45 +134,158 @@ def create_app(settings: Settings | None = None):
         result = await asyncio.to_thread(service.attach_article, domain)
         return result.to_dict()
 
-    @app.get("/v1/stories", tags=["stories"])
-    async def read_stories():
-        slugs = await asyncio.to_thread(service.slugs)
-        states = [await asyncio.to_thread(read_state, s) for s in slugs]
-        return {"stories": [_brief(s.summary()) for s in states]}
+    # -- stories -------------------------------------------------------------------------------
 
-    @app.get("/v1/stories/{slug}", tags=["stories"])
-    async def read_story(slug: str):
-        state = await asyncio.to_thread(read_state, slug)
-        return state.summary()
+    @app.post("/v1/stories", status_code=201, dependencies=[require_key], tags=["stories"],
+              summary="Start tracking a story")
+    async def create_story(body: StoryCreate, response: Response):
+        definition = {"slug": body.slug or slugify(body.title), "title": body.title,
+                      "description": body.description, "entities": body.entities,
+                      "keywords": body.keywords}
 
-    @app.get("/v1/stories/{slug}/timeline", tags=["stories"])
-    async def read_timeline(slug: str):
-        state = await asyncio.to_thread(read_state, slug)
-        return {"slug": slug, "version": state.version, "timeline": state.timeline()}
+        def work():
+            if service.read(definition["slug"], lambda v: v.version):
+                raise Problem(409, "story-exists", "A story with this slug exists",
+                              definition["slug"])
+            service.define_story(definition, expected_version="no_stream")
+            return render(definition["slug"], lambda v: v.summary())
 
-    @app.get("/v1/stories/{slug}/articles", tags=["stories"])
-    async def read_story_articles(slug: str):
-        state = await asyncio.to_thread(read_state, slug)
-        return {"slug": slug, "version": state.version, "articles": list(state.articles.values())}
+        summary = await asyncio.to_thread(work)
+        response.headers["Location"] = f"/v1/stories/{summary['slug']}"
+        return summary
 
-    @app.get("/v1/stories/{slug}/events", response_model=EventsPublic, tags=["events"])
+    @app.get("/v1/stories", tags=["stories"], summary="Stories, newest first")
+    async def read_stories(status: Annotated[str | None, Query(pattern="^(active|archived)$")]
+                           = None):
+        def work():
+            briefs = [service.read(s, lambda v: v.brief()) for s in service.slugs()]
+            return [b for b in briefs if b and (status is None or b["status"] == status)]
+        return {"stories": await asyncio.to_thread(work)}
+
+    @app.get("/v1/stories/{slug}", tags=["stories"],
+             summary="A story's state: counts, latest developments, open matters, outlets, "
+                     "corroborated facts, conflicts")
+    async def read_story(slug: str, request: Request, response: Response, as_of: AsOf = None,
+                         if_none_match: IfNoneMatch = None):
+        return await cached(request, response, slug, as_of, if_none_match,
+                            lambda v: v.summary())
+
+    @app.patch("/v1/stories/{slug}", dependencies=[require_key], tags=["stories"],
+               summary="Change a story's definition (recorded as an event)")
+    async def update_story(slug: str, body: StoryUpdate):
+        def work():
+            current = render(slug, lambda v: dict(v.definition, status=v.status))
+            changes = body.model_dump(exclude_unset=True)
+            if changes.get("status") == "archived":
+                service.archive_story(slug)
+                changes.pop("status")
+            service.define_story({**current, **changes, "slug": slug})
+            return render(slug, lambda v: v.summary())
+        return await asyncio.to_thread(work)
+
+    @app.post("/v1/stories/{slug}/archive", dependencies=[require_key], tags=["stories"],
+              summary="Stop tracking a story; its history stays readable")
+    async def archive_story(slug: str):
+        def work():
+            render(slug, lambda v: v.version)
+            service.archive_story(slug)
+            return render(slug, lambda v: v.summary())
+        return await asyncio.to_thread(work)
+
+    @app.get("/v1/stories/{slug}/timeline", tags=["stories"],
+             summary="Developments in date order, each with evidence and sources")
+    async def read_timeline(slug: str, request: Request, response: Response,
+                            as_of: AsOf = None, cursor: Cursor = None, limit: Limit = 50,
+                            if_none_match: IfNoneMatch = None):
+        return await paged(request, response, slug, lambda v: v.timeline(), cursor, limit,
+                           as_of, if_none_match)
+
+    @app.get("/v1/stories/{slug}/developments", tags=["stories"],
+             summary="Developments in the order they were detected, filtered")
+    async def read_developments(
+        slug: str, request: Request, response: Response,
+        type: Annotated[str | None, Query(description="ruling, hearing, filing, ...")] = None,
+        outcome: Annotated[str | None, Query()] = None,
+        since: Annotated[str | None, Query(description="developments dated on or after this "
+                                           "YYYY-MM-DD")] = None,
+        cursor: Cursor = None, limit: Limit = 50, if_none_match: IfNoneMatch = None,
+    ):
+        def items(view):
+            return [d for d in view.development_list()
+                    if (type is None or d["type"] == type)
+                    and (outcome is None or d.get("outcome") == outcome)
+                    and (since is None or (d.get("date") or "") >= since)]
+        return await paged(request, response, slug, items, cursor, limit, None, if_none_match)
+
+    @app.get("/v1/stories/{slug}/matters", tags=["stories"],
+             summary="Legal matters followed across articles, with their status history")
+    async def read_matters(slug: str, request: Request, response: Response,
+                           if_none_match: IfNoneMatch = None):
+        return await cached(request, response, slug, None, if_none_match,
+                            lambda v: {"version": v.version,
+                                       "matters": list(v.matters.values())})
+
+    @app.get("/v1/stories/{slug}/articles", tags=["stories"],
+             summary="Articles attached to the story, in the order they arrived")
+    async def read_story_articles(slug: str, request: Request, response: Response,
+                                  cursor: Cursor = None, limit: Limit = 50,
+                                  if_none_match: IfNoneMatch = None):
+        return await paged(request, response, slug, lambda v: list(v.articles.values()),
+                           cursor, limit, None, if_none_match)
+
+    @app.get("/v1/stories/{slug}/changes", tags=["stories"],
+             summary="What changed since a version: a readable summary plus the raw events")
+    async def read_changes(slug: str, since_version: Annotated[int, Query(ge=0)],
+                           limit: Annotated[int, Query(ge=1, le=5000)] = 1000):
+        def work():
+            head = render(slug, lambda v: v.version)
+            events = store.read_stream(story_stream(slug), since_version + 1, limit)
+            raw = [e.to_dict() for e in events]
+            upto = events[-1].version if events else max(head, since_version)
+            body = paging.changes(raw, since_version, upto)
+            body["events"] = raw
+            body["complete"] = upto >= head
+            return body
+        return await asyncio.to_thread(work)
+
+    @app.get("/v1/stories/{slug}/events", response_model=EventsPublic, tags=["events"],
+             summary="A story's raw events from a version")
     async def read_story_events(
         slug: str,
         from_version: Annotated[int, Query(ge=1)] = 1,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ):
-        await asyncio.to_thread(read_state, slug)
+        await asyncio.to_thread(render, slug, lambda v: v.version)
         events = await asyncio.to_thread(store.read_stream, story_stream(slug), from_version,
                                          limit)
         head = await asyncio.to_thread(store.head_position)
         after = events[-1].position if events else 0
         return {"events": [e.to_dict() for e in events], "next_after": after, "head": head}
 
+    @app.get("/v1/stories/{slug}/stream", tags=["events"],
+             summary="Server-Sent Events of the story's new events; resumable with "
+                     "Last-Event-ID (a story version)",
+             response_class=StreamingResponse)
+    async def stream_story(slug: str, request: Request,
+                           last_event_id: Annotated[str | None, Header()] = None,
+                           from_version: Annotated[int | None, Query(ge=0)] = None):
+        head = await asyncio.to_thread(render, slug, lambda v: v.version)
+        if last_event_id is not None:
+            if not last_event_id.isdigit():
+                raise Problem(400, "bad-last-event-id", "Last-Event-ID must be a story version")
+            after = int(last_event_id)
+        else:
+            after = from_version if from_version is not None else head
+        return StreamingResponse(_sse(store, slug, after, request),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
     @app.get("/v1/events", response_model=EventsPublic, tags=["events"],
              summary="The global feed: every event after a position, in order, none skipped")
     async def read_events(
         after: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ):
         events = await asyncio.to_thread(store.read_all, after, limit)
         head = await asyncio.to_thread(store.head_position)
@@ -92,6 +295,36 @@ def create_app(settings: Settings | None = None):
     return app
 
 
-def _brief(summary: dict) -> dict:
-    keys = ("slug", "title", "status", "version", "updated_at", "counts")
-    return {k: summary[k] for k in keys}
+SSE_POLL = 0.25
+SSE_KEEPALIVE = 15.0
+
+
+async def _sse(store: EventStore, slug: str, after: int, request: Request):
+    """Events of the story after `after`, then new ones as they are appended."""
+    yield b"retry: 2000\n\n"
+    idle = 0.0
+    while not await request.is_disconnected():
+        events = await asyncio.to_thread(store.read_stream, story_stream(slug), after + 1, 100)
+        for event in events:
+            data = json.dumps(event.to_dict(), separators=(",", ":"))
+            yield f"id: {event.version}\nevent: {event.type}\ndata: {data}\n\n".encode()
+            after = event.version
+        if events:
+            idle = 0.0
+            continue
+        await asyncio.sleep(SSE_POLL)
+        idle += SSE_POLL
+        if idle >= SSE_KEEPALIVE:
+            idle = 0.0
+            yield b": keep-alive\n\n"
+
+
+async def _snapshot_loop(service: StoryService, interval: float = 2.0) -> None:
+    while True:
+        try:
+            consumed = await asyncio.to_thread(service.snapshot_due)
+        except Exception:  # the loop must outlive a database hiccup
+            log.exception("snapshot pass failed")
+            consumed = 0
+        if not consumed:
+            await asyncio.sleep(interval)

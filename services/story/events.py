@@ -16,6 +16,7 @@ DEVELOPMENT_CORROBORATED = "DevelopmentCorroborated"
 MATTER_STATUS_CHANGED = "MatterStatusChanged"
 CONFLICT_FLAGGED = "ConflictFlagged"
 ARTICLE_UNROUTED = "ArticleUnrouted"
+STORY_ARCHIVED = "StoryArchived"
 
 STORY_PREFIX = "story:"
 UNROUTED_STREAM = "unrouted"
@@ -78,6 +79,11 @@ def story_defined(definition: dict, after_version: int = 0) -> NewEvent:
             **definition}
     event_id = deterministic_id("story", definition["slug"], "defined", str(after_version))
     return NewEvent(type=STORY_DEFINED, data=data, event_id=event_id)
+
+
+def story_archived(slug: str, after_version: int) -> NewEvent:
+    return NewEvent(type=STORY_ARCHIVED, data={"story": slug},
+                    event_id=deterministic_id("story", slug, "archived", str(after_version)))
 
 
 def unrouted_event(article: Article, scores: dict[str, float]) -> NewEvent:

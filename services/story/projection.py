@@ -1,12 +1,17 @@
-"""A story's state, rebuilt by applying its events in order. Pure: no I/O."""
+"""Projections of a story's events. Pure: no I/O.
 
-from collections import Counter
+`StoryView` is the read model the API serves: small, JSON-serializable (snapshots), cheap to
+apply. `StoryState` is what the writer needs on top of it: the analysis engine's knowledge.
+"""
+
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.story import events as ev
 from services.story.analysis import Analysis, Article, StoryDefinition, StoryKnowledge
 from shared.eventstore import RecordedEvent
+
+LATEST = 5
 
 
 def definition_from(data: dict) -> StoryDefinition:
@@ -16,103 +21,193 @@ def definition_from(data: dict) -> StoryDefinition:
     )
 
 
+DEFINITION_FIELDS = ("slug", "title", "description", "entities", "keywords", "status")
+
+
 @dataclass
-class StoryState:
+class StoryView:
+    """A story as readers see it, at `version`."""
+
     slug: str
     version: int = 0
+    definition: dict = field(default_factory=dict)
     status: str = "active"
-    definition: StoryDefinition | None = None
-    knowledge: StoryKnowledge | None = None
-    articles: dict[str, dict] = field(default_factory=dict)   # article id -> summary
-    analyses: dict[str, Analysis] = field(default_factory=dict)
-    developments: list[dict] = field(default_factory=list)
-    corroborations: Counter = field(default_factory=Counter)  # development id -> re-reports
+    created_at: str | None = None
+    updated_at: str | None = None
+    articles: dict[str, dict] = field(default_factory=dict)        # in attach order
+    developments: list[dict] = field(default_factory=list)         # in detection order
+    corroborations: dict[str, list[dict]] = field(default_factory=dict)
     matters: dict[str, dict] = field(default_factory=dict)
     conflicts: list[dict] = field(default_factory=list)
-    updated_at: str | None = None
-    _pending: dict[str, Article] = field(default_factory=dict, repr=False)
+    fact_count: int = 0
+    corroborated_facts: dict[str, dict] = field(default_factory=dict)
+
+    # -- applying events -----------------------------------------------------------------------
 
     def apply(self, event: RecordedEvent) -> None:
         if event.version != self.version + 1:
             raise ValueError(f"{self.slug}: event version {event.version} after {self.version}")
         handler = getattr(self, "_on_" + event.type, None)
         if handler:
-            handler(event.data)
+            handler(event.data, event.version)
         self.version = event.version
         self.updated_at = event.recorded_at.isoformat()
+        self.created_at = self.created_at or self.updated_at
 
-    def _on_StoryDefined(self, data: dict) -> None:
-        self.definition = definition_from(data)
-        self.status = data.get("status", "active")
-        if self.knowledge is None:
-            self.knowledge = StoryKnowledge(self.definition)
-        else:  # a changed definition routes the articles that come after it
-            self.knowledge.story = self.definition
+    def _on_StoryDefined(self, data: dict, version: int) -> None:
+        self.definition = {k: data[k] for k in DEFINITION_FIELDS if k in data and k != "status"}
+        self.status = data.get("status", self.status)
 
-    def _on_ArticleAttached(self, data: dict) -> None:
-        article = Article.from_dict(data["article"])
-        self._pending[article.id] = article
-        self.articles[article.id] = {**ev.article_ref(article), "duplicate_of": None,
-                                     "new_sentences": 0}
+    def _on_StoryArchived(self, data: dict, version: int) -> None:
+        self.status = "archived"
 
-    def _on_ArticleAnalyzed(self, data: dict) -> None:
-        analysis = Analysis.from_dict(data["analysis"])
-        article = self._pending.pop(analysis.article_id)
-        self.knowledge.learn(article, analysis)
-        self.analyses[article.id] = analysis
-        summary = self.articles[article.id]
-        summary["duplicate_of"] = analysis.duplicate_of
-        summary["new_sentences"] = len(analysis.new_sentences)
+    def _on_ArticleAttached(self, data: dict, version: int) -> None:
+        article = data["article"]
+        self.articles[article["id"]] = {
+            "id": article["id"], "outlet": article["outlet"], "url": article["url"],
+            "title": article["title"], "published_at": article["published_at"],
+            "attached_version": version, "duplicate_of": None, "new_sentences": 0,
+            "developments": 0,
+        }
 
-    def _on_DevelopmentDetected(self, data: dict) -> None:
-        self.developments.append({**data["development"], "source": data["article"]})
+    def _on_ArticleAnalyzed(self, data: dict, version: int) -> None:
+        analysis = data["analysis"]
+        article = self.articles[analysis["article_id"]]
+        article["duplicate_of"] = analysis.get("duplicate_of")
+        article["aligned_fraction"] = analysis.get("aligned_fraction", 0.0)
+        for sentence in analysis.get("sentences", ()):
+            if not sentence["known"]:
+                article["new_sentences"] += 1
+                self.fact_count += 1
+            elif sentence.get("match"):
+                self._corroborate(sentence, article)
 
-    def _on_DevelopmentCorroborated(self, data: dict) -> None:
-        self.corroborations[data["development_id"]] += 1
+    def _corroborate(self, sentence: dict, article: dict) -> None:
+        match = sentence["match"]
+        key = f"{match['article_id']}#{match['sentence_index']}"
+        fact = self.corroborated_facts.get(key)
+        if fact is None:
+            first = self.articles.get(match["article_id"], {})
+            fact = self.corroborated_facts[key] = {
+                "id": key, "text": sentence["text"], "outlets": [first.get("outlet", "?")]}
+        if article["outlet"] not in fact["outlets"]:
+            fact["outlets"].append(article["outlet"])
 
-    def _on_MatterStatusChanged(self, data: dict) -> None:
+    def _on_DevelopmentDetected(self, data: dict, version: int) -> None:
+        development = {**data["development"], "source": data["article"],
+                       "detected_version": version}
+        self.developments.append(development)
+        self.articles[data["article"]["id"]]["developments"] += 1
+
+    def _on_DevelopmentCorroborated(self, data: dict, version: int) -> None:
+        self.corroborations.setdefault(data["development_id"], []).append(data["article"])
+
+    def _on_MatterStatusChanged(self, data: dict, version: int) -> None:
         matter = self.matters.setdefault(data["matter_id"], {
             "id": data["matter_id"], "title": data.get("title") or data["matter_id"],
             "status": None, "history": []})
         matter["status"] = data["to_status"]
         matter["history"].append({"status": data["to_status"], "date": data.get("date"),
-                                  "article_id": data["article"]["id"]})
+                                  "article_id": data["article"]["id"], "version": version})
 
-    def _on_ConflictFlagged(self, data: dict) -> None:
-        self.conflicts.append({"attribute": data["attribute"], "values": data["values"]})
+    def _on_ConflictFlagged(self, data: dict, version: int) -> None:
+        self.conflicts.append({"attribute": data["attribute"], "values": data["values"],
+                               "version": version})
 
-    # -- views ---------------------------------------------------------------------------------
+    # -- snapshots -----------------------------------------------------------------------------
 
-    def developments_with_sources(self) -> list[dict]:
-        return [{**d, "corroborations": self.corroborations[d["id"]]} for d in self.developments]
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StoryView":
+        return cls(**data)
+
+    # -- what readers get ----------------------------------------------------------------------
+
+    def development_list(self) -> list[dict]:
+        return [{**d, "corroborations": self.corroborations.get(d["id"], [])}
+                for d in self.developments]
 
     def timeline(self) -> list[dict]:
         """Developments in date order (undated ones by when they were reported)."""
         def key(d):
-            return (d.get("date") or d["source"]["published_at"][:10], d["source"]["published_at"])
-        return sorted(self.developments_with_sources(), key=key)
+            return (d.get("date") or d["source"]["published_at"][:10],
+                    d["source"]["published_at"], d["detected_version"])
+        return sorted(self.development_list(), key=key)
 
-    def summary(self) -> dict[str, Any]:
-        definition = self.definition
-        outlets = sorted({a["outlet"] for a in self.articles.values()})
+    def facts(self) -> list[dict]:
+        """Facts reported by more than one outlet, most corroborated first."""
+        facts = [{"id": f["id"], "text": f["text"], "sources": len(f["outlets"]),
+                  "outlets": f["outlets"]} for f in self.corroborated_facts.values()]
+        return sorted((f for f in facts if f["sources"] > 1), key=lambda f: -f["sources"])
+
+    def brief(self) -> dict[str, Any]:
         return {
             "slug": self.slug,
-            "title": definition.title if definition else self.slug,
-            "description": definition.description if definition else "",
-            "entities": list(definition.entities) if definition else [],
-            "keywords": list(definition.keywords) if definition else [],
+            "title": self.definition.get("title", self.slug),
             "status": self.status,
             "version": self.version,
+            "created_at": self.created_at,
             "updated_at": self.updated_at,
             "counts": {
                 "articles": len(self.articles),
                 "copies": sum(1 for a in self.articles.values() if a["duplicate_of"]),
                 "developments": len(self.developments),
+                "facts": self.fact_count,
                 "matters": len(self.matters),
                 "conflicts": len(self.conflicts),
             },
-            "outlets": outlets,
-            "latest_developments": self.developments_with_sources()[-5:][::-1],
-            "matters": list(self.matters.values()),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        facts = self.facts()
+        return {
+            **self.brief(),
+            "description": self.definition.get("description", ""),
+            "entities": self.definition.get("entities", []),
+            "keywords": self.definition.get("keywords", []),
+            "outlets": sorted({a["outlet"] for a in self.articles.values()}),
+            "latest_developments": self.development_list()[-LATEST:][::-1],
+            "open_matters": [m for m in self.matters.values() if m["status"] not in
+                             ("granted", "denied", "dismissed", "withdrawn", "decided")],
+            "facts": facts[:20],
             "conflicts": self.conflicts,
         }
+
+
+@dataclass
+class StoryState:
+    """The writer's state: the read model plus what the analysis engine knows."""
+
+    view: StoryView
+    knowledge: StoryKnowledge | None = None
+    analyses: dict[str, Analysis] = field(default_factory=dict)
+    _pending: dict[str, Article] = field(default_factory=dict, repr=False)
+
+    @property
+    def version(self) -> int:
+        return self.view.version
+
+    @property
+    def status(self) -> str:
+        return self.view.status
+
+    @property
+    def definition(self) -> StoryDefinition | None:
+        return definition_from(self.view.definition) if self.view.definition else None
+
+    def apply(self, event: RecordedEvent) -> None:
+        self.view.apply(event)
+        if event.type == ev.STORY_DEFINED:
+            if self.knowledge is None:
+                self.knowledge = StoryKnowledge(self.definition)
+            else:  # a changed definition routes the articles that come after it
+                self.knowledge.story = self.definition
+        elif event.type == ev.ARTICLE_ATTACHED:
+            article = Article.from_dict(event.data["article"])
+            self._pending[article.id] = article
+        elif event.type == ev.ARTICLE_ANALYZED:
+            analysis = Analysis.from_dict(event.data["analysis"])
+            self.knowledge.learn(self._pending.pop(analysis.article_id), analysis)
+            self.analyses[analysis.article_id] = analysis

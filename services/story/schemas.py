@@ -1,6 +1,6 @@
 """Request and response bodies of the story API."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -38,3 +38,29 @@ class EventsPublic(BaseModel):
     events: list[EventPublic]
     next_after: int = Field(description="Pass as `after` to read on; equals `after` when empty")
     head: int
+
+
+class StoryCreate(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [{
+        "title": "Guzman detention conditions",
+        "description": "The court fight over his solitary confinement in a Manhattan jail.",
+        "entities": ["Joaquin Guzman", "El Chapo", "Brian Cogan"],
+        "keywords": ["solitary confinement", "jail", "conditions"],
+    }]}}
+
+    slug: str | None = Field(default=None, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100,
+                             description="defaults to the title, slugified")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    entities: list[str] = Field(default_factory=list, max_length=50)
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+
+
+class StoryUpdate(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [{"keywords": ["solitary", "hearing"]}]}}
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    entities: list[str] | None = Field(default=None, max_length=50)
+    keywords: list[str] | None = Field(default=None, max_length=50)
+    status: Literal["active", "archived"] | None = None

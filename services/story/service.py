@@ -1,17 +1,26 @@
-"""The story service's handlers: route an article to stories, analyze it, append the events."""
+"""The story service's handlers: route an article to stories, analyze it, append the events;
+serve views of a story at any version."""
 
+import copy
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
 from services.story import events as ev
 from services.story.analysis import Analysis, Article, analyze
-from services.story.projection import StoryState, definition_from
-from shared.eventstore import NO_STREAM, ConcurrencyError, EventStore
+from services.story.projection import StoryState, StoryView, definition_from
+from services.story.store import SNAPSHOTTER, Snapshots, checkpoints
+from shared.eventstore import NO_STREAM, ConcurrencyError, EventStore, RecordedEvent
 
 log = logging.getLogger("storywire.story")
+T = TypeVar("T")
 
 MAX_CONFLICT_RETRIES = 5
+SNAPSHOT_EVERY = 500
+READ_PAGE = 2000
 
 
 @dataclass(frozen=True)
@@ -26,32 +35,79 @@ class AttachResult:
                 "unrouted": self.unrouted, "developments": self.developments}
 
 
-class StoryService:
-    """Keeps each story's state in memory, caught up from the event store before every use."""
+def replay_view(view: StoryView, events: list[RecordedEvent]) -> StoryView:
+    for event in events:
+        view.apply(event)
+    return view
 
-    def __init__(self, store: EventStore):
+
+class StoryService:
+    """Keeps each story's view (and, for writing, its analysis knowledge) in memory, caught up
+    from the event store before every use; views start from the newest snapshot."""
+
+    def __init__(self, store: EventStore, snapshots: Snapshots | None = None):
         self.store = store
+        self.snapshots = snapshots or Snapshots(store.engine)
         self._states: dict[str, StoryState] = {}
+        self._views: dict[str, StoryView] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def _lock(self, slug: str) -> threading.Lock:
+    def _lock(self, key: str) -> threading.Lock:
         with self._guard:
-            return self._locks.setdefault(slug, threading.Lock())
+            return self._locks.setdefault(key, threading.Lock())
 
     def slugs(self) -> list[str]:
         return [ev.slug_of(s) for s in self.store.stream_ids(ev.STORY_PREFIX)]
 
-    def state(self, slug: str) -> StoryState | None:
-        with self._lock(slug):
-            state = self._caught_up(slug)
-        return state if state.version else None
+    # -- reading -------------------------------------------------------------------------------
+
+    def _events(self, slug: str, after_version: int, up_to: int | None = None):
+        stream = ev.story_stream(slug)
+        while True:
+            page = self.store.read_stream(stream, after_version + 1, READ_PAGE)
+            page = [e for e in page if up_to is None or e.version <= up_to]
+            yield from page
+            if len(page) < READ_PAGE:
+                return
+            after_version = page[-1].version
+
+    def _from_snapshot(self, slug: str, at_most: int | None = None) -> StoryView:
+        found = self.snapshots.latest(ev.story_stream(slug), at_most)
+        return StoryView.from_dict(found[1]) if found else StoryView(slug)
+
+    def read(self, slug: str, render: Callable[[StoryView], T], as_of: int | None = None
+             ) -> T | None:
+        """render(view) of the story as of a version (default: now), computed while the view
+        cannot move; None if there is no such story."""
+        lock = self._lock("view:" + slug)
+        with lock:
+            current = self._views.get(slug) or self._from_snapshot(slug)
+            for event in self._events(slug, current.version):
+                current.apply(event)
+            self._views[slug] = current
+            if current.version == 0:
+                return None
+            if as_of is None or as_of >= current.version:
+                return render(current)
+        past = self._from_snapshot(slug, as_of)
+        return render(replay_view(past, list(self._events(slug, past.version, as_of))))
+
+    def view(self, slug: str, as_of: int | None = None) -> StoryView | None:
+        """A copy of the story's view, safe to keep."""
+        return self.read(slug, lambda v: StoryView.from_dict(copy.deepcopy(v.to_dict())), as_of)
+
+    def version_at(self, slug: str, when: datetime) -> int:
+        return self.store.version_at(ev.story_stream(slug), when)
+
+
+    # -- writing -------------------------------------------------------------------------------
 
     def _caught_up(self, slug: str) -> StoryState:
         state = self._states.get(slug)
         if state is None:
-            state = self._states[slug] = StoryState(slug)
-        for event in self.store.read_stream(ev.story_stream(slug), state.version + 1):
+            state = self._states[slug] = StoryState(StoryView(slug))
+        for event in self._events(slug, state.version):
             state.apply(event)
         return state
 
@@ -99,13 +155,56 @@ class StoryService:
                 return analysis
         raise ConcurrencyError(ev.story_stream(slug), "exact", -1)
 
-    def define_story(self, definition: dict) -> None:
-        """Start tracking a story, or record a changed definition as a new event."""
+    def define_story(self, definition: dict, expected_version: int | str | None = None) -> bool:
+        """Start tracking a story, or record a changed definition as a new event.
+
+        Returns False when nothing changed.
+        """
         slug = definition["slug"]
         with self._lock(slug):
             state = self._caught_up(slug)
-            event = ev.story_defined(definition, state.version)
-            if state.version == 0:
-                self.store.append(ev.story_stream(slug), [event], NO_STREAM)
-            elif definition_from(event.data) != state.definition:
-                self.store.append(ev.story_stream(slug), [event], state.version)
+            status = definition.get("status") or (state.status if state.version else "active")
+            if state.version and definition_from(definition) == state.definition and \
+                    status == state.status:
+                return False
+            event = ev.story_defined({**definition, "status": status}, state.version)
+            expected = NO_STREAM if state.version == 0 else state.version
+            if expected_version is not None:
+                expected = expected_version
+            self.store.append(ev.story_stream(slug), [event], expected)
+            return True
+
+    def archive_story(self, slug: str) -> None:
+        with self._lock(slug):
+            state = self._caught_up(slug)
+            if state.status == "archived":
+                return
+            self.store.append(ev.story_stream(slug), [ev.story_archived(slug, state.version)],
+                              state.version)
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def snapshot_due(self, batch: int = 500) -> int:
+        """Follow the global feed from the snapshotter's checkpoint; snapshot every story that
+        has moved SNAPSHOT_EVERY versions past its newest snapshot. Returns events consumed."""
+        with self.store.engine.connect() as conn:
+            after = checkpoints.get(conn, SNAPSHOTTER)
+        page = self.store.read_all(after, batch)
+        if not page:
+            return 0
+        touched = {ev.slug_of(e.stream_id) for e in page
+                   if e.stream_id.startswith(ev.STORY_PREFIX)}
+        due = []
+        for slug in sorted(touched):
+            latest = self.snapshots.latest(ev.story_stream(slug))
+            since = latest[0] if latest else 0
+            snapshot = self.read(slug, lambda v, since=since: (
+                (v.version, copy.deepcopy(v.to_dict()))
+                if v.version - since >= SNAPSHOT_EVERY else None))
+            if snapshot:
+                due.append((ev.story_stream(slug), *snapshot))
+        with self.store.engine.begin() as conn:
+            for stream_id, version, data in due:
+                self.snapshots.save(conn, stream_id, version, data)
+            checkpoints.advance(conn, SNAPSHOTTER, page[-1].position)
+        return len(page)

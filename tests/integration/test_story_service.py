@@ -73,7 +73,7 @@ def test_state_is_built_from_events(client):
     assert state["version"] == len(story_events(client))
     kinds = {(d["type"], d["outcome"]) for d in state["latest_developments"]}
     assert ("ruling", "denied") in kinds
-    timeline = client.get(f"/v1/stories/{STORY}/timeline").json()["timeline"]
+    timeline = client.get(f"/v1/stories/{STORY}/timeline").json()["items"]
     assert all(d["source"]["id"] == RULING["id"] for d in timeline)
     assert {d["date"] for d in timeline if d["type"] == "ruling"} == {"2017-05-04"}
 
@@ -107,7 +107,7 @@ def test_feed_pages_and_problem_errors(client):
 def test_two_service_instances_never_fork_a_stream(settings):
     store = EventStore(get_engine(settings.database_url))
     one, two = StoryService(store), StoryService(store)
-    two.state(STORY)  # two has caught up to version 1
+    two._caught_up(STORY)  # two's writer state is at version 1
     one.attach_article(Article.from_dict(RULING))
     second = dict(RULING, id="art-later", url="https://bcr.example/later",
                   published_at="2017-05-05T12:00:00Z",
@@ -118,4 +118,4 @@ def test_two_service_instances_never_fork_a_stream(settings):
     assert [e.version for e in events] == list(range(1, len(events) + 1))
     attached = [e.data["article"]["id"] for e in events if e.type == "ArticleAttached"]
     assert attached == ["art-ruling", "art-later"]
-    assert one.state(STORY).summary() == two.state(STORY).summary()
+    assert one.view(STORY).summary() == two.view(STORY).summary()

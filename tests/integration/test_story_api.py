@@ -1,0 +1,268 @@
+"""The story API on SQLite and PostgreSQL: stories as definitions, views rebuilt from events,
+time travel, changes since a version, ETags, pagination under concurrent appends, SSE resume."""
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from conftest import free_port, wait_until
+from fastapi.testclient import TestClient
+
+from services.story.analysis import Article
+from services.story.analysis.corpus import load_corpus
+from services.story.api import create_app
+from services.story.projection import StoryView
+from services.story.replay import replay
+from shared.db import get_engine
+from shared.eventstore import EventStore
+from shared.migrate import upgrade
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = load_corpus(ROOT / "tests" / "corpus")
+STORY = CORPUS[0]
+SLUG = "tracked"
+
+
+@pytest.fixture
+def settings(db_url):
+    upgrade("story", get_engine(db_url))
+    return Settings(database_url=db_url)
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings, run_snapshotter=False)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def define(client, slug=SLUG, story=STORY.story):
+    response = client.post("/v1/stories", json={"slug": slug, **{
+        k: story[k] for k in ("title", "description", "entities", "keywords")}})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def attach_all(client, articles=STORY.articles):
+    for article in articles:
+        assert client.post("/v1/articles", json=article).status_code == 200
+
+
+def events_of(client, slug=SLUG):
+    return client.get(f"/v1/stories/{slug}/events?limit=1000").json()["events"]
+
+
+def view_by_replay(store: EventStore, version: int) -> StoryView:
+    view = StoryView(SLUG)
+    for event in store.read_stream(f"story:{SLUG}"):
+        if event.version > version:
+            break
+        view.apply(event)
+    return view
+
+
+def test_stories_are_definitions_changed_by_events(client):
+    created = define(client)
+    assert created["slug"] == SLUG and created["status"] == "active"
+    assert client.post("/v1/stories", json={"slug": SLUG, "title": "again"}).status_code == 409
+    bad = client.post("/v1/stories", json={"slug": "Not A Slug", "title": "x"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    slugs = {s["slug"] for s in client.get("/v1/stories").json()["stories"]}
+    assert slugs == {SLUG, "guzman-detention-conditions"}
+
+    updated = client.patch(f"/v1/stories/{SLUG}", json={"keywords": ["appeal"]}).json()
+    assert updated["keywords"] == ["appeal"] and updated["title"] == STORY.story["title"]
+    assert [e["type"] for e in events_of(client)] == ["StoryDefined", "StoryDefined"]
+    same = client.patch(f"/v1/stories/{SLUG}", json={"keywords": ["appeal"]}).json()
+    assert same["version"] == updated["version"]  # no change, no event
+
+    archived = client.post(f"/v1/stories/{SLUG}/archive").json()
+    assert archived["status"] == "archived"
+    result = client.post("/v1/articles", json=STORY.articles[0]).json()
+    assert SLUG not in result["stories"]  # an archived story takes no new articles
+    assert [s["slug"] for s in client.get("/v1/stories?status=archived").json()["stories"]] \
+        == [SLUG]
+    reopened = client.patch(f"/v1/stories/{SLUG}", json={"status": "active"}).json()
+    assert reopened["status"] == "active"
+    assert client.patch("/v1/stories/nope", json={"title": "x"}).status_code == 404
+
+
+def test_rebuilt_views_equal_the_live_one(client, app, settings):
+    define(client)
+    attach_all(client)
+    live = client.get(f"/v1/stories/{SLUG}").json()
+    assert live["counts"]["articles"] == len(STORY.articles) - sum(
+        1 for a in STORY.articles if not STORY.labels[a["id"]]["on_story"])
+    store = EventStore(get_engine(settings.database_url))
+    result = replay(store, SLUG, report=lambda line: None)
+    assert result["events"] == live["version"]
+    rebuilt = result["views"][SLUG]
+    cached = app.state.service.view(SLUG)
+    assert rebuilt.to_dict() == cached.to_dict()
+    assert rebuilt.summary() == StoryView.from_dict(rebuilt.to_dict()).summary()
+    # A fresh service starts from the snapshot replay stored, and reads the same state.
+    fresh = create_app(settings, run_snapshotter=False)
+    with TestClient(fresh) as other:
+        assert other.get(f"/v1/stories/{SLUG}").json() == live
+    assert fresh.state.service.snapshots.latest(f"story:{SLUG}")[0] == live["version"]
+
+
+def test_time_travel_by_version_and_by_time(client, settings):
+    define(client)
+    attach_all(client, STORY.articles[:6])
+    store = EventStore(get_engine(settings.database_url))
+    head = client.get(f"/v1/stories/{SLUG}").json()["version"]
+    for version in sorted({1, 2, head // 3, head // 2, head - 1, head}):
+        expected = view_by_replay(store, version).summary()
+        got = client.get(f"/v1/stories/{SLUG}?as_of={version}").json()
+        assert got == expected
+        timeline = client.get(f"/v1/stories/{SLUG}/timeline?as_of={version}&limit=200").json()
+        assert timeline["items"] == view_by_replay(store, version).timeline()
+    middle = store.read_stream(f"story:{SLUG}")[head // 2 - 1]
+    by_time = client.get(f"/v1/stories/{SLUG}", params={
+        "as_of": middle.recorded_at.isoformat()}).json()
+    assert by_time["version"] >= middle.version
+    assert client.get(f"/v1/stories/{SLUG}?as_of=yesterday").status_code == 400
+    assert client.get(f"/v1/stories/{SLUG}?as_of=2001-01-01T00:00:00Z").status_code == 404
+
+
+def test_changes_since_a_version(client):
+    define(client)
+    attach_all(client, STORY.articles[:2])
+    since = client.get(f"/v1/stories/{SLUG}").json()["version"]
+    attach_all(client, STORY.articles[2:5])
+    changes = client.get(f"/v1/stories/{SLUG}/changes?since_version={since}").json()
+    assert changes["since_version"] == since and changes["complete"]
+    assert [e["version"] for e in changes["events"]] == list(
+        range(since + 1, changes["version"] + 1))
+    detected = [e for e in changes["events"] if e["type"] == "DevelopmentDetected"]
+    assert len(changes["summary"]["new_developments"]) == len(detected)
+    assert {a["id"] for a in changes["summary"]["articles"]} <= {
+        a["id"] for a in STORY.articles[2:5]}
+    assert changes["text"][0].startswith(f"{len(changes['summary']['articles'])} new article")
+    none = client.get(f"/v1/stories/{SLUG}/changes?since_version={changes['version']}").json()
+    assert none["events"] == [] and none["summary"]["new_developments"] == []
+
+
+def test_etags_and_304(client):
+    define(client)
+    first = client.get(f"/v1/stories/{SLUG}")
+    tag = first.headers["etag"]
+    again = client.get(f"/v1/stories/{SLUG}", headers={"if-none-match": tag})
+    assert again.status_code == 304 and again.content == b""
+    timeline = client.get(f"/v1/stories/{SLUG}/timeline")
+    assert timeline.headers["etag"] != tag  # each resource has its own tag
+    attach_all(client, STORY.articles[:1])
+    changed = client.get(f"/v1/stories/{SLUG}", headers={"if-none-match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+
+
+def test_pagination_never_repeats_or_skips_under_concurrent_appends(client, app):
+    define(client)
+    attach_all(client, STORY.articles[:5])
+    pinned = client.get(f"/v1/stories/{SLUG}").json()["version"]
+    service = app.state.service
+    writer = threading.Thread(target=lambda: [
+        service.attach_article(Article.from_dict(a)) for a in STORY.articles[5:]])
+    seen, cursor = [], None
+    writer.start()
+    first = client.get(f"/v1/stories/{SLUG}/articles?limit=2").json()
+    seen += first["items"]
+    cursor = first["next_cursor"]
+    while cursor:
+        time.sleep(0.05)
+        page = client.get(f"/v1/stories/{SLUG}/articles", params={"cursor": cursor,
+                                                                   "limit": 2}).json()
+        assert page["version"] == first["version"]
+        seen += page["items"]
+        cursor = page["next_cursor"]
+    writer.join()
+    ids = [a["id"] for a in seen]
+    assert len(ids) == len(set(ids))
+    expected = service.view(SLUG, as_of=first["version"])
+    assert ids == list(expected.articles)
+    assert first["version"] >= pinned
+    assert client.get(f"/v1/stories/{SLUG}/articles?cursor=garbage").status_code == 400
+    assert client.get(f"/v1/stories/{SLUG}/articles?limit=100000").status_code == 422
+
+
+def test_developments_filters(client):
+    define(client)
+    attach_all(client)
+    everything = client.get(f"/v1/stories/{SLUG}/developments?limit=200").json()["items"]
+    rulings = client.get(f"/v1/stories/{SLUG}/developments?type=ruling&limit=200").json()
+    assert rulings["items"] == [d for d in everything if d["type"] == "ruling"]
+    since = sorted(d["date"] for d in everything if d.get("date"))[len(everything) // 2]
+    recent = client.get(f"/v1/stories/{SLUG}/developments", params={
+        "since": since, "limit": 200}).json()["items"]
+    assert recent and all((d.get("date") or "") >= since for d in recent)
+    matters = client.get(f"/v1/stories/{SLUG}/matters").json()["matters"]
+    assert all(m["history"] and m["status"] == m["history"][-1]["status"] for m in matters)
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        wait_until(lambda: self.server.started, 10, what="the server to start")
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def read_sse(url: str, count: int, headers=None) -> list[tuple[int, str]]:
+    """Read `count` events from an SSE stream, then hang up."""
+    got = []
+    with httpx.stream("GET", url, headers=headers or {}, timeout=20) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event_id = None
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                event_id = int(line[4:])
+            elif line.startswith("event: "):
+                got.append((event_id, line[7:]))
+                if len(got) == count:
+                    break
+    return got
+
+
+def test_sse_resumes_after_a_disconnect_without_missing_anything(client, app):
+    define(client)
+    with LiveServer(app) as base:
+        url = f"{base}/v1/stories/{SLUG}/stream"
+        attach_all(client, STORY.articles[:2])
+        head = client.get(f"/v1/stories/{SLUG}").json()["version"]
+        first = read_sse(url, 3, {"last-event-id": "0"})
+        assert [i for i, _ in first] == [1, 2, 3]
+        attach_all(client, STORY.articles[2:4])  # while disconnected
+        new_head = client.get(f"/v1/stories/{SLUG}").json()["version"]
+        rest = read_sse(url, new_head - 3, {"last-event-id": str(first[-1][0])})
+        ids = [i for i, _ in first + rest]
+        assert ids == list(range(1, new_head + 1))
+        assert new_head > head
+        types = [t for _, t in first + rest]
+        assert types[0] == "StoryDefined" and "ArticleAttached" in types
+        # Without Last-Event-ID a client gets only what happens after it connects.
+        done = []
+        reader = threading.Thread(target=lambda: done.extend(read_sse(url, 1)))
+        reader.start()
+        time.sleep(0.5)
+        client.patch(f"/v1/stories/{SLUG}", json={"keywords": ["live"]})
+        reader.join(20)
+        assert done == [(new_head + 1, "StoryDefined")]
+        assert httpx.get(url, headers={"last-event-id": "x"}).status_code == 400
