@@ -4,6 +4,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -14,6 +15,10 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def _dumps(value) -> str:
+    return orjson.dumps(value).decode()
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -29,7 +34,8 @@ def get_engine(url: str) -> Engine:
             if url.startswith("sqlite"):
                 engine = _sqlite_engine(url)
             else:
-                engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+                engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                                       json_serializer=_dumps, json_deserializer=orjson.loads)
             _ENGINES[url] = engine
         return engine
 
@@ -45,7 +51,8 @@ def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                           json_serializer=_dumps, json_deserializer=orjson.loads)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -5,9 +5,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
+import orjson
 from fastapi import Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -32,6 +35,7 @@ from shared.settings import Settings, get_settings
 from shared.web import api_key_dependency, health_router, make_app
 
 log = logging.getLogger("storywire.story.api")
+BODY_CACHE = 256
 
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
@@ -87,23 +91,34 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             raise Problem(404, "story-not-found", "No such story", slug)
         return result
 
+    bodies: OrderedDict[str, bytes] = OrderedDict()  # rendered JSON by ETag
+    bodies_lock = threading.Lock()
+
     async def cached(request: Request, response: Response, slug: str, as_of: str | None,
-                     if_none_match: str | None, fn) -> Any:
-        """Render fn(view) with an ETag; 304 when the client has this version already."""
-        def work():
-            version = as_of_version(slug, as_of)
-            current = render(slug, lambda v: v.version, version)
-            tag = paging.etag(slug, current, str(request.url.path) + str(
-                sorted(request.query_params.items())))
+                     if_none_match: str | None, fn) -> Response:
+        """fn(view) as JSON with an ETag; 304 when the client has this version already. A
+        rendered body is kept per ETag, so polling an unchanged story costs one lookup."""
+        variant = request.url.path + str(sorted(request.query_params.items()))
+
+        def at_version(view):
+            tag = paging.etag(slug, view.version, variant)
             if paging.etag_matches(if_none_match, tag):
                 return tag, None
-            return tag, render(slug, fn, current)
+            with bodies_lock:
+                body = bodies.get(tag)
+            if body is None:
+                body = orjson.dumps(fn(view))
+                with bodies_lock:
+                    bodies[tag] = body
+                    while len(bodies) > BODY_CACHE:
+                        bodies.popitem(last=False)
+            return tag, body
 
-        tag, body = await asyncio.to_thread(work)
+        tag, body = await asyncio.to_thread(
+            lambda: render(slug, at_version, as_of_version(slug, as_of)))
         if body is None:
             return Response(status_code=304, headers={"ETag": tag})
-        response.headers["ETag"] = tag
-        return body
+        return Response(body, media_type="application/json", headers={"ETag": tag})
 
     def listing(items_of, cursor: str | None, limit: int, as_of: str | None, slug: str):
         def fn(view):

@@ -12,6 +12,8 @@ from services.story.analysis import Analysis, Article, StoryDefinition, StoryKno
 from shared.eventstore import RecordedEvent
 
 LATEST = 5
+CLOSED = ("granted", "denied", "mixed", "dismissed", "withdrawn", "decided", "guilty",
+          "not_guilty", "sentenced")
 
 
 def definition_from(data: dict) -> StoryDefinition:
@@ -41,6 +43,7 @@ class StoryView:
     conflicts: list[dict] = field(default_factory=list)
     fact_count: int = 0
     corroborated_facts: dict[str, dict] = field(default_factory=dict)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- applying events -----------------------------------------------------------------------
 
@@ -50,6 +53,7 @@ class StoryView:
         handler = getattr(self, "_on_" + event.type, None)
         if handler:
             handler(event.data, event.version)
+        self._memo.clear()
         self.version = event.version
         self.updated_at = event.recorded_at.isoformat()
         self.created_at = self.created_at or self.updated_at
@@ -117,32 +121,46 @@ class StoryView:
     # -- snapshots -----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {name: getattr(self, name) for name in self.__dataclass_fields__
+                if not name.startswith("_")}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StoryView":
         return cls(**data)
 
-    # -- what readers get ----------------------------------------------------------------------
+    # -- what readers get (computed once per version; callers must not mutate) ---------------
+
+    def _memoized(self, name: str, compute):
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
+
+    def _with_corroborations(self, development: dict) -> dict:
+        return {**development, "corroborations": self.corroborations.get(development["id"], [])}
 
     def development_list(self) -> list[dict]:
-        return [{**d, "corroborations": self.corroborations.get(d["id"], [])}
-                for d in self.developments]
+        return self._memoized("developments", lambda: [
+            self._with_corroborations(d) for d in self.developments])
 
     def timeline(self) -> list[dict]:
         """Developments in date order (undated ones by when they were reported)."""
         def key(d):
             return (d.get("date") or d["source"]["published_at"][:10],
                     d["source"]["published_at"], d["detected_version"])
-        return sorted(self.development_list(), key=key)
+        return self._memoized("timeline", lambda: sorted(self.development_list(), key=key))
 
     def facts(self) -> list[dict]:
         """Facts reported by more than one outlet, most corroborated first."""
-        facts = [{"id": f["id"], "text": f["text"], "sources": len(f["outlets"]),
-                  "outlets": f["outlets"]} for f in self.corroborated_facts.values()]
-        return sorted((f for f in facts if f["sources"] > 1), key=lambda f: -f["sources"])
+        def compute():
+            facts = [{"id": f["id"], "text": f["text"], "sources": len(f["outlets"]),
+                      "outlets": f["outlets"]} for f in self.corroborated_facts.values()]
+            return sorted((f for f in facts if f["sources"] > 1), key=lambda f: -f["sources"])
+        return self._memoized("facts", compute)
 
     def brief(self) -> dict[str, Any]:
+        return self._memoized("brief", self._brief)
+
+    def _brief(self) -> dict[str, Any]:
         return {
             "slug": self.slug,
             "title": self.definition.get("title", self.slug),
@@ -161,6 +179,9 @@ class StoryView:
         }
 
     def summary(self) -> dict[str, Any]:
+        return self._memoized("summary", self._summary)
+
+    def _summary(self) -> dict[str, Any]:
         facts = self.facts()
         return {
             **self.brief(),
@@ -168,9 +189,12 @@ class StoryView:
             "entities": self.definition.get("entities", []),
             "keywords": self.definition.get("keywords", []),
             "outlets": sorted({a["outlet"] for a in self.articles.values()}),
-            "latest_developments": self.development_list()[-LATEST:][::-1],
-            "open_matters": [m for m in self.matters.values() if m["status"] not in
-                             ("granted", "denied", "dismissed", "withdrawn", "decided")],
+            "latest_developments": [self._with_corroborations(d)
+                                    for d in self.developments[-LATEST:][::-1]],
+            "open_matters": [
+                {"id": m["id"], "title": m["title"], "status": m["status"],
+                 "since": m["history"][-1]["date"], "changes": len(m["history"])}
+                for m in self.matters.values() if m["status"] not in CLOSED],
             "facts": facts[:20],
             "conflicts": self.conflicts,
         }
