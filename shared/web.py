@@ -2,6 +2,7 @@
 
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header
@@ -20,11 +21,16 @@ def health_router(checks: dict[str, Callable[[], None]]) -> APIRouter:
     """`/healthz` says the process is up; `/readyz` runs each dependency check."""
     router = APIRouter(tags=["health"])
 
-    @router.get("/healthz")
+    def example(body: dict) -> dict:
+        return {200: {"content": {"application/json": {"example": body}}}}
+
+    @router.get("/healthz", responses=example({"status": "ok"}))
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={
+        **example({"status": "ok", "checks": {name: "ok" for name in checks}}),
+        503: {"description": "A dependency is unavailable (problem+json with `checks`)"}})
     def readyz():
         results = {}
         for name, check in checks.items():
@@ -54,6 +60,50 @@ def api_key_dependency(settings: Settings):
                           "Send Authorization: Bearer <key>")
 
     return Depends(require_key)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made a request: an API key id ("operator" for STORYWIRE_API_KEY, "anonymous" when
+    no key is configured anywhere) and what it may do."""
+
+    key_id: str
+    scopes: frozenset[str]
+
+    def may(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+ALL_SCOPES = frozenset({"ingest", "admin"})
+
+
+def scoped_key_dependency(settings: Settings, scope: str,
+                          find_caller: Callable[[str], Caller | None],
+                          keys_exist: Callable[[], bool]):
+    """Require a bearer key with `scope`. STORYWIRE_API_KEY is the operator key and may do
+    everything; other keys are looked up with `find_caller(token)`. Requests without a key are
+    let in only while neither an operator key nor any other key exists (the embedded default)."""
+
+    def require_scope(authorization: Annotated[str | None, Header()] = None) -> Caller:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() == "bearer" and token:
+            expected = settings.api_key.get_secret_value() if settings.api_key else None
+            if expected and hmac.compare_digest(token.encode(), expected.encode()):
+                return Caller("operator", ALL_SCOPES)
+            caller = find_caller(token)
+        elif settings.api_key is None and not keys_exist():
+            return Caller("anonymous", ALL_SCOPES)
+        else:
+            caller = None
+        if caller is None:
+            raise Problem(401, "unauthorized", "A valid API key is required",
+                          "Send Authorization: Bearer <key>")
+        if not caller.may(scope):
+            raise Problem(403, "forbidden", "This API key lacks a scope",
+                          f"needs the {scope!r} scope")
+        return caller
+
+    return Depends(require_scope)
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:
@@ -102,3 +152,18 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+def add_examples(app: FastAPI, examples: dict[str, object]) -> None:
+    """Attach a response example to each route by its name (the endpoint function's name)."""
+    from fastapi.routing import APIRoute
+
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or route.name not in examples:
+            continue
+        status = str(route.status_code or 200)
+        media = route.response_class.media_type if route.response_class and \
+            getattr(route.response_class, "media_type", None) else "application/json"
+        example = examples[route.name]
+        response = route.responses.setdefault(int(status), {})
+        response.setdefault("content", {})[media] = {"example": example}

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -32,10 +33,11 @@ from shared.db import get_engine, ping
 from shared.eventstore import EventStore
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
-from shared.web import api_key_dependency, health_router, make_app
+from shared.web import add_examples, api_key_dependency, health_router, make_app
 
 log = logging.getLogger("storywire.story.api")
 BODY_CACHE = 256
+EXAMPLES = Path(__file__).with_name("openapi_examples.json")
 
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
@@ -307,6 +309,9 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         next_after = events[-1].position if events else after
         return {"events": [e.to_dict() for e in events], "next_after": next_after, "head": head}
 
+    add_examples(app, {**json.loads(EXAMPLES.read_text(encoding="utf-8")), "stream_story": (
+        'id: 12\nevent: DevelopmentDetected\ndata: {"position":14,"stream_id":'
+        '"story:guzman-detention-conditions","version":12,"type":"DevelopmentDetected",...}\n\n')})
     return app
 
 
