@@ -122,23 +122,18 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             return Response(status_code=304, headers={"ETag": tag})
         return Response(body, media_type="application/json", headers={"ETag": tag})
 
-    def listing(items_of, cursor: str | None, limit: int, as_of: str | None, slug: str):
-        def fn(view):
-            return paging.page(items_of(view), view.version, offset, limit)
+    async def paged(request, response, slug, items_of, cursor, limit, as_of, if_none_match):
+        """A page of items_of(view). Every page of one walk reads the story at the version of
+        the first page (the cursor carries it), so appends never shift items between pages."""
         offset = 0
-        version = None
         if cursor:
             try:
                 version, offset = paging.decode_cursor(cursor)
             except BadCursor as exc:
                 raise Problem(400, "bad-cursor", "The cursor is not valid", cursor) from exc
-        return fn, version
-
-    async def paged(request, response, slug, items_of, cursor, limit, as_of, if_none_match):
-        fn, pinned = listing(items_of, cursor, limit, as_of, slug)
-        if pinned is not None:
-            as_of = str(pinned)
-        return await cached(request, response, slug, as_of, if_none_match, fn)
+            as_of = str(version)
+        return await cached(request, response, slug, as_of, if_none_match,
+                            lambda view: paging.page(items_of(view), view.version, offset, limit))
 
     # -- articles in ---------------------------------------------------------------------------
 
