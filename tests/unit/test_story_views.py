@@ -23,7 +23,8 @@ def story_events() -> list[RecordedEvent]:
     development = {"id": "d1", "type": "ruling", "outcome": "denied", "date": "2017-05-04",
                    "evidence": "A judge declined.", "summary": "Ruling denied"}
     return [
-        event(1, "StoryDefined", {"slug": "s", "title": "S", "entities": ["X"], "status": "active"}),
+        event(1, "StoryDefined", {"slug": "s", "title": "S", "entities": ["X"],
+                                  "status": "active"}),
         event(2, "ArticleAttached", {"article": {**REF, "body": "b"}}),
         event(3, "ArticleAnalyzed", {"analysis": {"article_id": "a1", "duplicate_of": None,
                                                   "sentences": [
