@@ -25,6 +25,7 @@ from services.story.schemas import (
     EventsPublic,
     ForwardedArticle,
     StoryCreate,
+    StoryEventsPublic,
     StoryUpdate,
 )
 from services.story.service import StoryService
@@ -143,7 +144,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         domain = Article(id=article.id, outlet=article.outlet, url=article.url,
                          title=article.title, published_at=article.published_at,
                          body=article.body)
-        result = await asyncio.to_thread(service.attach_article, domain)
+        result = await asyncio.to_thread(service.attach_article, domain, article.revision_of)
         return result.to_dict()
 
     # -- stories -------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             return body
         return await asyncio.to_thread(work)
 
-    @app.get("/v1/stories/{slug}/events", response_model=EventsPublic, tags=["events"],
+    @app.get("/v1/stories/{slug}/events", response_model=StoryEventsPublic, tags=["events"],
              summary="A story's raw events from a version")
     async def read_story_events(
         slug: str,
@@ -270,9 +271,10 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         await asyncio.to_thread(render, slug, lambda v: v.version)
         events = await asyncio.to_thread(store.read_stream, story_stream(slug), from_version,
                                          limit)
-        head = await asyncio.to_thread(store.head_position)
-        after = events[-1].position if events else 0
-        return {"events": [e.to_dict() for e in events], "next_after": after, "head": head}
+        version = await asyncio.to_thread(store.stream_version, story_stream(slug))
+        next_from = events[-1].version + 1 if events else from_version
+        return {"events": [e.to_dict() for e in events], "next_from_version": next_from,
+                "version": version}
 
     @app.get("/v1/stories/{slug}/stream", tags=["events"],
              summary="Server-Sent Events of the story's new events; resumable with "

@@ -40,8 +40,10 @@ def article_ref(article: Article) -> dict:
 
 
 def article_events(story: StoryDefinition, article: Article, analysis: Analysis,
-                   correlation_id: str) -> list[NewEvent]:
-    """Everything one article changes about one story, as the events to append."""
+                   correlation_id: str, revision_of: str | None = None) -> list[NewEvent]:
+    """Everything one article changes about one story, as the events to append. A revision
+    (the same URL with changed text) names the version it revises; its analysis against the
+    story, which knows that version, says what the revision changed."""
     slug = story.slug
     meta = {"correlation_id": correlation_id, "article_id": article.id}
 
@@ -54,7 +56,7 @@ def article_events(story: StoryDefinition, article: Article, analysis: Analysis,
         NewEvent(type=ARTICLE_ATTACHED, event_id=attached_event_id(slug, article.id),
                  metadata=meta,
                  data={"story": slug, "article": article.to_dict(),
-                       "route_score": analysis.route_score}),
+                       "route_score": analysis.route_score, "revision_of": revision_of}),
         event(ARTICLE_ANALYZED, "analyzed", {"story": slug, "analysis": analysis.to_dict()}),
     ]
     for dev in analysis.developments:

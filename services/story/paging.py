@@ -68,7 +68,9 @@ def changes(events: list[dict], since_version: int, version: int) -> dict:
                       for s in analysis.get("sentences", ()) if not s["known"]]
         elif kind == ev.ARTICLE_ATTACHED:
             a = data["article"]
-            articles.append({k: a[k] for k in ("id", "outlet", "title", "url", "published_at")})
+            articles.append({**{k: a[k] for k in ("id", "outlet", "title", "url",
+                                                  "published_at")},
+                             "revision_of": data.get("revision_of")})
         elif kind == ev.CONFLICT_FLAGGED:
             conflicts.append({"attribute": data["attribute"], "values": data["values"]})
         elif kind == ev.DEVELOPMENT_CORROBORATED:

@@ -70,8 +70,8 @@ class StoryView:
         self.articles[article["id"]] = {
             "id": article["id"], "outlet": article["outlet"], "url": article["url"],
             "title": article["title"], "published_at": article["published_at"],
-            "attached_version": version, "duplicate_of": None, "new_sentences": 0,
-            "developments": 0,
+            "attached_version": version, "revision_of": data.get("revision_of"),
+            "duplicate_of": None, "new_sentences": 0, "developments": 0,
         }
 
     def _on_ArticleAnalyzed(self, data: dict, version: int) -> None:

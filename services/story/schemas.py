@@ -40,6 +40,12 @@ class EventsPublic(BaseModel):
     head: int
 
 
+class StoryEventsPublic(BaseModel):
+    events: list[EventPublic]
+    next_from_version: int = Field(description="Pass as `from_version` to read on")
+    version: int = Field(description="The story's current version")
+
+
 class StoryCreate(BaseModel):
     model_config = {"json_schema_extra": {"examples": [{
         "title": "Guzman detention conditions",

@@ -4,6 +4,7 @@ serve views of a story at any version."""
 import copy
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ T = TypeVar("T")
 
 MAX_CONFLICT_RETRIES = 5
 SNAPSHOT_EVERY = 500
+SLUGS_MAX_AGE = 2.0
 READ_PAGE = 2000
 
 
@@ -52,13 +54,19 @@ class StoryService:
         self._views: dict[str, StoryView] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._slugs: tuple[float, list[str]] | None = None
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def slugs(self) -> list[str]:
-        return [ev.slug_of(s) for s in self.store.stream_ids(ev.STORY_PREFIX)]
+    def slugs(self, max_age: float = SLUGS_MAX_AGE) -> list[str]:
+        """Every story's slug; re-read at most every `max_age` seconds (new stories are rare,
+        and every article asks)."""
+        now = time.monotonic()
+        if self._slugs is None or now - self._slugs[0] > max_age:
+            self._slugs = (now, [ev.slug_of(s) for s in self.store.stream_ids(ev.STORY_PREFIX)])
+        return self._slugs[1]
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -111,14 +119,14 @@ class StoryService:
             state.apply(event)
         return state
 
-    def attach_article(self, article: Article) -> AttachResult:
+    def attach_article(self, article: Article, revision_of: str | None = None) -> AttachResult:
         """Route to every active story and attach where it belongs.
 
         Idempotent: the same article id twice appends one set of events.
         """
         attached, scores, developments = [], {}, 0
         for slug in self.slugs():
-            analysis = self.attach_to_story(slug, article)
+            analysis = self.attach_to_story(slug, article, revision_of)
             if analysis is None:
                 continue
             scores[slug] = round(analysis.route_score, 4)
@@ -129,7 +137,8 @@ class StoryService:
             self.store.append(ev.UNROUTED_STREAM, [ev.unrouted_event(article, scores)])
         return AttachResult(article.id, attached, not attached, developments)
 
-    def attach_to_story(self, slug: str, article: Article) -> Analysis | None:
+    def attach_to_story(self, slug: str, article: Article, revision_of: str | None = None
+                        ) -> Analysis | None:
         """Analyze the article against one story and append what it changes.
 
         Returns the analysis (the recorded one if the article is already attached), an
@@ -146,7 +155,8 @@ class StoryService:
                 if not analysis.on_story:
                     return analysis
                 new_events = ev.article_events(state.definition, article, analysis,
-                                               correlation_id=article.id)
+                                               correlation_id=article.id,
+                                               revision_of=revision_of)
                 try:
                     self.store.append(ev.story_stream(slug), new_events, state.version)
                 except ConcurrencyError:
@@ -172,6 +182,7 @@ class StoryService:
             if expected_version is not None:
                 expected = expected_version
             self.store.append(ev.story_stream(slug), [event], expected)
+            self._slugs = None
             return True
 
     def archive_story(self, slug: str) -> None:

@@ -119,3 +119,21 @@ def test_two_service_instances_never_fork_a_stream(settings):
     attached = [e.data["article"]["id"] for e in events if e.type == "ArticleAttached"]
     assert attached == ["art-ruling", "art-later"]
     assert one.view(STORY).summary() == two.view(STORY).summary()
+
+
+def test_a_revision_says_what_it_changed(client):
+    client.post("/v1/articles", json=RULING)
+    before = client.get(f"/v1/stories/{STORY}").json()["version"]
+    added = ("The court will hold a hearing on Friday on the government's motion to "
+             "disqualify his lawyer.")
+    revised = dict(RULING, id="art-ruling-v2", body=RULING["body"] + "\n\n" + added,
+                   revision_of=RULING["id"])
+    assert client.post("/v1/articles", json=revised).json()["stories"] == [STORY]
+    changes = client.get(f"/v1/stories/{STORY}/changes?since_version={before}").json()
+    (article,) = changes["summary"]["articles"]
+    assert article["revision_of"] == RULING["id"]
+    assert [f["text"] for f in changes["summary"]["new_facts"]] == [added]
+    assert [(d["type"], d["outcome"]) for d in changes["summary"]["new_developments"]] == [
+        ("hearing", "scheduled")]
+    listed = client.get(f"/v1/stories/{STORY}/articles").json()["items"]
+    assert listed[-1]["revision_of"] == RULING["id"]
