@@ -597,19 +597,251 @@ def test_learning_twice_is_a_no_op():
     assert all(f.source_count == 1 for f in knowledge.facts)
 
 
-def test_the_subject_is_the_person_the_title_names_wherever_it_is_listed():
-    from services.story.analysis.routing import _primary_index
+def test_the_subjects_are_whom_the_title_names_wherever_they_are_listed():
+    from services.story.analysis.routing import _subject_indexes
 
     listed_late = StoryDefinition(slug="g", title="Guzman detention conditions",
                                   entities=("Brian Cogan", "Metropolitan Correctional Center",
                                             "Joaquin Guzman"))
-    assert _primary_index(listed_late) == 2
+    assert _subject_indexes(listed_late) == (2,)
     untitled = StoryDefinition(slug="g", title="A detention fight",
                                entities=("Joaquin Guzman", "Brian Cogan"))
-    assert _primary_index(untitled) == 0
+    assert _subject_indexes(untitled) == (0,)
+    two = StoryDefinition(slug="t", title="Harbor Trust fraud case: Ann Lyle and Bo Reyes",
+                          entities=("Judge Ward", "Ann Lyle", "Bo Reyes", "Harbor Trust"))
+    assert _subject_indexes(two) == (1, 2)  # the people, not the trust
     article = Article(id="a", outlet="o", url="u", title="Judge keeps Guzman in solitary",
                       published_at=datetime(2017, 5, 4, 20, tzinfo=UTC),
                       body="A federal judge on Thursday refused to let Joaquin Guzman out of "
                            "solitary confinement at the Metropolitan Correctional Center, "
                            "Judge Brian Cogan wrote.")
     assert route(listed_late, article).on_story
+
+
+# -- general classes of court-reporting phrasing --------------------------------------------------
+
+def kinds(sentence, published=None, context=()):
+    return sorted((f.type, f.outcome, f.date)
+                  for f in developments_of(sentence, published, context))
+
+
+@pytest.mark.parametrize("sentence, day", [
+    ("At a hearing Tuesday, the magistrate questioned both sides about the delay.", "2021-03-09"),
+    ("After a contested hearing on Wednesday, the judge left the bond unchanged.", "2021-03-10"),
+    ("The hearing on Tuesday lasted nearly two hours.", "2021-03-09"),
+    ("Judge Ana Pike heard argument on the motion Wednesday.", "2021-03-10"),
+    ("At Wednesday's bail hearing, prosecutors played a recording of the call.", "2021-03-10"),
+    ("The judge spoke at the close of a four-hour hearing Tuesday.", "2021-03-09"),
+    ("Ruiz entered a plea of not guilty Wednesday to all five counts.", "2021-03-10"),
+    ("Ruiz stood before a judge on Wednesday for the first time.", "2021-03-10"),
+])
+def test_a_hearing_held_in_its_many_phrasings(sentence, day):
+    assert ("hearing", "held", day) in kinds(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "The judge will decide the motion after a hearing next month.",
+    "The jury heard closing arguments Wednesday.",
+    "The judge continued the hearing Wednesday, taking testimony from two experts.",
+])
+def test_what_is_not_a_hearing_held(sentence):
+    assert not any(f.outcome == "held" for f in developments_of(sentence))
+
+
+@pytest.mark.parametrize("sentence, day", [
+    ("Judge Ana Pike on Wednesday continued the sentencing hearing to May 3.", "2021-05-03"),
+    ("The status conference was pushed back to April 20.", "2021-04-20"),
+    ("The sentencing has been adjourned until June 1.", "2021-06-01"),
+    ("The magistrate reset the detention hearing to Monday.", "2021-03-15"),
+    ("In a brief order Wednesday, the judge postponed the hearing indefinitely.", None),
+])
+def test_a_hearing_continued_or_pushed_back_is_postponed_to_its_new_date(sentence, day):
+    assert ("hearing", "postponed", day) in kinds(sentence)
+
+
+@pytest.mark.parametrize("sentence, day", [
+    ("The judge canceled a scheduling conference that had been set for April 2.", "2021-04-02"),
+    ("The March 30 hearing was taken off the calendar.", "2021-03-30"),
+    ("Judge Pike vacated the hearing set for Friday.", "2021-03-12"),
+    ("A status conference scheduled for April 6 was canceled.", "2021-04-06"),
+    ("With the motion decided, a hearing that had been on the calendar for Oct. 15 was "
+     "called off.", "2021-10-15"),
+])
+def test_a_cancelled_hearing_is_dated_by_the_day_it_had_been_set_for(sentence, day):
+    assert kinds(sentence) == [("hearing", "cancelled", day)]
+
+
+@pytest.mark.parametrize("sentence, kind", [
+    ("A panel of the Ninth Circuit on Wednesday affirmed Ruiz's conviction.",
+     ("appeal", "denied")),
+    ("The Fifth Circuit upheld the injunction on Wednesday.", ("appeal", "denied")),
+    ("The 2nd Circuit on Wednesday vacated the sentence and remanded the case.",
+     ("appeal", "granted")),
+    ("A state appeals court on Wednesday reversed the conviction.", ("appeal", "granted")),
+    ("Ruiz filed a notice of appeal on Wednesday.", ("appeal", None)),
+])
+def test_appeals_courts_decide_appeals_from_the_appellants_side(sentence, kind):
+    assert [(f.type, f.outcome) for f in developments_of(sentence)] == [kind]
+
+
+@pytest.mark.parametrize("sentence, outcome", [
+    ("A jury on Wednesday found Ruiz not guilty on all counts.", "not_guilty"),
+    ("Jurors returned their verdict Wednesday, finding Ruiz not guilty on both counts.",
+     "not_guilty"),
+    ("The jury on Wednesday cleared Ruiz of all charges.", "not_guilty"),
+    ("The jury convicted Ruiz of fraud on Wednesday but acquitted him of conspiracy.", "mixed"),
+])
+def test_verdict_outcomes_are_read_from_the_whole_sentence(sentence, outcome):
+    assert [(f.type, f.outcome) for f in developments_of(sentence)] == [("verdict", outcome)]
+
+
+def test_a_verdict_and_an_acquittal_in_the_next_sentence_are_one_mixed_verdict():
+    story = StoryDefinition(slug="v", title="Ruiz trial", description="",
+                            entities=("Hector Ruiz",), keywords=("fraud", "verdict"))
+    body = ("Jurors returned a verdict Wednesday convicting Hector Ruiz on four counts of "
+            "fraud.\n\nThey acquitted him on a fifth count tied to a 2019 loan.")
+    (analysis,) = run_offline(story, [article("v1", body)])
+    assert [(d.type, d.outcome, d.date) for d in analysis.developments] == [
+        ("verdict", "mixed", "2021-03-10")]
+
+
+@pytest.mark.parametrize("sentence", [
+    "A 12-count indictment was unsealed Wednesday in federal court in Newark.",
+    "Ruiz was charged in a criminal complaint filed Wednesday.",
+    "Prosecutors on Wednesday filed a complaint charging Ruiz with arson.",
+    "A grand jury returned an indictment against Ruiz on Wednesday.",
+    "The district attorney's office filed the complaint on Wednesday.",
+])
+def test_charging_documents_are_charges_not_filings(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["charge"]
+
+
+def test_a_noun_charged_with_is_no_new_charge():
+    assert [f.type for f in developments_of(
+        "A judge on Wednesday declined the government's request to detain Ruiz, the "
+        "landlord charged with arson, pending trial.")] == ["ruling"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Police took Ruiz into custody Wednesday at his home.",
+    "Ruiz surrendered to federal agents on Wednesday.",
+    "Ruiz posted bond Wednesday and was released.",
+    "Ruiz was booked into the county jail on Wednesday.",
+])
+def test_custody_changes(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["custody"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Ruiz remains free on bond.",
+    "Ruiz was advised of his rights before questioning.",
+    "Ruiz surrendered his passport on Wednesday as a condition of release.",
+    "His lawyer added an oral request that the trial be moved out of the county.",
+])
+def test_no_custody_change(sentence):
+    assert "custody" not in [f.type for f in developments_of(sentence)]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The tenants' group moved on Wednesday for a temporary restraining order.",
+    "The motion, which his lawyers filed on Monday, argues the search was illegal.",
+    "Defense attorneys asked on Wednesday for the charges to be dismissed.",
+])
+def test_motions_in_the_forms_reporters_write_them(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["filing"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "At a news conference Wednesday, the victim's parents handed a letter to the prosecutor.",
+    "The family of the victim is asking the county's prosecutor not to drop the case.",
+    "The company said Wednesday it has halted production at the plant and will pay for "
+    "medical testing.",
+])
+def test_public_requests_by_families_and_remedial_steps_are_statements(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["statement"]
+
+
+@pytest.mark.parametrize("sentence, kind", [
+    ("Judge Ana Pike suppressed the gun found in the car but rejected the rest of the motion "
+     "on Wednesday.", ("ruling", "mixed")),
+    ("The judge on Wednesday denied the request to move the trial to another county.",
+     ("ruling", "denied")),
+    ("A judge on Wednesday issued a preliminary injunction barring the city from enforcing "
+     "the ordinance.", ("ruling", "granted")),
+    ("The judge on Wednesday approved the $12 million settlement.", ("ruling", "granted")),
+])
+def test_more_ruling_phrasings(sentence, kind):
+    assert [(f.type, f.outcome) for f in developments_of(sentence)] == [kind]
+
+
+def test_one_motion_partly_granted_across_sentences_is_one_mixed_ruling():
+    story = StoryDefinition(slug="m", title="Ruiz fraud case", description="",
+                            entities=("Hector Ruiz",), keywords=("judge", "counts"))
+    body = ("Judge Ana Pike ruled from the bench on Wednesday in the case against Hector Ruiz."
+            "\n\nPike dismissed the two tax counts as time-barred. But she refused to dismiss "
+            "the four fraud counts.\n\nSeparately, the judge denied the request to move the "
+            "trial to another county.")
+    (analysis,) = run_offline(story, [article("m1", body)])
+    assert sorted((d.type, d.outcome, d.date) for d in analysis.developments) == [
+        ("ruling", "denied", "2021-03-10"), ("ruling", "mixed", "2021-03-10")]
+
+
+def test_a_month_named_in_the_past_tense_is_the_last_such_month():
+    june = date(2021, 6, 18)
+    assert resolved("He filed his notice of appeal in September.", june) == [
+        ("in September", "2020-09")]
+    assert resolved("The trial is expected to start in March.", june) == [
+        ("in March", "2022-03")]
+
+
+RECAP_STORY = StoryDefinition(slug="r", title="Ruiz fraud case", description="",
+                              entities=("Hector Ruiz",), keywords=("judge", "fraud"))
+
+
+def test_an_event_told_late_is_new_but_a_recap_of_a_known_one_is_not():
+    first = article("r1", "Hector Ruiz was arrested on Wednesday on federal fraud charges.\n\n"
+                          "Ruiz was booked into the federal jail in Newark.",
+                    published=datetime(2021, 3, 11, 12, tzinfo=UTC))
+    later = article("r2", "A judge on Tuesday refused to dismiss the fraud case against "
+                          "Hector Ruiz.\n\nRuiz's lawyers asked in April for the charges to be "
+                          "thrown out. Ruiz was arrested in March.",
+                    published=datetime(2021, 6, 23, 12, tzinfo=UTC))
+    _, second = run_offline(RECAP_STORY, [first, later])
+    assert sorted((d.type, d.date) for d in second.developments) == [
+        ("filing", "2021-04"), ("ruling", "2021-06-22")]
+
+
+def test_background_from_before_the_story_stays_background():
+    first = article("b1", "Hector Ruiz was arrested on Wednesday on federal fraud charges.",
+                    published=datetime(2021, 3, 11, 12, tzinfo=UTC))
+    later = article("b2", "Hector Ruiz pleaded not guilty on Tuesday to fraud charges.\n\n"
+                          "Ruiz's former partner pleaded guilty in January 2020 to fraud.",
+                    published=datetime(2021, 6, 23, 12, tzinfo=UTC))
+    _, second = run_offline(RECAP_STORY, [first, later])
+    assert [(d.type, d.outcome) for d in second.developments] == [("hearing", "held")]
+
+
+def test_a_wire_rewrite_of_yesterdays_story_is_a_copy():
+    story = StoryDefinition(slug="w", title="Ruiz arson case", description="",
+                            entities=("Hector Ruiz",), keywords=("arson", "judge", "jail"))
+    original = article("w1", (
+        "Hector Ruiz, 44, is now charged with arson in the fire that destroyed a warehouse in "
+        "Newark.\n\n"
+        "The county prosecutor's office filed the complaint on Wednesday.\n\n"
+        "Investigators say Ruiz was seen leaving the building minutes before the blaze.\n\n"
+        "Police officers took Ruiz into custody late Tuesday at his apartment.\n\n"
+        "His first court appearance is scheduled for Friday.\n\n"
+        "His attorney, Lena Ostrow, said her client is innocent and will fight the charges."),
+        published=datetime(2021, 3, 10, 23, tzinfo=UTC))
+    rewrite = article("w2", (
+        "NEWARK, N.J. (AP) — A Newark man has been charged with arson in the fire that "
+        "destroyed a warehouse, prosecutors said.\n\n"
+        "Hector Ruiz, 44, faces charges in a complaint the county prosecutor's office filed "
+        "Wednesday.\n\n"
+        "Investigators say Ruiz was spotted leaving the building minutes before the fire.\n\n"
+        "Officers arrested Ruiz late Tuesday at his apartment.\n\n"
+        "His first court appearance is set for Friday. Attorney Lena Ostrow said her client "
+        "is innocent and would fight the charges."),
+        outlet="Wire", published=datetime(2021, 3, 11, 11, tzinfo=UTC))
+    _, second = run_offline(story, [original, rewrite])
+    assert second.duplicate_of == "w1"

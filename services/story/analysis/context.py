@@ -30,7 +30,10 @@ _JUDGE_NAME = re.compile(
 _APPEALS = (r"\bappeals?\s+court\b|\bcourts? of appeals?\b|\bappellate\b|"
             r"\b\d+(?:st|nd|rd|th)\s+(?:u\.s\.\s+)?circuit\b|\bu\.s\. supreme court\b|"
             r"\bsupreme court of (?:the united states|canada)\b|\bhigh(?:est)? court\b|"
-            r"\bappeals panel\b|\bcircuit court of appeals\b")
+            r"\bappeals panel\b|\bcircuit court of appeals\b|"
+            r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
+            r"d\.c\.|federal)\s+circuit\b|\b\d+(?:st|nd|rd|th|d)\s+cir\.|\bcircuit judges?\b|"
+            r"\bcourt of criminal appeals\b|\bstate supreme court\b|\bappellate division\b")
 APPEALS_COURT = re.compile(_APPEALS)
 
 

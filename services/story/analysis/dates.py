@@ -265,10 +265,10 @@ def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDat
                 year = published.year - (1 if span.month >= published.month else 0)
             elif span.modifier == "next":
                 year = published.year + (1 if span.month <= published.month else 0)
-            else:
-                year = min((published.year - 1, published.year, published.year + 1),
-                           key=lambda y: _distance((y - published.year) * 12 + span.month
-                                                   - published.month, tense, 0))
+            elif tense == "past":        # "filed in September", told in June: last year's
+                year = published.year - (1 if span.month > published.month else 0)
+            else:                        # "expected in March", told in June: next year's
+                year = published.year + (1 if span.month < published.month else 0)
         return ResolvedDate(f"{year:04d}-{span.month:02d}", date(year, span.month, 1), "month")
     if span.kind == "year":
         return ResolvedDate(f"{span.year:04d}", date(span.year, 1, 1), "year")

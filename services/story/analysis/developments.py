@@ -174,6 +174,10 @@ def _shift(resolved: ResolvedDate, offset: re.Match) -> ResolvedDate:
     return ResolvedDate(f"{moved.year:04d}-{moved.month:02d}", moved, "month")
 
 
+_HAD_BEEN_SET = re.compile(r"\bhad\s+(?:been\s+)?(?:set|scheduled|slated|calendared|planned|"
+                           r"expected|on (?:the|its) (?:calendar|docket|schedule))\b")
+
+
 def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
                 published: date) -> tuple[str, ...]:
     reasons = []
@@ -184,9 +188,18 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
     for m in BACKGROUND.finditer(low, start, end):
         if own[m.start():m.start() + 1].isupper() and m.start() > 0:
             continue                  # part of a name: "North Fraser Pretrial Centre"
+        if m.start() >= trigger.end and when is not None and when.granularity == "day" \
+                and not is_well_before(when, published):
+            continue                  # "affirmed on Tuesday the conviction of the man found
+                                      # guilty last year": the marker dates another event
         reasons.append(f"history: {m.group(0)}")
         break
-    if PAST_PERFECT.search(low[max(start, trigger.start - 20):min(end, trigger.end + 15)]):
+    text = low
+    if trigger.type == "hearing" and trigger.outcome in ("postponed", "cancelled"):
+        # "canceled a conference that had been set for May 28": the old date, not history
+        text = _HAD_BEEN_SET.sub(lambda m: " " * len(m.group(0)), low)
+    window = text[max(start, trigger.start - 20):min(end, trigger.end + 15)]
+    if PAST_PERFECT.search(window):
         reasons.append("past perfect")
     if re.search(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$", low[max(start, trigger.start - 40):
                                                          trigger.start]):

@@ -28,6 +28,9 @@ ALIGNED = 80.0          # a sentence this close to an earlier one repeats it (ra
 COVERED = 0.7           # ...and says nothing new if the earlier one holds this share of its words
 COPY_SHARE = 0.5        # an article whose sentences align this much with one earlier article
 COPY_MIN_SENTENCES = 2  # ...(and at least this many of them) is a copy or an edit of it
+LOOSE = 60.0            # a sentence this close is the same sentence reworded ("re-edited")
+LOOSE_SHARE = 0.6       # ...and an article with this share of them is a rewrite of one earlier
+LOOSE_MIN_SENTENCES = 3
 
 
 def development_id(type_: str, outcome: str | None, matter_id: str | None,
@@ -50,6 +53,7 @@ def analyze(knowledge: StoryKnowledge, article: Article) -> Analysis:
 
     verdicts: list[SentenceVerdict] = []
     aligned_facts: list[int | None] = []
+    loose_facts: list[int | None] = []
     for index, text in enumerate(sentences):
         alignment = knowledge.align(text)
         aligned = alignment is not None and alignment.score >= ALIGNED
@@ -64,8 +68,16 @@ def analyze(knowledge: StoryKnowledge, article: Article) -> Analysis:
         verdicts.append(SentenceVerdict(text=text, index=index, known=known, match=match,
                                         new_names=new_names))
         aligned_facts.append(alignment.fact_id if aligned else None)
+        loose_facts.append(alignment.fact_id if alignment is not None
+                           and alignment.score >= LOOSE else None)
 
     duplicate_of, exact, share = _copy_of(knowledge, digest, aligned_facts)
+    if duplicate_of is None:
+        # a wire rewrite of yesterday's story: most sentences reworded, few word for word
+        rewrite, _, loose_share = _copy_of(knowledge, digest, loose_facts, LOOSE_SHARE,
+                                           LOOSE_MIN_SENTENCES)
+        if rewrite is not None:
+            duplicate_of, share = rewrite, loose_share
 
     found, corroborations = _developments(knowledge, article, verdicts, aligned_facts, context)
     developments = [dev for dev, _ in found]
@@ -88,8 +100,9 @@ def _other_day(text: str, earlier: str) -> bool:
     return bool(ours and theirs and not ours & theirs)
 
 
-def _copy_of(knowledge: StoryKnowledge, digest: str,
-             aligned_facts: list[int | None]) -> tuple[str | None, bool, float]:
+def _copy_of(knowledge: StoryKnowledge, digest: str, aligned_facts: list[int | None],
+             min_share: float = COPY_SHARE,
+             min_sentences: int = COPY_MIN_SENTENCES) -> tuple[str | None, bool, float]:
     """(earlier article this one copies, exact repeat?, share of sentences aligned to it)."""
     original = knowledge.article_with_hash(digest)
     if original is not None:
@@ -108,7 +121,7 @@ def _copy_of(knowledge: StoryKnowledge, digest: str,
         return None, False, 0.0
     best = min(credit, key=lambda a: (-credit[a], knowledge.article_order(a), order[a]))
     share = round(credit[best] / len(aligned_facts), 4)
-    if share >= COPY_SHARE and credit[best] >= COPY_MIN_SENTENCES:
+    if share >= min_share and credit[best] >= min_sentences:
         return best, False, share
     return None, False, share
 
@@ -117,11 +130,14 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
                   aligned_facts: list[int | None],
                   context) -> tuple[list[tuple[Development, Finding]], list[Corroboration]]:
     published = article.published_at.date()
+    started = knowledge.started.date() if knowledge.started else published
     findings: list[tuple[Finding, SentenceVerdict]] = []
     quoted: list[tuple[Finding, SentenceVerdict]] = []
     previous = None
     for verdict in verdicts:
         for finding in find_developments(verdict.text, verdict.index, context, previous):
+            if finding.background and _told_late(finding, started):
+                finding = replace(finding, background=False, reasons=(TOLD_LATE,))
             if not finding.background:
                 findings.append((finding, verdict))
         quote = quoted_ruling(verdict.text, verdict.index, context)
@@ -156,6 +172,10 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
         if earlier is not None:
             corroborate(earlier.id)
             continue
+        if (TOLD_LATE in finding.reasons or finding.date and len(finding.date) < 10) and \
+                (finding.type, finding.outcome) not in _OWN_DATES and \
+                knowledge.development_near(finding.type, finding.date):
+            continue            # "in January, the judge dismissed ...": the story knows it
         if verdict.known and not _adds_an_event(knowledge, finding, verdict,
                                                 fact_of.get(verdict.index)):
             continue            # a repeated sentence is never news
@@ -169,6 +189,20 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             matter_id=finding.matter.id, summary=finding.summary)
         new.append((dev, finding))
     return new, list(corroborations.values())
+
+
+TOLD_LATE = "told late"
+
+
+def _told_late(finding: Finding, started) -> bool:
+    """An event dated weeks back but after the story began, that the story has not reported
+    ("the motion, filed in October", "his notice of appeal, filed in September"): news told
+    late, not background. Events from before the story's first article stay background."""
+    if not finding.date or len(finding.date) < 7 or finding.type == "statement":
+        return False            # a statement is news when it is made
+    if not all(r.startswith("dated ") for r in finding.reasons):
+        return False
+    return finding.date >= started.isoformat()[:len(finding.date)]
 
 
 def _adds_an_event(knowledge: StoryKnowledge, finding: Finding, verdict: SentenceVerdict,
@@ -190,7 +224,8 @@ def _lead_date(findings: list[tuple[Finding, SentenceVerdict]], published) -> st
     """The day the article's news happened: its first dated development on or before the
     publish date (a scheduled hearing's date is about the hearing, not the news)."""
     for finding, _ in findings:
-        if (finding.type, finding.outcome) in _OWN_DATES or not finding.date:
+        if (finding.type, finding.outcome) in _OWN_DATES or not finding.date or \
+                TOLD_LATE in finding.reasons:
             continue
         if len(finding.date) == 10 and finding.date <= published.isoformat():
             return finding.date
@@ -208,9 +243,12 @@ def _same_event(a: Finding, b: Finding) -> bool:
     if a.type in ("ruling", "appeal") and "other" in (a.outcome, b.outcome):
         return True           # "ruled that ..." restates the decision told with its outcome
     if a.type in ("ruling", "appeal") and a.outcome != b.outcome:
-        # "dismissed part of the suit" ... "threw out two claims": one partial ruling
-        return "mixed" in (a.outcome, b.outcome) and (
-            same_matter or a.matter.generic and b.matter.generic)
+        # "dismissed part of the suit" ... "threw out two claims": one partial ruling;
+        # "suppressed the test" ... "rejected the rest of the motion": one motion, partly won;
+        # "dismissed two counts" ... "refused to dismiss the other six": the same
+        if "mixed" in (a.outcome, b.outcome):
+            return same_matter or a.matter.generic or b.matter.generic
+        return same_matter and not a.matter.generic
     if a.type == "hearing":
         return a.outcome == b.outcome
     if a.type == "statement":
@@ -245,7 +283,7 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
             changes["outcome"] = finding.outcome
         elif finding.outcome == "other" or first.outcome == finding.outcome:
             pass
-        elif "mixed" in (first.outcome, finding.outcome) or first.type == "verdict":
+        else:               # granted and denied, or convicted and acquitted: mixed
             changes["outcome"] = "mixed"
         if changes:
             kept[twin] = (replace(first, **changes), first_verdict)

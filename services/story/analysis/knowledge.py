@@ -146,6 +146,8 @@ class StoryKnowledge:
         self._development_keys: dict[tuple[str, str | None, str | None], list[str]] = {}
         self._by_type_matter: dict[tuple[str, str | None], list[str]] = {}
         self._by_type_date: dict[tuple[str, str | None, str], list[str]] = {}
+        self._by_type_month: dict[tuple[str, str], list[str]] = {}
+        self._first_published: datetime | None = None
         self._generic_matters = GENERIC_MATTERS
         self._corroborations: dict[str, list[Corroboration]] = {}
         self._matters: dict[str, tuple[str, list[MatterStatus]]] = {}
@@ -162,6 +164,8 @@ class StoryKnowledge:
         if article.id in self._articles or not analysis.on_story:
             return
         self._order[article.id] = len(self._order)
+        if self._first_published is None or article.published_at < self._first_published:
+            self._first_published = article.published_at
         self._articles[article.id] = ArticleRecord(
             id=article.id, outlet=article.outlet, url=article.url, title=article.title,
             published_at=article.published_at, content_hash=analysis.content_hash,
@@ -193,6 +197,7 @@ class StoryKnowledge:
             if dev.date:
                 self._by_type_date.setdefault((dev.type, dev.outcome, dev.date),
                                               []).append(dev.id)
+                self._by_type_month.setdefault((dev.type, dev.date[:7]), []).append(dev.id)
             index = evidence_at.get(dev.evidence)
             if index is not None:
                 self._facts[self._fact_at[(article.id, index)]].developments.append(dev.id)
@@ -298,6 +303,22 @@ class StoryKnowledge:
                 if generic or dev.matter_id in self._generic_matters:
                     return dev
         return None
+
+    def development_near(self, type_: str, date_: str | None) -> Development | None:
+        """Any earlier development of this type, whatever its outcome and matter, on a date that
+        can be `date_` ("in January" and the ruling of Jan. 16)."""
+        if not date_ or len(date_) < 7:
+            return None
+        for dev_id in self._by_type_month.get((type_, date_[:7]), ()):
+            dev = self._developments[dev_id]
+            if _near(dev.date, date_):
+                return dev
+        return None
+
+    @property
+    def started(self) -> datetime | None:
+        """When the story's first article was published (None before any)."""
+        return self._first_published
 
     def related_development(self, type_: str, matter_id: str | None) -> Development | None:
         """Any earlier development of this type about this matter, whatever its outcome."""

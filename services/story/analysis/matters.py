@@ -45,7 +45,10 @@ MATTER_KINDS: tuple[MatterKind, ...] = (
           r"\bbail\b|\bbond\b|\bpretrial release\b|\bhouse arrest\b|"
           r"\breleased? (?:him |her )?(?:pending|before|ahead of) (?:his |her )?trial\b"),
     _kind("dismissal-motion", "the motion to dismiss the case",
-          r"\bdismiss\b|\bdismissal\b|\b(?:throw|toss)(?:ing)? out\b|\bthrown out\b"),
+          r"\bdismiss\b|\bdismissal\b|\b(?:throw|toss)(?:ing)? out\b|\bthrown out\b|"
+          r"\b(?:dismissed|dismisses|threw out|throws out|tossed(?: out)?|tosses)\s+"
+          r"(?:[\w.'-]+\s+){0,5}?(?:charges?|counts?|indictment|case|lawsuit|suit|complaint|"
+          r"claims?)\b"),
     _kind("suppression-motion", "the motion to suppress evidence", r"\bsuppress\w*"),
     _kind("venue-change", "the request to move the trial",
           r"\bvenue\b|\bmove the trial\b|\btransfer the case\b"),

@@ -71,7 +71,7 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
 
 @dataclass(frozen=True)
 class _Profile:
-    subject: tuple[_Term, ...]          # the primary entity and its nicknames
+    subject: tuple[_Term, ...]          # the entities the title names, and their nicknames
     entities: tuple[_Term, ...]         # every other entity of the definition
     keywords: tuple[_Term, ...]
     title_words: frozenset[str]
@@ -81,20 +81,29 @@ def _significant(text: str) -> set[str]:
     return {w for w in words(text) if w not in STOPWORDS and len(w) > 2}
 
 
-def _primary_index(story: StoryDefinition) -> int | None:
-    """The story's subject: the first person the title names ("Guzman detention conditions"),
-    else the first entity (a story about a killing may be titled after the case, and its
-    articles still follow the accused)."""
+def _subject_indexes(story: StoryDefinition) -> tuple[int, ...]:
+    """The story's subjects: every entity its title names ("Lanternlight Trust fraud case:
+    Gillian Ashworth and Niall Brennock", "Acheampong v. Kestrel Mobility"), else its first
+    entity (a story about a killing may be titled after the case, and its articles still
+    follow the accused)."""
     if not story.entities:
-        return None
+        return ()
     title = set(words(fold(story.title).lower()))
-    for i, entity in enumerate(story.entities):
-        if is_organisation(entity):
-            continue
-        variants = {fold(v).lower() for v in entity_variants(entity)}
-        if any(set(v.split()) <= title for v in variants if v):
-            return i
-    return 0
+    named = [i for i, entity in enumerate(story.entities)
+             if any(v and set(v.split()) <= title
+                    for v in (fold(v).lower() for v in entity_variants(entity)))]
+    people = [i for i in named if _is_person(story.entities[i])]
+    return tuple(people or named) or (0,)
+
+
+PLACE_WORDS = frozenset("port fort mount mt lake saint st san santa los las new north south "
+                        "east west upper lower county city town village".split())
+
+
+def _is_person(entity: str) -> bool:
+    """A name, not an organisation or a place ("Port Linden", "Maple Falls County")."""
+    tokens = fold(entity).lower().replace(".", "").split()
+    return not is_organisation(entity) and not (set(tokens) & PLACE_WORDS)
 
 
 def _is_nickname(entity: str, primary: str, description: str) -> bool:
@@ -110,14 +119,14 @@ def _is_nickname(entity: str, primary: str, description: str) -> bool:
 
 @lru_cache(maxsize=256)
 def _profile(story: StoryDefinition) -> _Profile:
-    primary = _primary_index(story)
+    subjects = _subject_indexes(story)
     subject, others = [], []
     for i, entity in enumerate(story.entities):
         term = _term(entity, entity_variants(entity))
         if term is None:
             continue
-        if i == primary or (primary is not None and _is_nickname(
-                entity, story.entities[primary], story.description)):
+        if i in subjects or any(_is_nickname(entity, story.entities[p], story.description)
+                                for p in subjects):
             subject.append(term)
         else:
             others.append(term)

@@ -17,7 +17,7 @@ from .text import fold, without_quotes
 
 # -- shared vocabulary ----------------------------------------------------------------------------
 
-COURT = (r"(?:judge|justices?|court|panel|magistrate|tribunal|jurist)"
+COURT = (r"(?:judge|justices?|court|panel|magistrate|tribunal|jurist|circuit)"
          r"(?!\s+(?:filings?|papers|documents|records|hearings?|appearances?|dates?|fight|"
          r"battle|case|cases|proceedings?|clerk|officials?|spokes\w*|system|fees|costs|"
          r"order))")
@@ -56,6 +56,10 @@ _SCOPE_BREAK = re.compile(
 RELATIVE_OFFSET = re.compile(
     r"\b(?P<n>a|an|one|two|three|four|five|six|seven|several|a few|\d+)\s+(?P<unit>hours?|"
     r"days?|weeks?|months?|years?)\s+(?P<dir>after|before|since)\s+(?:[\w.'-]+\s+){0,6}$")
+
+
+# within one sentence a period ends nothing unless it ends the sentence ("Oct. 15", "U.S.")
+_GAP = r"(?:[^.;]|\.(?=\s*\w))"
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -154,9 +158,15 @@ _GRANT = (r"granted|grants|approved|approves|allowed|allows|agreed to|agrees to|
           r"overturned|overturns|reversed|reverses|vacated|vacates|awarded|awards|let|"
           r"ordered|orders|committed|appointed|consolidated|combined|certified|revoked|revokes|"
           r"halted|halts|froze|freezes|suspended|suspends|enjoined|enjoins|barred|bars|"
-          r"prohibited|precluded|suppressed|excluded")
+          r"prohibited|precluded|suppressed|excluded|"
+          r"issued (?:an? |the )?(?:[\w-]+ ){0,2}?(?:injunction|restraining order)|"
+          r"imposed (?:an? |the )?(?:[\w-]+ ){0,2}?(?:injunction|restraining order|gag order)")
 _OTHER = (r"ruled|issued (?:an? |the |her |his )?(?:\w+ )?(?:ruling|opinion|decision)|"
           r"set (?:bail|bond) at")
+# "In a 31-page order filed Thursday, the judge found ...": the order dates the ruling
+_ORDER_ISSUED = re.compile(
+    r"\bin (?:an?|the|its|his|her) (?:[\w-]+\s+){0,3}?(?:order|opinion|ruling|decision)\s+"
+    r"(?:filed|issued|signed|entered|released|posted|dated|handed down)\b")
 # "ruled ..., rejecting a defense motion": the participle tells the outcome
 _PARTICIPLE = re.compile(r",\s+(?P<deny>rejecting|denying|dismissing|refusing|declining)\b|"
                          r",\s+(?P<grant>granting|approving|siding with|allowing)\b")
@@ -193,10 +203,11 @@ _REQUEST_NOUN = (r"(?:request|requests|motion|motions|bid|petition|application|a
                  r"lawsuit|suit|case|claim|claims|objection|objections|plea|effort|efforts|"
                  r"challenge)")
 _PASSIVE_RULING = re.compile(
-    rf"\b{_REQUEST_NOUN}\b[^.;]{{0,80}}?\b(?:was|were|has been|have been|had been|got)\s+"
+    rf"\b{_REQUEST_NOUN}\b{_GAP}{{0,80}}?\b(?:was|were|has been|have been|had been|got)\s+"
     rf"(?:\w+\s+)?(?P<verb>denied|rejected|granted|dismissed|approved|thrown out|"
     rf"tossed(?: out)?|turned down|shot down|struck down|upheld|overturned|reversed|allowed)\b")
 _PARTIAL = re.compile(r"\b(?:granted|denied) in part\b|\bin part\b|\bpartially\b|\bpartly\b|"
+                      r"\b(?:the )?(?:rest|remainder|balance) of\b|"
                       r"\bsplit (?:decision|ruling)\b|\bpart of\b|\bsome of\b|"
                       r"\b(?:less|lower|smaller) than\b(?:[^.;]|\.(?=\d)){0,50}\b(?:requested|"
                       r"sought|asked)\b|"
@@ -206,7 +217,8 @@ _ARGUMENT_OBJECT = re.compile(
     r"characterization|view|theory)\b")
 _CHARGES_OBJECT = re.compile(r"\s+(?:[\w.'-]+\s+){0,5}?(?:charges?|indictment|counts?|"
                              r"case|lawsuits?|suits?|complaint|claims|class action)\b")
-_PARTIAL_OBJECT = re.compile(r"\s+(?:part|parts|some|one|two|three|several|portions?)\s+of\b")
+_PARTIAL_OBJECT = re.compile(r"\s+(?:the\s+)?(?:part|parts|some|one|two|three|four|five|six|"
+                             r"several|most|portions?|rest|remainder|balance)\s+of\b")
 
 
 _REQUEST_WORDS = re.compile(r"\b(?:request|requests|motion|motions|bid|bids|petition|"
@@ -241,7 +253,11 @@ def _decides_something(verb: str, after: str) -> bool:
     if verb in ("kept", "keeps"):
         return bool(re.match(r"\s+(?:[\w.'-]+\s+){0,4}?(?:in|on|under|behind|locked)\s+"
                              r"(?:jail|custody|prison|isolation|solitary|detention|place)", after))
-    if verb in ("barred", "bars", "prohibited", "precluded", "suppressed", "excluded"):
+    if verb in ("suppressed", "excluded"):
+        # "suppressed the test result", "excluded his statements": a ruling on evidence
+        return bool(re.match(r"\s+(?:the|his|her|their|its|all|some|any|most|evidence|"
+                             r"statements|testimony)\b", after))
+    if verb in ("barred", "bars", "prohibited", "precluded"):
         return bool(_BARRED_OBJECT.match(after))
     if verb in ("lifted", "lifts", "vacated", "vacates"):
         return bool(re.match(r"\s+(?:the|a|an|his|her|its|their)\b", after))
@@ -311,6 +327,10 @@ def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> lis
             elif verb in _APPEAL_GRANTS:
                 outcome = "granted"
         found.append(Trigger(kind, outcome, m.start(), m.end()))
+    for m in _ORDER_ISSUED.finditer(masked):
+        if not any(t.start < m.end() and m.start() < t.end for t in found):
+            found.append(Trigger("appeal" if ctx.appeals_court else "ruling", "other",
+                                 m.start(), m.end()))
     found += _participle_outcomes(masked, found)
     found += _passive_rulings(masked, found)
     return sorted(found, key=lambda t: t.start)
@@ -353,24 +373,34 @@ _HEARING_NOUN = (r"(?:(?:[\w-]+\s+)?(?:hearings?|arraignment|sentencing|plea hea
                  r"(?:status|scheduling|pretrial|settlement|bail|case management)\s+conference|"
                  r"(?:oral\s+)?arguments?|court date|(?:first |initial |court )appearance)")
 _NOUN_SPAN = r"(?:[\w.,'-]+\s+){0,3}?"
+_OFF_CALENDAR = (r"(?:taken|removed|struck|pulled|dropped)\s+(?:off|from)\s+(?:the|its|his|her)\s+"
+                 r"(?:calendar|docket|schedule)\b")
+_DELAY_VERBS = (r"postponed|delayed|adjourned|pushed back|pushed|rescheduled|put off|moved back|"
+                r"moved|continued|reset|bumped|shifted")
 _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
     ("cancelled", re.compile(
-        rf"\b(?:cancell?ed|called off|scrapped|vacated|struck)\s+(?:the\s+|a\s+|an\s+)?"
-        rf"{_NOUN_SPAN}{_HEARING_NOUN}\b|"
-        rf"\b{_HEARING_NOUN}\b[^.;]{{0,120}}?\b(?:was|were|has been|have been)\s+(?:\w+\s+)?"
-        rf"(?:cancell?ed|called off|scrapped|vacated)\b"), "set_date"),
+        rf"\b(?:cancell?ed|called off|scrapped|scratched|vacated|struck)\s+(?:the\s+|a\s+|an\s+|"
+        rf"his\s+|her\s+|their\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\b|"
+        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,120}}?\b(?:was|were|has been|have been)\s+(?:\w+\s+)?"
+        rf"(?:cancell?ed|called off|scrapped|scratched|vacated|{_OFF_CALENDAR})|"
+        rf"\b(?:took|takes|removed|removes|struck|strikes|pulled|pulls)\s+(?:the\s+|a\s+|an\s+)?"
+        rf"{_NOUN_SPAN}{_HEARING_NOUN}\s+(?:off|from)\s+(?:the|its|his|her)\s+"
+        rf"(?:calendar|docket|schedule)\b"), "set_date"),
     ("postponed", re.compile(
-        rf"\b{_HEARING_NOUN}\b[^.;]{{0,120}}?\b(?:was|were|has been|have been|got)\s+"
-        rf"(?:\w+\s+)?(?:postponed|delayed|adjourned|pushed back|rescheduled|put off|"
-        rf"moved back|moved|continued)\b|"
+        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,120}}?\b(?:was|were|has been|have been|got)\s+"
+        rf"(?:\w+\s+)?(?:{_DELAY_VERBS})\b|"
         rf"\b(?:postponed|delayed|adjourned|pushed back|rescheduled|put off|moved)\s+"
-        rf"(?:the\s+|a\s+|an\s+|his\s+|her\s+|their\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\b"),
+        rf"(?:the\s+|a\s+|an\s+|his\s+|her\s+|their\s+|\w+'s\s+)?{_NOUN_SPAN}"
+        rf"{_HEARING_NOUN}\b|"
+        rf"\b(?:continued|pushed|reset|bumped|shifted)\s+(?:the\s+|a\s+|an\s+|his\s+|"
+        rf"her\s+|their\s+|\w+'s\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\s+(?:back\b|to\b|until\b|"
+        rf"till\b|indefinitely\b)"),
      "new_date"),
     ("scheduled", re.compile(
         rf"\b(?:will|would|'ll|is to|are to|is expected to|are expected to|is due to|"
         rf"is scheduled to|are scheduled to|is set to|are set to)\s+(?:\w+\s+){{0,2}}?"
         rf"(?:hold|have|hear|conduct|convene|consider)\b[^.;]{{0,60}}?\b{_HEARING_NOUN}\b|"
-        rf"\b{_HEARING_NOUN}\b[^.;]{{0,80}}?\b(?:is|are|was|were|has been|have been|had been)\s+"
+        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,80}}?\b(?:is|are|was|were|has been|have been|had been)\s+"
         rf"(?:now\s+|also\s+|tentatively\s+)?(?:set|scheduled|slated|calendared|due|expected)\b"
         rf"(?!\s+to\s+(?:last|take|run|continue))|"
         rf"\b(?:set|scheduled|slated|calendared)\s+(?:an?\s+|the\s+|his\s+|her\s+|their\s+|"
@@ -387,9 +417,14 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"\b(?:pleaded|pleads|pled) not guilty\b|"
         rf"\bappeared\s+(?:[\w-]+\s+){{0,5}}?(?:in (?:\w+\s+)?court|before (?:a |the )?"
         rf"(?:[\w.-]+\s+){{0,3}}?(?:judge|court|magistrate)|by video|via video|remotely)\b|"
-        rf"\b{_HEARING_NOUN}\b[^.;]{{0,60}}?\b(?:got under way|opened|began|started|resumed|"
-        rf"took place|was held)\b|"
-        rf"\b(?:at|during)\s+(?:an?|the)\s+{_NOUN_SPAN}{_HEARING_NOUN}\b"
+        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,60}}?\b(?:got under way|opened|began|started|resumed|"
+        rf"took place|was held|lasted|ended|concluded|wrapped up|stretched)\b|"
+        rf"\bheard\s+(?:[\w.-]+\s+){{0,5}}?(?:oral\s+)?arguments?\b|"
+        rf"\bentered\s+(?:an?|his|her|their)\s+(?:plea of not guilty|not[- ]guilty plea)\b|"
+        rf"\b(?:stood|appeared)\s+(?:[\w-]+\s+){{0,3}}?before\s+(?:a|the)\s+"
+        rf"(?:[\w.-]+\s+){{0,3}}?(?:judge|court|magistrate)\b|"
+        rf"\b(?:at|during|after|following|at the (?:end|close|conclusion) of)\s+"
+        rf"(?:an?|the|\w+'s)\s+{_NOUN_SPAN}{_HEARING_NOUN}\b"
         rf"(?![^.;]{{0,40}}\b(?:will|would|next|scheduled|set for)\b)"), "nearest"),
 )
 
@@ -397,17 +432,23 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
 _HEARING_VERB = re.compile(r"\b(?:postponed|delayed|adjourned|pushed back|rescheduled|put off|"
                            r"moved|continued|cancell?ed|called off|scrapped|vacated|set|"
                            r"scheduled|slated|calendared|due|got under way|opened|began|"
-                           r"started|resumed|took place|was held)\b")
+                           r"started|resumed|took place|was held|lasted|ended|concluded|"
+                           r"wrapped up|stretched|pushed|reset|bumped|shifted|scratched|"
+                           r"taken|removed|struck|pulled|dropped)\b")
 
 
 def _hearing_triggers(low: str) -> list[Trigger]:
     found: list[Trigger] = []
+    spans: list[tuple[int, int]] = []
     for outcome, pattern, rule in _HEARING_PATTERNS:
         if outcome == "held" and any(t.outcome == "scheduled" for t in found):
             break                     # "is due to appear at a bail hearing": not held yet
         for m in pattern.finditer(low):
-            if any(t.start < m.end() and m.start() < t.end for t in found):
-                continue
+            if any(s < m.end() and m.start() < e for s, e in spans):
+                continue              # "a conference scheduled for May 28 was canceled"
+            if outcome == "held" and re.search(r"\b(?:jury|jurors)\b[^.;]{0,40}$",
+                                               low[max(0, m.start() - 40):m.start()]):
+                continue              # "the jury heard closing arguments": the trial
             if _negated(low, m.start()) or re.match(r"\s*no\b", low[m.start():]):
                 continue
             if outcome != "scheduled" and _modal_before(low, m.start()):
@@ -420,6 +461,7 @@ def _hearing_triggers(low: str) -> list[Trigger]:
             if verbs and re.match(_HEARING_NOUN, low[m.start():]):
                 start = verbs[-1].start()     # "The sentencing, which ..., was postponed"
             found.append(Trigger("hearing", outcome, start, m.end(), date_rule=rule))
+            spans.append(m.span())
             break
     return found
 
@@ -430,7 +472,9 @@ _NON_PARTY = re.compile(
     r"\b(?:group|organization|organisation|alliance|coalition|committee|association|"
     r"advocates?|advocacy|union|council|watchdog|monitors?|monitoring|foundation|network|"
     r"institute|society|league|international|residents|neighbors|activists|creditors|"
-    r"members?|lawmakers?|senators?|officials?|mayor|governor|president|spokes\w+)\b")
+    r"members?|lawmakers?|senators?|officials?|mayor|governor|president|spokes\w+|"
+    r"family|families|parents|relatives|widow|widower|mother|father|brother|sister|son|"
+    r"daughter|victims?|survivors|uncle|aunt|friends)\b")
 _PARTY = re.compile(r"\b(?:lawyers?|attorneys?|defen[cs]e|counsel|prosecutors?|government|"
                     r"plaintiffs?|defendants?|public defenders?|u\.s\. attorney)\b")
 _FILING = re.compile(
@@ -444,18 +488,31 @@ _FILING = re.compile(
     r"(?:[\w-]+\s+){0,2}?(?:court )?(?:filing|motion|petition|papers|complaint)\b|"
     r"\b(?:letter|motion|filing|petition|request|papers|submission)\b[^.;]{0,80}?\bto\s+"
     r"(?:[\w.']+\s+){0,4}?(?:judge|court|magistrate)\b|"
-    r"\bmoved (?:[\w-]+\s+){0,2}?to (?:dismiss|suppress|disqualify|compel|strike|exclude|"
-    r"vacate|transfer|sever|quash|stay|seal|unseal|intervene|modify|preclude|reconsider)\b|"
+    r"\bmoved (?:(?:on\s+)?[\w.-]+\s+){0,2}?to (?:dismiss|suppress|disqualify|compel|strike|"
+    r"exclude|vacate|transfer|sever|quash|stay|seal|unseal|intervene|modify|preclude|reconsider|"
+    r"enjoin|block|recuse|amend|withdraw|change)\b|"
+    r"\bmoved (?:(?:on\s+)?[\w.-]+\s+){0,2}?for (?:an?\s+|the\s+)?(?:[\w-]+\s+){0,3}?"
+    r"(?:injunction|restraining order|judgment|new trial|mistrial|continuance|stay|dismissal|"
+    r"sanctions|release|acquittal|reconsideration|recusal|change of venue|protective order|"
+    r"certification|severance|discovery|bail|bond)\b|"
+    r"\b(?P<relative>motion|lawsuit|petition|complaint|brief|objection|application)s?"
+    r"(?:\s+(?:to|for)(?:\s+[\w'-]+){1,3}?)?,?\s+(?:which|that)\s+(?:[^.;]|\.(?=\s*\w)){0,80}?\bfiled\b|"
+    r"\b(?:lawyers?|attorneys?|defen[cs]e|counsel|prosecutors?|plaintiffs?)\b"
+    r"(?:[^.;,]|\.(?=\s*\w)){0,25}?\b(?:asked|moved|petitioned)\s+(?:(?:in|on|last|this|earlier)"
+    r"\s+[\w.]+\s+(?:\d+\s+)?)?for\s+(?:[\w.'-]+\s+){1,6}?to be\b|"
     r"\b(?:sued|filed suit)\b|"
     r"\b(?:asked|asks|urged|urges|petitioned|petitions|requested|requests|pressed|"
     r"implored)\s+(?:the\s+)?(?:[\w.']+\s+){0,5}?(?P<addressee>judge|court|magistrate"
     r"|JUDGE)\b(?:[\s,]+[\w.']+){0,4}?\s+(?:to|for)\b")
+_PROSECUTOR = re.compile(r"\b(?:prosecutors?|district attorney|county attorney|state's attorney|"
+                         r"u\.s\. attorney|attorney's office|grand jury|"
+                         r"(?:county|district|state) attorney's office)\b")
 _REQUEST_VERB = re.compile(
     r"\b(?:(?:has|have|had|would|will|plans to)\s+)?(?:"
     r"(?:called|calls|calling) for\b|"
     r"(?:called|calls|calling) on\s+(?:[\w.'-]+\s+){1,5}?to\b|"
-    r"(?:urged|urges|urge|asked|asks|ask|demanded|demands|petitioned|pressed|implored)\s+"
-    r"(?:[\w.'-]+\s+){0,6}?to\b|"
+    r"(?:urged|urges|urge|urging|asked|asks|ask|asking|demanded|demands|demanding|petitioned|"
+    r"pressed|pressing|implored|imploring)\s+(?:[\w.'-]+\s+){0,6}?to\b|"
     r"(?:seeking|sought|seeks|requested|requests|asked for|asking for)\s+(?:[\w.'-]+\s+){0,3}?"
     r"(?:permission|access|leave|approval)\s+(?:to|for)\b)")
 _STATEMENT_CHANNEL = re.compile(
@@ -463,13 +520,24 @@ _STATEMENT_CHANNEL = re.compile(
     r"joint |brief |emailed |prepared )?statement\b|\b(?:issued|released|put out) (?:an?|the) "
     r"(?:written |joint |brief )?statement\b|\bin (?:an?|its|his|her|their) (?:written |"
     r"joint )?statement\b|\bannounced\b|\bannounces\b|\bin (?:an?|its) (?:open |public )?"
-    r"letter\b|\bat a news conference\b")
+    r"letter\b|\bat an? (?:[\w-]+\s+)?(?:news|press) conference\b")
+_ANNOUNCEMENT = re.compile(r"\b(?:made|issued) an? (?:[\w-]+\s+)?announcement\b")
+# a party's remedial step, told as news: "the company has stopped blasting and will pay for
+# testing", "the firm said it would refund customers"
+_REMEDIAL = re.compile(
+    r"\b(?:company|firm|operator|corporation|manufacturer|employer|hospital|university|"
+    r"district|agency|city|county|it)\s+(?:\w+\s+)?(?:has|had|have|will|would|is|was)\s+"
+    r"(?:\w+\s+)?(?:stopped|halted|suspended|paused|ceased|recalled|shut down|closed|"
+    r"stop|halt|suspend|pause|cease|recall|pay|reimburse|refund|compensate|fund|cover|"
+    r"(?:agreed|offered|promised|pledged) to)\b"
+    r"(?!\s+(?:responding|commenting|talking|speaking|answering|returning calls))")
 _STATEMENT_CONTENT = re.compile(
     r"\b(?:wants?|wanted) to\b|\bask(?:s|ed|ing)? (?:for|to|that|the)\b|"
     r"\bcall(?:s|ed|ing)? (?:for|on)\b|\burg(?:e|es|ed|ing)\b|\bdemand\w*|\boffer\w*|"
     r"\bfree\b|\bresign\w*|\bstep(?:ping)? down\b|\bapologi\w*|\b(?:will|would|to) pay\b|"
     r"\brefund\w*|\bcompensat\w*|\brequest\w*|\bpermission\b|\brecall\w*|\breimburs\w*|"
-    r"\bsuspend\w*|\bfired?\b")
+    r"\bsuspend\w*|\bfired?\b|\bletters?\b|\bpetitions?\b|\bsignatures\b|\bhalt\w*|"
+    r"\bstop\w*")
 
 
 def _subject_before(low: str, position: int) -> tuple[str, str]:
@@ -494,10 +562,14 @@ def _filing_triggers(low: str, ctx: ArticleContext) -> list[Trigger]:
         if m.group("addressee") is None and re.search(rf"\b(?:the|a)\s+(?:[\w.-]+\s+)?"
                                                       rf"{COURT}\s*$", before):
             continue                  # the court does not file
-        what = m.group("what") or ""
+        what = m.group("what") or m.group("relative") or ""
         if what == "notice" and re.match(r"\s+of appeal", low[m.end():]):
             continue
         subject, _ = _subject_before(low, m.start())
+        if re.search(r"\b(?:complaint|indictment)\b", m.group(0)) and \
+                m.group("addressee") is None and (_PROSECUTOR.search(subject) or re.search(
+                r"\bcriminal\s+(?:\w+\s+)?complaint", low[max(0, m.start() - 20):m.end()])):
+            return [Trigger("charge", None, m.start(), m.end())]   # charging, not a filing
         if m.group("addressee") and re.match(r"\s*(?:he|she)\b", subject):
             continue                  # a defendant asking the judge in court, not a filing
         if m.group("addressee") and APPEALS_COURT.search(low[m.start():m.end()]):
@@ -516,9 +588,17 @@ def _statement_triggers(low: str) -> list[Trigger]:
             not _modal_before(low, resigned.start()):
         return [Trigger("statement", None, resigned.start(), resigned.end())]
     channel = _STATEMENT_CHANNEL.search(low)
-    if channel and not _negated(low, channel.start()) and \
-            _STATEMENT_CONTENT.search(low, channel.end()):
+    if channel and not _negated(low, channel.start()) and (
+            _STATEMENT_CONTENT.search(low, channel.end())
+            or channel.start() > 0 and _STATEMENT_CONTENT.search(low, 0, channel.start())):
         return [Trigger("statement", None, channel.start(), channel.end(), request_like=True)]
+    announced = _ANNOUNCEMENT.search(low)
+    if announced and not _negated(low, announced.start()):
+        return [Trigger("statement", None, announced.start(), announced.end())]
+    remedial = _REMEDIAL.search(low)
+    if remedial and re.search(r"\b(?:says|said|announced|announces|told|confirmed)\b", low) \
+            and not _negated(low, remedial.start()) and not _modal_before(low, remedial.start()):
+        return [Trigger("statement", None, remedial.start(), remedial.end(), request_like=True)]
     for m in _REQUEST_VERB.finditer(low):
         if _negated(low, m.start()):
             continue
@@ -536,11 +616,14 @@ def _statement_triggers(low: str) -> list[Trigger]:
 # -- verdicts, sentences, custody, charges, appeals filed -----------------------------------------
 
 _VERDICT = re.compile(
-    r"\b(?:jury|jurors)\b[^.;]{0,60}?\b(?:convicted|found|acquitted|returned|reached|"
+    r"(?<!grand )\b(?:jury|jurors)\b" + _GAP + r"{0,60}?\b(?:convicted|found|acquitted|returned|"
+    r"reached|"
     r"delivered|deadlocked)\b|\bfound (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
     r"\b(?:was|were|has been|have been|is|got)\s+(?:\w+\s+)?(?:convicted|acquitted)\b|"
     r"\b(?:pleaded|pleads|pled|has pleaded) guilty\b|\bguilty plea\b|\bmistrial\b|"
-    r"\bhung jury\b|\bsplit verdict\b|\bpartial verdict\b|\bconvicted\b")
+    r"\bhung jury\b|\bsplit verdict\b|\bpartial verdict\b|\bconvicted\b|"
+    r"\bacquitted\b|\bcleared\s+(?:[\w.'-]+\s+){0,4}?of (?:all |the |both )?(?:charges|"
+    r"counts|murder|manslaughter|homicide|fraud)\b")
 _SENTENCE = re.compile(
     r"\b(?:was|were|has been|have been|is|got|been)\s+sentenced\b(?!\s+to\s+(?:face|appear))|"
     r"\bsentenced\s+(?:[A-Z]?[\w.'-]+\s+){1,4}?to\b|"
@@ -558,7 +641,11 @@ _CUSTODY = re.compile(
     r"remanded|captured|recaptured|booked|handed over|returned to (?:prison|jail|custody)|"
     r"locked up|walked (?:out of|free)|flown|put on a plane|"
     r"left (?:the\s+)?(?:[\w.-]+\s+){0,4}?(?:jail|prison|centre|center|lockup|"
-    r"penitentiary|detention|custody|facility))\b"
+    r"penitentiary|detention|custody|facility)|"
+    r"took (?:[\w.'-]+\s+){1,4}?into (?:\w+\s+)?custody|"
+    r"posted (?:\$[\d.,]+\s+(?:million\s+)?)?(?:bond|bail))\b"
+    r"(?!(?<=surrendered)\s+(?:his|her|their)\s+(?:passports?|licen[cs]es?|firearms|guns))"
+    r"(?!(?<=remanded)\s+(?:the\s+)?(?:case|matter|it|for|back))"
     r"(?!\s+(?:an?|the|its|his|her|their)\s+(?:statement|report|video|footage|documents?|"
     r"records?|findings|results|data|details|photos?|images?|list|letter|memo|audio|"
     r"recording))(?!\s+to\s+(?:dismiss|suppress|disqualify|compel|strike|exclude|vacate|"
@@ -566,12 +653,16 @@ _CUSTODY = re.compile(
 _CHARGE = re.compile(
     r"\b(?:was|were|has been|have been|is being|are being|been)\s+(?:\w+\s+)?"
     r"(?:charged|indicted)\b|"
-    r"\b(?:prosecutors|grand jury|government|authorities|police|the state|officials)\b"
-    r"[^.;]{0,100}?\b(?:charged|indicted|filed charges|brought charges|unsealed|added\s+"
+    r"\b(?:prosecutors|grand jury|government|authorities|police|the state|officials)\b(?!'s)"
+    + _GAP + r"{0,100}?\b(?:charged|indicted|filed charges|brought charges|unsealed|added\s+"
     r"(?:\w+\s+){0,3}?(?:charges|counts))\b|"
     r"\b(?:has |have )?charged\s+(?:[\w.'-]+\s+){1,5}?with\b|"
     r"\b(?:new|additional|superseding) (?:charges|indictment|counts)\b|"
-    r"\bunsealed (?:an?|the)\s+(?:\w+\s+)?indictment\b")
+    r"\b(?:unsealed|returned|handed up) (?:an?|the)\s+(?:[\w-]+\s+){0,2}?indictment\b|"
+    r"\b(?:indictment|criminal complaint)\b" + _GAP + r"{0,100}?\b(?:was|were|has been|"
+    r"have been)\s+(?:\w+\s+)?(?:unsealed|returned|filed|handed up|made public)\b|"
+    r"\bcharged in an? (?:[\w-]+\s+){0,2}?(?:complaint|indictment)\b|"
+    r"\bfiled (?:an?|the) (?:[\w-]+\s+){0,2}?criminal complaint\b")
 _APPEAL_FILED = re.compile(
     r"\b(?:appealed|filed (?:an?|a notice of|their|his|her|its) (?:notice of )?appeal|"
     r"notice of appeal|lodged an appeal|is appealing|are appealing|"
@@ -614,6 +705,9 @@ def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list
             verb = m.group("verb")
             if verb == "moved" and not re.match(r"\s+(?:to|into|from|out of)\b", low[m.end():]):
                 continue
+            if re.search(r"(?:\b(?:trial|case|hearing|proceedings?|venue|lawsuit|suit|matter)\s+"
+                         r"(?:\w+\s+){0,2}|(?<!been )\bbe\s+)$", low[:m.start("verb")]):
+                continue              # "asked that the trial be moved": a thing, or a wish
             if not _person_subject(own, low, m.start("verb"), m.end("verb")):
                 continue
             if verb in ("detained", "booked", "jailed", "locked up") and not re.match(
@@ -622,15 +716,17 @@ def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list
                 continue
             detail = _CUSTODY_DETAIL.get(verb.split()[0], verb.split()[0])
         if kind == "verdict":
-            return _verdict_trigger(m, low)
+            return _verdict_trigger(m, low, own.lower())
         return [Trigger(kind, None, m.start(), m.end(), detail=detail)]
     return []
 
 
-def _verdict_trigger(m: re.Match, low: str) -> list[Trigger]:
+def _verdict_trigger(m: re.Match, low: str, whole: str) -> list[Trigger]:
+    """The outcome is read from the whole sentence: "returned the verdict ..., finding him not
+    guilty on both counts" tells it in what the jury found."""
     text = m.group(0)
-    acquitted = re.search(r"\bnot guilty\b|\bacquitt\w*", low)
-    convicted = re.search(r"(?<!not )\bguilty\b|\bconvict(?:ed|ion)\b", low)
+    acquitted = re.search(r"\bnot guilty\b|\bacquitt\w*|\bcleared\b", whole)
+    convicted = re.search(r"(?<!not )\bguilty\b|\bconvict(?:ed|ion|ing)\b", whole)
     if re.search(r"mistrial|hung|split|partial|deadlocked", low):
         outcome = "mixed"
     elif acquitted and convicted:
@@ -639,10 +735,14 @@ def _verdict_trigger(m: re.Match, low: str) -> list[Trigger]:
         outcome = "not_guilty"
     else:
         outcome = "guilty"
-    if text == "convicted":
+    if re.match(r"(?:was|were|has been|have been|is|got)\s+(?:not|never)\b", text):
+        return []                 # "was not acquitted of the gun charge"
+    if text in ("convicted", "acquitted"):
         before = low[max(0, m.start() - 14):m.start()]
-        if not re.search(r"\b(?:who|and|he|she|they|jury|jurors|but)\s+$", before):
+        if not re.search(r"\b(?:who|and|he|she|they|jury|jurors|but|also)\s+$", before):
             return []             # "the convicted drug lord": an adjective, not an event
+    if text.startswith("cleared") and not re.search(r"\b(?:jury|jurors|judge|verdict)\b", low):
+        return []                 # "cleared of wrongdoing" by an inquiry is no verdict
     if re.search(r"\bpleaded|pleads|pled|plea\b", text) and re.search(r"\bnot guilty\b", low):
         return []
     return [Trigger("verdict", outcome, m.start(), m.end())]
@@ -655,7 +755,8 @@ _CUSTODY_DETAIL = {"arrested": "arrest", "detained": "arrest", "taken": "arrest"
                    "walked": "release", "transferred": "transfer", "moved": "transfer",
                    "escaped": "escape", "surrendered": "surrender", "turned": "surrender",
                    "deported": "deportation", "jailed": "arrest", "remanded": "remand",
-                   "returned": "return", "locked": "arrest", "left": "release"}
+                   "returned": "return", "locked": "arrest", "left": "release",
+                   "took": "arrest", "posted": "release"}
 
 
 def _resolve_overlaps(triggers: list[Trigger]) -> list[Trigger]:
@@ -679,6 +780,9 @@ def _resolve_overlaps(triggers: list[Trigger]) -> list[Trigger]:
         kept = [t for t in kept if t.type != "filing"]
     if "verdict" in types or "sentence" in types:
         kept = [t for t in kept if t.type != "charge"]  # "convicted of charges"
+    charges = [t for t in kept if t.type == "charge"]
+    if len(charges) > 1:          # "charged in a criminal complaint filed Monday": one charge
+        kept = [t for t in kept if t.type != "charge" or t is charges[0]]
     return sorted(kept, key=lambda t: t.start)
 
 
