@@ -202,7 +202,7 @@ def test_filing_verdict_sentence_charge_custody():
     acquitted = developments_of("Jurors acquitted Ruiz of the weapons charge on Wednesday.")
     assert [(f.type, f.outcome) for f in acquitted] == [("verdict", "not_guilty")]
     assert [f.type for f in developments_of(
-        "Ruiz was sentenced to 12 years in prison on Wednesday.")] == ["sentence"]
+        "Ruiz was sentenced to 12 years in prison on Wednesday.")] == ["sentence", "hearing"]
     assert [f.type for f in developments_of(
         "Ruiz was indicted on Wednesday on new money laundering charges.")] == ["charge"]
     assert [f.type for f in developments_of(
@@ -845,3 +845,210 @@ def test_a_wire_rewrite_of_yesterdays_story_is_a_copy():
         outlet="Wire", published=datetime(2021, 3, 11, 11, tzinfo=UTC))
     _, second = run_offline(story, [original, rewrite])
     assert second.duplicate_of == "w1"
+
+
+# -- phrasing classes: court-reporting styles -----------------------------------------------------
+
+@pytest.mark.parametrize("sentence, date_", [
+    ("Ruiz appeared at Newark Magistrates' Court on Wednesday accused of theft.", "2021-03-10"),
+    ("Ruiz, 51, appeared in the county courthouse on Tuesday.", "2021-03-09"),
+    ("On Wednesday Ruiz made his first appearance by video from the jail.", "2021-03-10"),
+    ("Ruiz made an initial court appearance on Tuesday afternoon.", "2021-03-09"),
+    ("The case was back in front of Judge Whitfield on Tuesday for a status conference.",
+     "2021-03-09"),
+    ("Ruiz was back in court on Wednesday.", "2021-03-10"),
+])
+def test_appearances_are_held_hearings(sentence, date_):
+    found = developments_of(sentence)
+    assert [(f.type, f.outcome, f.date) for f in found] == [("hearing", "held", date_)]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The matter was sent to the Crown Court, where Ruiz will next appear on 2 April.",
+    "He is due to again appear before magistrates on 2 April.",
+    "The judge left the order in place until a bail hearing, which she set for April 2.",
+    "Arguments are expected at a status conference that the court scheduled for April 2.",
+])
+def test_next_appearances_and_relative_clauses_schedule_hearings(sentence):
+    found = developments_of(sentence)
+    assert [(f.type, f.outcome, f.date) for f in found] == [
+        ("hearing", "scheduled", "2021-04-02")]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Ruiz pleaded guilty on Wednesday to one count of theft.",
+    "Ruiz has today (10 March 2021) entered a guilty plea to theft.",
+    "On Wednesday Ruiz entered a guilty plea to the theft count.",
+])
+def test_a_guilty_plea_is_a_held_hearing_and_a_conviction(sentence):
+    found = developments_of(sentence)
+    assert sorted((f.type, f.outcome) for f in found) == [("hearing", "held"),
+                                                           ("verdict", "guilty")]
+
+
+def test_a_guilty_plea_mentioned_as_a_noun_is_no_event():
+    assert developments_of("The judge said she had given Ruiz credit for his guilty plea.") == []
+
+
+def test_a_sentence_handed_down_is_a_held_sentencing_hearing():
+    for sentence in ("Judge Whitfield handed down the sentence on Wednesday.",
+                     "Ruiz was then sentenced on Wednesday to four years."):
+        found = developments_of(sentence)
+        assert sorted((f.type, f.outcome) for f in found) == [("hearing", "held"),
+                                                               ("sentence", None)]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The district attorney on Wednesday charged Hector Ruiz, 51, a former bank teller, with "
+    "embezzlement.",
+    "The Crown Prosecution Service authorised the charges on Wednesday.",
+    "State prosecutors approved charges against Ruiz on Wednesday.",
+    "The indictment handed up on Wednesday adds two counts.",
+])
+def test_charging_phrasings(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["charge"]
+
+
+def test_remanded_in_custody_is_no_custody_change_but_remanded_to_custody_is():
+    assert developments_of("Ruiz was remanded in custody on Wednesday.") == []
+    assert [f.type for f in developments_of(
+        "Ruiz was remanded to custody on Wednesday.")] == ["custody"]
+
+
+def test_things_moved_are_not_people_moved():
+    assert developments_of("The money was then moved into offshore accounts on Wednesday.") == []
+    assert developments_of("The cash was transferred to a shell company on Wednesday.") == []
+
+
+def test_walking_free_from_court_is_no_release_from_custody():
+    found = developments_of("Ruiz walked free from court on Wednesday after jurors acquitted "
+                            "him of theft.")
+    assert [(f.type, f.outcome) for f in found] == [("verdict", "not_guilty")]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Kestrel on Wednesday lodged a petition asking the 8th Circuit for permission to appeal.",
+    "The company on Wednesday filed a petition for leave to appeal the certification order.",
+    "The bank filed papers with the state Court of Appeals on Wednesday.",
+])
+def test_a_petition_to_an_appeals_court_is_an_appeal(sentence):
+    assert [(f.type, f.outcome) for f in developments_of(sentence)] == [("appeal", None)]
+
+
+@pytest.mark.parametrize("sentence", [
+    "A courier filed a proposed class action against the bank on Wednesday.",
+    "On Wednesday the plaintiffs followed up with an emergency motion for an injunction.",
+    "Ruiz's lawyers countered on Wednesday with a motion to dismiss.",
+])
+def test_filing_phrasings(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["filing"]
+
+
+def test_a_split_ruling_is_mixed():
+    found = developments_of("Judge Dana Whitfield split the difference on Wednesday.")
+    assert [(f.type, f.outcome) for f in found] == [("ruling", "mixed")]
+
+
+def test_detention_order_grants_the_prosecution_request_only_when_it_was_made():
+    asked = ("Prosecutors asked that Ruiz be held without bail as a flight risk.",)
+    (granted,) = [f for f in developments_of("Judge Whitfield ordered him held without bail.",
+                                             context=asked) if f.type == "ruling"]
+    assert granted.outcome == "granted"
+    (denied,) = [f for f in developments_of("Judge Whitfield ordered him held without bail.")
+                 if f.type == "ruling"]
+    assert denied.outcome == "denied"
+
+
+def test_a_modal_in_the_reported_clause_does_not_stop_the_ruling():
+    found = developments_of("The claims will proceed to trial, a judge ruled on Wednesday.")
+    assert [(f.type, f.date) for f in found] == [("ruling", "2021-03-10")]
+
+
+def test_claims_as_a_noun_and_what_a_suit_claims_do_not_hide_the_reporter():
+    found = developments_of("The fraud claims can go ahead, Judge Whitfield ruled on Wednesday.")
+    assert [f.type for f in found] == ["ruling"]
+    found = developments_of("The bank will pay $2 million to end a suit claiming it cheated "
+                            "savers, under a deal a judge approved on Wednesday.")
+    assert [(f.type, f.outcome) for f in found] == [("ruling", "granted")]
+
+
+def test_a_remedial_announcement_is_a_statement_dated_when_made():
+    found = developments_of("On Wednesday the company announced it would guarantee couriers "
+                            "a minimum rate starting May 1.")
+    assert [(f.type, f.date) for f in found] == [("statement", "2021-03-10")]
+
+
+def test_a_past_event_does_not_take_a_date_still_ahead():
+    found = developments_of("Ruiz has pleaded not guilty and is due to stand trial on 6 June.")
+    assert [f for f in found if f.outcome == "held"] == []
+
+
+def test_a_date_inside_a_relative_clause_belongs_to_the_clause():
+    found = developments_of("Ruiz, who pleaded guilty last August, was then sentenced to four "
+                            "years.")
+    sentence = next(f for f in found if f.type == "sentence")
+    assert sentence.date is None
+
+
+def test_had_done_by_a_time_today_is_news():
+    found = developments_of("By Thursday afternoon, his lawyer had filed a notice of appeal.")
+    assert [(f.type, f.date) for f in found] == [("appeal", "2021-03-11")]
+
+
+def test_undated_ruling_takes_the_date_of_the_hearing_it_followed():
+    story = StoryDefinition(slug="u", title="Hector Ruiz fraud case", description="",
+                            entities=("Hector Ruiz",), keywords=("fraud", "bail"))
+    piece = article("u1", "Hector Ruiz was flown back from Spain on Wednesday.\n\n"
+                          "Ruiz appeared at Newark Magistrates' Court on Thursday charged with "
+                          "fraud.\n\nHis lawyer applied for bail. District Judge Ann Pike "
+                          "refused, citing his time abroad.")
+    (analysis,) = run_offline(story, [piece])
+    assert sorted((d.type, d.outcome, d.date) for d in analysis.developments) == [
+        ("custody", None, "2021-03-10"), ("hearing", "held", "2021-03-11"),
+        ("ruling", "denied", "2021-03-11")]
+
+
+def test_undated_future_hearing_is_no_development():
+    story = StoryDefinition(slug="s", title="Hector Ruiz fraud case", description="",
+                            entities=("Hector Ruiz",), keywords=("fraud",))
+    piece = article("s1", "Hector Ruiz pleaded guilty to fraud on Thursday.\n\n"
+                          "Ruiz will be sentenced at a later date.")
+    (analysis,) = run_offline(story, [piece])
+    assert ("hearing", "scheduled") not in {(d.type, d.outcome) for d in analysis.developments}
+
+
+def test_press_release_notes_to_editors_are_not_reporting():
+    sentences = article_sentences("Ruiz pleaded guilty today.\n\nNotes to editors\n\n"
+                                  "Ruiz was charged in 2019.")
+    assert sentences == ["Ruiz pleaded guilty today."]
+
+
+def test_a_case_caption_makes_both_parties_subjects():
+    story = StoryDefinition(slug="c", title="Ruiz v. Osprey Logistics: courier pay suit",
+                            description="", entities=("Hector Ruiz", "Osprey Logistics"),
+                            keywords=("couriers", "wage", "class action"))
+    piece = article("c1", "What couriers should know about the wage fight at Osprey.\n\n"
+                          "Osprey couriers are paid per stop. The class action says Osprey "
+                          "owes them overtime.", title="Explainer: courier pay")
+    assert route(story, piece).on_story
+
+
+def test_two_parties_each_named_once_in_passing_do_not_route():
+    story = StoryDefinition(slug="c", title="Ruiz v. Osprey Logistics", description="",
+                            entities=("Hector Ruiz", "Osprey Logistics"),
+                            keywords=("couriers", "wage", "class action"))
+    piece = article("c2", "A judge dismissed a wage class action against a bakery on "
+                          "Wednesday.\n\nThe ruling does not affect a separate suit by Hector "
+                          "Ruiz against Osprey Logistics over couriers' pay.",
+                    title="Bakery wage suit dismissed")
+    assert not route(story, piece).on_story
+
+
+@pytest.mark.parametrize("sentence", [
+    "The judge declared a mistrial on Wednesday.",
+    "The jury deadlocked on Wednesday and was discharged.",
+    "The trial ended with a hung jury on Wednesday.",
+    "Jurors told the judge on Wednesday they could not reach a verdict.",
+])
+def test_a_hung_jury_or_mistrial_is_no_verdict(sentence):
+    assert [f for f in developments_of(sentence) if f.type == "verdict"] == []

@@ -18,6 +18,7 @@ class ArticleContext:
     caps: frozenset[str] = frozenset()           # words capitalised mid-sentence
     name_parts: frozenset[str] = frozenset()     # words of the article's multi-word names
     appeals_court: bool = False                  # the article is about an appeals court
+    detention_sought: bool = False               # prosecutors asked that he be held
 
     @property
     def judge_surnames(self) -> tuple[str, ...]:
@@ -35,6 +36,10 @@ _APPEALS = (r"\bappeals?\s+court\b|\bcourts? of appeals?\b|\bappellate\b|"
             r"d\.c\.|federal)\s+circuit\b|\b\d+(?:st|nd|rd|th|d)\s+cir\.|\bcircuit judges?\b|"
             r"\bcourt of criminal appeals\b|\bstate supreme court\b|\bappellate division\b")
 APPEALS_COURT = re.compile(_APPEALS)
+_PROSECUTION = re.compile(r"\b(?:prosecutors?|prosecution|the state|the crown|the government)\b")
+_DETENTION_ASKED = re.compile(r"\b(?:asked|sought|requested|moved|urged)\b[^.;]{0,60}?\b(?:held "
+                              r"without (?:bail|bond)|detained|detention|kept in custody|"
+                              r"remanded|no bail)\b")
 
 
 def judges_named(sentences: list[str]) -> tuple[str, ...]:
@@ -71,5 +76,9 @@ def article_context(sentences: list[str], published: date,
         if surname in {t.lower() for s in sentences for t in re.findall(r"[A-Za-z'-]+", fold(s))} \
                 and all(j.split()[-1].lower() != surname for j in judges):
             judges.append(judge)
+    # "she asked that he be held without bond": the detention order grants the prosecution
+    sought = any(_PROSECUTION.search(low) and _DETENTION_ASKED.search(low)
+                 for low in (fold(without_quotes(s)).lower() for s in sentences))
     return ArticleContext(published=published, judges=tuple(judges), caps=caps,
-                          name_parts=frozenset(parts), appeals_court=appeals)
+                          name_parts=frozenset(parts), appeals_court=appeals,
+                          detention_sought=sought)

@@ -79,9 +79,34 @@ def find_developments(sentence: str, index: int, ctx: ArticleContext,
     findings = []
     for t in triggers:
         following = [b for b in bounds if b > t.start]
-        findings.append(_finding(t, sentence, index, own, voice, dated, names, ctx,
+        # a date right after another event of the sentence is that event's ("scrapping the
+        # terms a judge blocked last month"), and one inside a relative clause belongs to
+        # the clause ("who pleaded guilty last August, was then sentenced")
+        own_dates = [(sp, r) for sp, r in dated
+                     if not any(t.end <= o.start and o.end <= sp.start
+                                and _gap(o, sp) <= 2 < _gap(t, sp)
+                                for o in triggers if o is not t)
+                     and not _in_other_clause(low, sp, t)]
+        findings.append(_finding(t, sentence, index, own, voice, own_dates, names, ctx,
                                  min(following) if following else len(low)))
     return _merge_rulings(findings)
+
+
+def _gap(trigger: Trigger, span) -> int:
+    if span.start >= trigger.end:
+        return span.start - trigger.end
+    return max(0, trigger.start - span.end)
+
+
+_RELATIVE_CLAUSE = re.compile(r",\s+(?:who|which|whose)\b[^,;]*,")
+
+
+def _in_other_clause(low: str, span, trigger: Trigger) -> bool:
+    for m in _RELATIVE_CLAUSE.finditer(low):
+        if m.start() <= span.start < m.end() and not (trigger.start < m.end()
+                                                      and m.start() < trigger.end):
+            return True
+    return False
 
 
 def _merge_rulings(findings: list[Finding]) -> list[Finding]:
@@ -138,11 +163,14 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
 
     elif trigger.date_rule == "nearest":
         # "set sentencing for Sept. 12 and revoked his bond": a target date dates the
-        # scheduling, not the other events of the sentence
+        # scheduling, not the other events of the sentence; and what has happened cannot
+        # take a date still ahead ("announced ... starting July 1", "has pleaded not guilty
+        # and is due to stand trial on 13 January")
         candidates = [(s, r) for s, r in candidates
                       if not re.match(r"(?:for|until|till|to)\b", s.text.lower())
                       and not re.search(r"\b(?:for|until|till|to)\s+$",
-                                        low[max(0, s.start - 8):s.start])]
+                                        low[max(0, s.start - 8):s.start])
+                      and r.earliest <= published]
         if not candidates:
             return None
 
@@ -174,6 +202,9 @@ def _shift(resolved: ResolvedDate, offset: re.Match) -> ResolvedDate:
     return ResolvedDate(f"{moved.year:04d}-{moved.month:02d}", moved, "month")
 
 
+_BY_ANCHOR = re.compile(r"\bby\s+(?:early\s+|late\s+|mid-?)?(?:monday|tuesday|wednesday|thursday|"
+                        r"friday|saturday|sunday|today|tonight|this\s+(?:morning|afternoon|"
+                        r"evening)|midday|noon|the end of the day)\b")
 _HAD_BEEN_SET = re.compile(r"\bhad\s+(?:been\s+)?(?:set|scheduled|slated|calendared|planned|"
                            r"expected|on (?:the|its) (?:calendar|docket|schedule))\b")
 
@@ -199,8 +230,9 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
         # "canceled a conference that had been set for May 28": the old date, not history
         text = _HAD_BEEN_SET.sub(lambda m: " " * len(m.group(0)), low)
     window = text[max(start, trigger.start - 20):min(end, trigger.end + 15)]
-    if PAST_PERFECT.search(window):
-        reasons.append("past perfect")
+    if PAST_PERFECT.search(window) and not (
+            _BY_ANCHOR.search(low) and when is not None and not is_well_before(when, published)):
+        reasons.append("past perfect")    # but "by Thursday afternoon she had lodged": news
     if re.search(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$", low[max(start, trigger.start - 40):
                                                          trigger.start]):
         reasons.append("history: since")            # "since he was flown to New York"
@@ -226,7 +258,7 @@ def _actors(sentence: str, ctx: ArticleContext) -> tuple[str, ...]:
         cleaned = titles.sub("", name).strip()
         if not cleaned or cleaned.lower() in GENERIC:
             continue
-        if re.search(rf"\b(?:in|from|to|at|inside|near|outside|across|of)\s+(?:the\s+)?"
+        if re.search(rf"\b(?:in|from|to|at|inside|near|outside|across|of)\s+(?:the\s+|an?\s+)?"
                      rf"{re.escape(name)}", text):
             continue                      # a place: "in Manhattan", "from Mexico"
         if " " not in cleaned and cleaned.lower() not in ctx.name_parts \

@@ -263,10 +263,18 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
     outcomes = {(f.type, f.outcome) for f, _ in findings}
     if ("hearing", "postponed") in outcomes or ("hearing", "cancelled") in outcomes:
         # a brief appearance at which a hearing is put off, and the order putting it off,
-        # are the postponement itself
+        # are the postponement itself; the put-off hearing held on its new date is not
+        new_dates = {f.date for f, _ in findings if f.type == "hearing"
+                     and f.outcome == "postponed" and f.date}
+        postponed = ("hearing", "postponed") in outcomes
         findings = [(f, v) for f, v in findings
-                    if not (f.type == "hearing" and f.outcome == "held")
+                    if not (f.type == "hearing" and f.outcome == "held" and postponed
+                            and f.date not in new_dates)
                     and not (f.type == "ruling" and f.matter.id == "trial-delay")]
+    if any(f.type == "sentence" for f, _ in findings):
+        # "her former finance director was jailed": in a sentencing story, the prison term
+        findings = [(f, v) for f, v in findings
+                    if not (f.type == "custody" and "jailed" in f.trigger)]
     kept: list[tuple[Finding, SentenceVerdict]] = []
     for finding, verdict in findings:
         twin = next((i for i, (k, _) in enumerate(kept) if _same_event(k, finding)), None)
@@ -289,9 +297,17 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
             kept[twin] = (replace(first, **changes), first_verdict)
     lead = _lead_date(kept, published)
     dated: list[tuple[Finding, SentenceVerdict]] = []
+    held: list[Finding] = []
     for finding, verdict in kept:
+        if finding.type == "hearing" and finding.outcome == "scheduled" and finding.date is None:
+            continue          # "will be sentenced at a later date": nothing is on the calendar
+        if finding.type == "hearing" and finding.outcome == "held" and finding.date:
+            held.append(finding)
         if finding.date is None and (finding.type, finding.outcome) not in _OWN_DATES:
-            if lead is not None:
+            if finding.type == "ruling" and held:
+                # "He appeared on Thursday ... The judge refused": decided at that hearing
+                finding = replace(finding, date=held[-1].date)
+            elif lead is not None:
                 finding = replace(finding, date=lead)
             elif finding.type in _UNDATED_IS_RECAP and not (finding.type == "appeal"
                                                             and finding.outcome is None):

@@ -128,10 +128,18 @@ royal state city county health healthcare medical systems system services servic
 partners holdings capital bank financial energy harbor port commons community public home
 north south east west northern southern eastern western great grand mountain valley river
 lake park city street data yield trust security securities
+mobility motors logistics technologies technology labs industries solutions software payments
+pharmaceuticals pharma therapeutics airlines airways foods media entertainment studios ventures
+enterprises brands robotics networks telecom communications insurance realty properties
+transport freight aggregates mining advisory consulting construction
 """.split())
 
 
 def _looks_like_organisation(tokens: list[str]) -> bool:
+    """ "Kestrel Mobility", "Heronsgate Advisory", "Brandvold & Teague": a trade word after
+    the first, or a firm's ampersand."""
+    if "&" in tokens:
+        return True
     return any(t.strip(".,") in COMMON_NAME_WORDS or t.strip(".,") in ORGANISATION_WORDS
                for t in tokens[1:])
 

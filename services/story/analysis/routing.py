@@ -93,6 +93,8 @@ def _subject_indexes(story: StoryDefinition) -> tuple[int, ...]:
              if any(v and set(v.split()) <= title
                     for v in (fold(v).lower() for v in entity_variants(entity)))]
     people = [i for i in named if _is_person(story.entities[i])]
+    if re.search(r"\bv(?:s)?\.?\s", fold(story.title)):
+        return tuple(named) or (0,)     # a case caption: both parties are its subjects
     return tuple(people or named) or (0,)
 
 
@@ -167,9 +169,11 @@ def route(story: StoryDefinition, article: Article) -> Route:
         if hits:
             matched.append(term.label)
             mentions += hits
-            if term.count(title, title.lower()) or term.count(opening, opening.lower()):
+            # in the headline, the opening, or named twice: two parties named once each, in
+            # passing ("a separate request from A to restrict B"), are not the article's subject
+            if hits >= 2 or term.count(title, title.lower()) or \
+                    term.count(opening, opening.lower()):
                 prominent = True
-    prominent = prominent or mentions >= 2
 
     entity_hits = 0
     for term in profile.entities:

@@ -170,12 +170,18 @@ def is_furniture(paragraph: str, following: list[str] = ()) -> bool:
     return False
 
 
+_BOILERPLATE = re.compile(r"(?i)(?:notes? (?:to|for) editors?|editors?'?s?'? notes?|-*\s*ends\s*-*|"
+                          r"#{3}|media contacts?|for further information)\s*:?$")
+
+
 def article_sentences(body: str, title: str = "") -> list[str]:
     """The reporting sentences of an article: dateline stripped, page furniture dropped."""
     paragraphs = split_paragraphs(body)
     kept: list[str] = []
     title_key = fold(title).lower().strip() if title else None
     for i, paragraph in enumerate(paragraphs):
+        if _BOILERPLATE.match(fold(paragraph).strip()):
+            break                 # a press release's "Notes to editors": background for editors
         if title_key and fold(paragraph).lower().strip() == title_key:
             continue
         if is_furniture(paragraph, paragraphs[i + 1:i + 3]):

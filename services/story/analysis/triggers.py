@@ -40,7 +40,9 @@ _REPORTED_CONTENT = re.compile(
 BACKGROUND = re.compile(
     r"\b(?:ago|previously|formerly|earlier this year|early this year|earlier this month|"
     r"last year|last month|last (?:spring|summer|fall|autumn|winter)|years earlier|"
-    r"months earlier|in the past|at the time|back in|twice|three times|four times|"
+    r"months earlier|in the past|at the time|"
+    r"back in(?= (?:\d{4}|the (?:spring|summer|fall|autumn|winter)|spring|summer|fall|autumn|"
+    r"winter|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))|twice|three times|four times|"
     r"several times|repeatedly|by the time|since then|originally|long before|years before|"
     r"years after|decades?|history of|famously|once before|before (?:the |his |her |their )?"
     r"trial|earlier in the case|at (?:his|her|their) trial)\b")
@@ -80,17 +82,33 @@ def _blank(text: str, start: int, end: int) -> str:
     return text[:start] + " " * (end - start) + text[end:]
 
 
+_CLAIMS_NOUN = re.compile(r"\b(?:the|his|her|their|its|these|those|all|some|other|remaining|"
+                          r"[\w-]+'s?)\s+(?:[\w-]+\s+)?$")
+_FILED_NOUN = re.compile(r"\b(?:action|lawsuit|suit|complaint|petition|motion|case|claim|"
+                         r"indictment|filing)\s+$")
+
+
 def reporter_voice(low: str) -> str:
-    """The sentence with what someone argues, says or finds blanked out (same length)."""
-    m = _REPORTED_CONTENT.search(low)
-    if m:
-        low = _blank(low, m.end(), len(low))
+    """The sentence with what someone argues, says or finds blanked out (same length). "The
+    wage claims will go forward" has a noun, not a verb; what a suit claims ("a class action
+    claiming it shortchanged drivers, under a deal ...") ends with its clause."""
+    for m in _REPORTED_CONTENT.finditer(low):
+        before = low[max(0, m.start() - 40):m.start()]
+        if m.group(0) == "claims" and _CLAIMS_NOUN.search(before) and \
+                not re.match(r"\s+(?:that|to)\b", low[m.end():]):
+            continue
+        if _FILED_NOUN.search(before):
+            comma = low.find(",", m.end())
+            low = _blank(low, m.end(), comma if comma >= 0 else len(low))
+            continue
+        return _blank(low, m.end(), len(low))
     return low
 
 
 def _modal_before(low: str, start: int) -> bool:
     scope_start = scope(low, start, start + 1)[0]
     window = low[max(scope_start, start - 40):start]
+    window = window[window.rfind(", ") + 1:]   # "X will go forward, a judge ruled": not its
     tokens = window.split()
     return bool(_MODAL.search(" ".join(tokens[-5:]))) if tokens else False
 
@@ -161,7 +179,8 @@ _GRANT = (r"granted|grants|approved|approves|allowed|allows|agreed to|agrees to|
           r"prohibited|precluded|suppressed|excluded|"
           r"issued (?:an? |the )?(?:[\w-]+ ){0,2}?(?:injunction|restraining order)|"
           r"imposed (?:an? |the )?(?:[\w-]+ ){0,2}?(?:injunction|restraining order|gag order)")
-_OTHER = (r"ruled|issued (?:an? |the |her |his )?(?:\w+ )?(?:ruling|opinion|decision)|"
+_OTHER = (r"ruled|split (?:it|the (?:difference|motion|request|baby))|"
+          r"issued (?:an? |the |her |his )?(?:\w+ )?(?:ruling|opinion|decision)|"
           r"set (?:bail|bond) at")
 # "In a 31-page order filed Thursday, the judge found ...": the order dates the ruling
 _ORDER_ISSUED = re.compile(
@@ -270,7 +289,7 @@ _APPEAL_GRANTS = {"overturned", "overturns", "reversed", "reverses", "vacated", 
                   "struck down", "strikes down", "granted", "grants", "sided with"}
 
 
-def _outcome(m: re.Match, masked: str, after: str) -> str:
+def _outcome(m: re.Match, masked: str, after: str, detention_sought: bool = False) -> str:
     """granted | denied | mixed | other, from the side of the request the ruling decides."""
     verb = m.group(0)
     if m.group("deny"):
@@ -283,12 +302,15 @@ def _outcome(m: re.Match, masked: str, after: str) -> str:
     if negated and negated.start() <= m.start() + 1:
         outcome = "denied"                # "refused to release", "declined to let"
     if verb in ("ordered", "orders") and _ORDERED_OBJECT.match(after).group("held"):
-        outcome = "denied"                # "ordered him held without bail"
+        # "ordered him held without bail": denies bail, or grants the prosecution's request
+        outcome = "granted" if detention_sought else "denied"
     if outcome == "denied" and _challenged_act(after):
         outcome = "granted"               # "struck down the approval", "dismissed the
                                           # lawsuit": the challenge to it succeeded
     if verb in ("upheld", "upholds", "affirmed"):
         outcome = "other"
+    if verb.startswith("split "):
+        outcome = "mixed"                 # "split it down the middle": partly granted
     if outcome in ("granted", "denied") and (
             _PARTIAL_OBJECT.match(after) or _PARTIAL.search(masked[m.start():m.end() + 120])):
         outcome = "mixed"                 # "dismissed part of the suit"
@@ -318,7 +340,7 @@ def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> lis
         after = masked[m.end():m.end() + 120]
         if not _decides_something(verb, after) or _ARGUMENT_OBJECT.match(after):
             continue                  # rejecting an argument is part of a ruling, not one
-        outcome = _outcome(m, masked, after)
+        outcome = _outcome(m, masked, after, ctx.detention_sought)
         kind = "ruling"
         if _by_appeals_court(court, masked, ctx):
             kind = "appeal"           # from the appellant's side: upheld = denied
@@ -407,16 +429,27 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"another\s+|a new\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\b|"
         rf"\b{_HEARING_NOUN}\s+(?:set|scheduled|slated)\s+(?:for|to)\b|"
         rf"\b(?:will|is scheduled to|is set to|is due to|is expected to|are scheduled to|"
-        rf"are due to|are expected to)\s+(?:be\s+)?(?:arraigned|sentenced|appear|"
+        rf"are due to|are expected to)\s+(?:next\s+|again\s+|now\s+|also\s+|first\s+)?"
+        rf"(?:be\s+)?(?:arraigned|sentenced|appear|"
         rf"return to court|be back in court|make (?:an?\s+|his\s+|her\s+|their\s+)?"
         rf"(?:first\s+|initial\s+)?(?:court\s+)?appearance)\b|"
-        rf"\b(?:is|are) due (?:back )?in court\b"), "after"),
+        rf"\b(?:is|are) due (?:back )?in court\b|"
+        # "a hearing on the injunction, which the judge set for May 24"
+        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,80}}?\b(?:which|that)\s+(?:the\s+)?(?:[\w.'-]+\s+){{0,3}}?"
+        rf"(?:set|scheduled|slated|fixed|listed)\s+(?:it\s+)?(?:for|on)\b"), "after"),
     ("held", re.compile(
         rf"\b(?:held|conducted|convened|presided over)\s+(?:an?|the)\s+{_NOUN_SPAN}"
         rf"{_HEARING_NOUN}\b|\bheard (?:oral )?arguments\b|\b(?:was|were) arraigned\b|"
         rf"\b(?:pleaded|pleads|pled) not guilty\b|"
         rf"\bappeared\s+(?:[\w-]+\s+){{0,5}}?(?:in (?:\w+\s+)?court|before (?:a |the )?"
         rf"(?:[\w.-]+\s+){{0,3}}?(?:judge|court|magistrate)|by video|via video|remotely)\b|"
+        rf"\bappeared\s+(?:[\w-]+\s+){{0,3}}?(?:at|in)\s+(?:the\s+)?(?:[\w.'-]+\s+){{0,4}}?"
+        rf"(?:court|courthouse)\b|"
+        rf"\bmade\s+(?:his|her|their|an?)\s+(?:first|initial|brief|second|court|video|"
+        rf"[\w-]+\s+court)\s+(?:court\s+)?appearance\b|"
+        rf"\b(?:was|were)\s+back\s+(?:in court|before|in front of)\b|"
+        rf"\b(?:was|were)\s+(?:back\s+)?(?:in court|before|in front of)\b{_GAP}{{0,80}}?"
+        rf"\bfor\s+(?:an?|the|its|his|her|their)\s+{_NOUN_SPAN}{_HEARING_NOUN}\b|"
         rf"\b{_HEARING_NOUN}\b{_GAP}{{0,60}}?\b(?:got under way|opened|began|started|resumed|"
         rf"took place|was held|lasted|ended|concluded|wrapped up|stretched)\b|"
         rf"\bheard\s+(?:[\w.-]+\s+){{0,5}}?(?:oral\s+)?arguments?\b|"
@@ -480,7 +513,10 @@ _PARTY = re.compile(r"\b(?:lawyers?|attorneys?|defen[cs]e|counsel|prosecutors?|g
 _FILING = re.compile(
     r"\b(?:filed|files|submitted|submits|lodged)\b(?:\s+[\w.'-]+){0,4}?\s+(?P<what>motion|"
     r"lawsuit|suit|petition|complaint|letter|request|papers|application|notice|objection|"
-    r"response|opposition|memo|memorandum|filing|challenge|brief)s?\b|"
+    r"response|opposition|memo|memorandum|filing|challenge|brief|class action)s?\b|"
+    r"\b(?:followed(?: up)?|came back|responded|countered)(?:\s+on)?(?:\s+\w+day)?\s+with\s+"
+    r"(?:an?|the|its|their|his|her)\s+(?:[\w-]+\s+){0,3}?(?:motion|petition|application|complaint|"
+    r"lawsuit|suit|request)\b|"
     r"\b(?:motion|lawsuit|petition|complaint|letter|papers|application|objection|response|"
     r"opposition|brief|documents)\s+(?:was\s+|were\s+)?filed\b|"
     r"\b(?:said|argued|wrote|asked|claimed|contended|revealed|disclosed|alleged|requested|"
@@ -537,7 +573,8 @@ _STATEMENT_CONTENT = re.compile(
     r"\bfree\b|\bresign\w*|\bstep(?:ping)? down\b|\bapologi\w*|\b(?:will|would|to) pay\b|"
     r"\brefund\w*|\bcompensat\w*|\brequest\w*|\bpermission\b|\brecall\w*|\breimburs\w*|"
     r"\bsuspend\w*|\bfired?\b|\bletters?\b|\bpetitions?\b|\bsignatures\b|\bhalt\w*|"
-    r"\bstop\w*")
+    r"\bstop\w*|\bguarantee\w*|\bscrap\w*|\bwithdraw\w*|\babandon\w*|\bwaiv\w*|"
+    r"\bdropp(?:ed|ing)\b")
 
 
 def _subject_before(low: str, position: int) -> tuple[str, str]:
@@ -574,6 +611,11 @@ def _filing_triggers(low: str, ctx: ArticleContext) -> list[Trigger]:
             continue                  # a defendant asking the judge in court, not a filing
         if m.group("addressee") and APPEALS_COURT.search(low[m.start():m.end()]):
             return [Trigger("appeal", None, m.start(), m.end())]   # asked an appeals court
+        clause_end = scope(low, m.start(), m.end())[1]
+        if m.group("addressee") is None and re.search(
+                rf"{APPEALS_COURT.pattern}|\b(?:permission|leave) to appeal\b",
+                low[m.end():min(clause_end, m.end() + 120)]):
+            return [Trigger("appeal", None, m.start(), m.end())]   # a petition to appeal
         return [Trigger("filing", None, m.start(), m.end(), request_like=True)]
     return []
 
@@ -618,14 +660,17 @@ def _statement_triggers(low: str) -> list[Trigger]:
 _VERDICT = re.compile(
     r"(?<!grand )\b(?:jury|jurors)\b" + _GAP + r"{0,60}?\b(?:convicted|found|acquitted|returned|"
     r"reached|"
-    r"delivered|deadlocked)\b|\bfound (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
+    r"delivered)\b|\bfound (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
     r"\b(?:was|were|has been|have been|is|got)\s+(?:\w+\s+)?(?:convicted|acquitted)\b|"
-    r"\b(?:pleaded|pleads|pled|has pleaded) guilty\b|\bguilty plea\b|\bmistrial\b|"
-    r"\bhung jury\b|\bsplit verdict\b|\bpartial verdict\b|\bconvicted\b|"
+    r"\b(?:pleaded|pleads|pled|has pleaded) guilty\b|"
+    r"\b(?:entered|enters|entering|tendered|lodged|offered)\s+(?:an?|his|her|their)\s+"
+    r"(?:[\w-]+\s+)?guilty pleas?\b|"
+    r"\bsplit verdict\b|\bpartial verdict\b|\bconvicted\b|"
     r"\bacquitted\b|\bcleared\s+(?:[\w.'-]+\s+){0,4}?of (?:all |the |both )?(?:charges|"
     r"counts|murder|manslaughter|homicide|fraud)\b")
 _SENTENCE = re.compile(
-    r"\b(?:was|were|has been|have been|is|got|been)\s+sentenced\b(?!\s+to\s+(?:face|appear))|"
+    r"\b(?:was|were|has been|have been|is|got|been)\s+(?:then\s+|later\s+|also\s+|formally\s+)?"
+    r"sentenced\b(?!\s+to\s+(?:face|appear))|"
     r"\bsentenced\s+(?:[A-Z]?[\w.'-]+\s+){1,4}?to\b|"
     r"\b(?:received|got|was given|were given|handed down|imposed)\s+(?:an?\s+|the\s+)?"
     r"(?:[\w-]+\s+){0,4}?(?:sentence|years? in (?:federal )?prison|"
@@ -639,13 +684,14 @@ _CUSTODY = re.compile(
     r"(?P<verb>arrested|detained|taken into (?:federal )?custody|extradited|released|freed|"
     r"transferred|moved|escaped|surrendered|turned (?:himself|herself) in|deported|jailed|"
     r"remanded|captured|recaptured|booked|handed over|returned to (?:prison|jail|custody)|"
-    r"locked up|walked (?:out of|free)|flown|put on a plane|"
+    r"locked up|walked (?:out of|free)(?!\s+(?:from\s+)?(?:the\s+)?(?:court|courtroom|dock))|"
+    r"flown|put on a plane|"
     r"left (?:the\s+)?(?:[\w.-]+\s+){0,4}?(?:jail|prison|centre|center|lockup|"
     r"penitentiary|detention|custody|facility)|"
     r"took (?:[\w.'-]+\s+){1,4}?into (?:\w+\s+)?custody|"
     r"posted (?:\$[\d.,]+\s+(?:million\s+)?)?(?:bond|bail))\b"
     r"(?!(?<=surrendered)\s+(?:his|her|their)\s+(?:passports?|licen[cs]es?|firearms|guns))"
-    r"(?!(?<=remanded)\s+(?:the\s+)?(?:case|matter|it|for|back))"
+    r"(?!(?<=remanded)\s+(?:the\s+)?(?:case|matter|it|for|back|in custody))"
     r"(?!\s+(?:an?|the|its|his|her|their)\s+(?:statement|report|video|footage|documents?|"
     r"records?|findings|results|data|details|photos?|images?|list|letter|memo|audio|"
     r"recording))(?!\s+to\s+(?:dismiss|suppress|disqualify|compel|strike|exclude|vacate|"
@@ -653,10 +699,13 @@ _CUSTODY = re.compile(
 _CHARGE = re.compile(
     r"\b(?:was|were|has been|have been|is being|are being|been)\s+(?:\w+\s+)?"
     r"(?:charged|indicted)\b|"
-    r"\b(?:prosecutors|grand jury|government|authorities|police|the state|officials)\b(?!'s)"
+    r"\b(?:prosecutors?|grand jury|government|authorities|police|the state|officials|"
+    r"crown prosecution service|cps)\b(?!'s)"
     + _GAP + r"{0,100}?\b(?:charged|indicted|filed charges|brought charges|unsealed|added\s+"
     r"(?:\w+\s+){0,3}?(?:charges|counts))\b|"
-    r"\b(?:has |have )?charged\s+(?:[\w.'-]+\s+){1,5}?with\b|"
+    r"\b(?:has |have )?charged\s+(?:[\w.'-]+,?\s+){1,10}?with\b|"
+    r"\b(?:authori[sz]ed|approved|laid)\s+(?:the\s+|\w+\s+){0,2}?charges?\b|"
+    r"\b(?:indictment|criminal complaint)\s+(?:handed up|returned|unsealed)\b|"
     r"\b(?:new|additional|superseding) (?:charges|indictment|counts)\b|"
     r"\b(?:unsealed|returned|handed up) (?:an?|the)\s+(?:[\w-]+\s+){0,2}?indictment\b|"
     r"\b(?:indictment|criminal complaint)\b" + _GAP + r"{0,100}?\b(?:was|were|has been|"
@@ -680,7 +729,8 @@ def _person_subject(own: str, low: str, start: int, end: int) -> bool:
     if re.search(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*", before.lstrip()[1:] if before.lstrip()
                  else "") or re.match(r"\s+[A-Z][a-z]+", after):
         return True
-    return bool(re.match(r"\s*[A-Z][a-z]+", before))
+    return bool(re.match(r"\s*(?!(?:The|A|An|This|That|These|Those|Its|It|Their|Some|All|"
+                         r"Any|Much|Most|Part)\b)[A-Z][a-z]+", before))   # not "The money"
 
 
 _ON_CHARGE = re.compile(r"\bon (?:an? )?(?:[\w-]+\s+){0,2}?charges?\b")
@@ -727,7 +777,10 @@ def _verdict_trigger(m: re.Match, low: str, whole: str) -> list[Trigger]:
     text = m.group(0)
     acquitted = re.search(r"\bnot guilty\b|\bacquitt\w*|\bcleared\b", whole)
     convicted = re.search(r"(?<!not )\bguilty\b|\bconvict(?:ed|ion|ing)\b", whole)
-    if re.search(r"mistrial|hung|split|partial|deadlocked", low):
+    if re.search(r"mistrial|hung jury|deadlock|could not (?:agree|reach)|failed to agree", low) \
+            and not (acquitted or convicted):
+        return []                 # a hung jury or a mistrial decides nothing: no verdict
+    if re.search(r"split|partial", low):
         outcome = "mixed"
     elif acquitted and convicted:
         outcome = "mixed"
@@ -804,4 +857,21 @@ def find_triggers(own: str, voice: str, ctx: ArticleContext,
     triggers += _simple_triggers("appeal", _APPEAL_FILED, own, voice)
     if not any(t.type in ("filing", "statement") for t in triggers):
         triggers += _statement_triggers(voice)
-    return _resolve_overlaps(triggers)
+    return _held_in_court(_resolve_overlaps(triggers), voice)
+
+
+_PLEA_OR_SENTENCE = re.compile(r"\b(?:pleaded|pleads|pled|has pleaded) guilty\b|\bguilty plea\b|"
+                               r"\bsentenced\b|\bsentence\b|\bprison\b")
+
+
+def _held_in_court(triggers: list[Trigger], low: str) -> list[Trigger]:
+    """A guilty plea is entered, and a sentence handed down, at a hearing: "pleaded guilty
+    at Leeds Crown Court", "was sentenced Thursday" tell of a held plea or sentencing hearing
+    as well as the conviction or the sentence."""
+    if any(t.type == "hearing" for t in triggers):
+        return triggers
+    for t in triggers:
+        if t.type in ("verdict", "sentence") and _PLEA_OR_SENTENCE.search(low[t.start:t.end]):
+            return sorted([*triggers, Trigger("hearing", "held", t.start, t.end)],
+                          key=lambda t: t.start)
+    return triggers
