@@ -20,6 +20,7 @@ def cmd_demo(args) -> int:
         for suffix in ("", "-wal", "-shm"):
             db.with_name(db.name + suffix).unlink(missing_ok=True)
         settings.database_url = f"sqlite:///{db}"
+    settings.allow_private_urls = True  # the demo's webhook receiver listens on loopback
     asyncio.run(demo(settings))
     return 0
 
@@ -90,11 +91,48 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_keys(args) -> int:
+    from services.ingest import store
+    from services.ingest.keys import SCOPES
+    from shared.db import get_engine
+    from shared.migrate import upgrade
+
+    engine = get_engine(get_settings().service_database_url("ingest"))
+    upgrade("ingest", engine)
+    if args.keys_command == "create":
+        scopes = args.scope or ["ingest"]
+        unknown = set(scopes) - set(SCOPES)
+        if unknown:
+            raise SystemExit(f"unknown scope(s): {', '.join(sorted(unknown))}")
+        key, token = store.create_key(engine, args.name, scopes)
+        print(f"created key {key.id} ({key.name}; scopes: {', '.join(key.scopes)})")
+        print(f"token (shown once, store it now): {token}")
+    elif args.keys_command == "list":
+        for key in store.list_keys(engine):
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            print(f"{key.id}  {key.name}  scopes={','.join(key.scopes)}  "
+                  f"created {key.created_at:%Y-%m-%d %H:%M}  {state}")
+    else:
+        key = store.revoke_key(engine, args.id)
+        if key is None:
+            raise SystemExit(f"no key {args.id}")
+        print(f"revoked key {key.id} ({key.name})")
+    return 0
+
+
 def cmd_worker(args) -> int:
-    from services.notify.tasks import celery_app
+    from shared.tasks import celery_app
 
     celery_app.worker_main(["worker", "--loglevel", get_settings().log_level,
-                            "--concurrency", str(args.concurrency)])
+                            "--concurrency", str(args.concurrency), "--queues", args.queues])
+    return 0
+
+
+def cmd_beat(args) -> int:
+    """The one beat of a deployment: notify's sweep and digests, ingest's feed polling."""
+    from shared.tasks import celery_app
+
+    celery_app.start(["beat", "--loglevel", get_settings().log_level])
     return 0
 
 
@@ -134,16 +172,31 @@ def main(argv: list[str] | None = None) -> int:
 
     worker = sub.add_parser("worker", help="run a Celery worker for notification deliveries")
     worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--queues", default="storywire-notify,storywire-ingest",
+                        help="comma-separated Celery queues to consume")
+
+    keys = sub.add_parser("keys", help="API keys for integrations (ingest)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key; prints its token once")
+    create.add_argument("name", help="who uses it, e.g. the CMS or wire")
+    create.add_argument("--scope", action="append", choices=["ingest", "admin"],
+                        help="repeat for several (default: ingest)")
+    keys_sub.add_parser("list", help="list keys (ids, names, scopes; never tokens)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id")
+
+    sub.add_parser("beat", help="run Celery beat: notification sweeps (long retries, "
+                   "sends cut short) and digests")
 
     args = parser.parse_args(argv)
     # The demo prints its own report; only warnings and errors are logged beside it.
-    quiet = args.command in ("demo", "analyze", "eval")
+    quiet = args.command in ("demo", "analyze", "eval", "keys")
     level = "WARNING" if quiet else get_settings().log_level.upper()
     logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
-                "worker": cmd_worker}
+                "worker": cmd_worker, "keys": cmd_keys, "beat": cmd_beat}
     return commands[args.command](args)
 
 

@@ -13,12 +13,12 @@ from fastapi import FastAPI
 
 from services.ingest.api import create_app as create_ingest_app
 from services.notify.api import create_app as create_notify_app
-from services.notify.tasks import celery_app
-from services.notify.tasks import configure as configure_tasks
 from services.story.api import create_app as create_story_app
 from shared.db import get_engine
 from shared.migrate import SERVICES, upgrade
 from shared.settings import Settings
+from shared.tasks import celery_app
+from shared.tasks import configure as configure_tasks
 
 
 def migrate_all(settings: Settings) -> None:

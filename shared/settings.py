@@ -37,6 +37,27 @@ class Settings(BaseSettings):
     max_article_bytes: int = 1_000_000
     log_level: str = "INFO"
 
+    # ingest
+    feed_poll_tick: float = 60.0  # how often beat looks for due feeds, seconds
+    feed_timeout: float = 10.0  # seconds per feed or page request
+    batch_max_bytes: int = 10_000_000  # request size limit for POST /v1/articles:batch
+
+    # notify
+    notify_public_url: str = "http://127.0.0.1:8003"
+    signing_key: SecretStr | None = None
+    secret_grace_hours: float = 24.0
+    delivery_claim_seconds: int = 120
+    sweep_interval: float = 30.0
+    disable_after_hours: float = 72.0
+    slack_interval: float = 1.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "storywire <alerts@storywire.invalid>"
+    smtp_timeout: float = 10.0
+
     def service_database_url(self, service: str) -> str:
         """The database of one service; in the embedded default all share one SQLite file."""
         own = getattr(self, f"{service}_database_url")

@@ -42,7 +42,7 @@ def test_compose_file_is_valid():
     services = subprocess.run([*command, "config", "--services"], cwd=ROOT, capture_output=True,
                               text=True).stdout.split()
     assert set(services) == {"postgres", "redis", "migrate", "ingest", "story", "notify-api",
-                             "notify-worker"}
+                             "notify-worker", "ingest-worker", "beat"}
 
 
 @pytest.mark.parametrize("service", ["ingest", "story", "notify"])

@@ -1,0 +1,60 @@
+"""The one Celery app of storywire: its configuration, its queues and the whole beat schedule.
+
+Run one beat for the deployment (`storywire beat`) and workers per queue:
+`storywire worker --queues storywire-notify`, `storywire worker --queues storywire-ingest`.
+"""
+
+from celery import Celery
+
+from shared.settings import Settings, get_settings
+
+NOTIFY_QUEUE = "storywire-notify"
+INGEST_QUEUE = "storywire-ingest"
+QUEUES = (NOTIFY_QUEUE, INGEST_QUEUE)
+VISIBILITY_TIMEOUT = 3600
+DIGEST_INTERVAL = 60.0
+TASK_MODULES = ["services.notify.tasks", "services.ingest.tasks"]
+
+
+def beat_schedule(settings: Settings) -> dict:
+    return {
+        "notify-sweep": {"task": "notify.sweep", "schedule": settings.sweep_interval},
+        "notify-digests": {"task": "notify.digests", "schedule": DIGEST_INTERVAL},
+        "ingest-poll-feeds": {"task": "ingest.poll_feeds", "schedule": settings.feed_poll_tick,
+                              "options": {"queue": INGEST_QUEUE}},
+    }
+
+
+def make_celery(broker_url: str, settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    app = Celery("storywire", broker=broker_url, include=TASK_MODULES)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=60,  # well under the visibility timeout
+        task_soft_time_limit=50,
+        task_ignore_result=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_connection_retry_on_startup=True,
+        task_default_queue=NOTIFY_QUEUE,
+        beat_schedule=beat_schedule(settings),
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+    )
+    return app
+
+
+celery_app = make_celery(get_settings().broker_url)
+_settings: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Use these settings in this process's tasks (the embedded mode passes its own)."""
+    global _settings
+    _settings = settings
+    celery_app.conf.broker_url = settings.broker_url
+    celery_app.conf.beat_schedule = beat_schedule(settings)
+
+
+def current_settings() -> Settings:
+    return _settings or get_settings()
