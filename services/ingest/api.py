@@ -1,19 +1,89 @@
-"""Ingest HTTP API: accept articles, report their status."""
+"""Ingest HTTP API: accept articles (one, a batch, or a signed webhook), report their status;
+register webhook integrations and feeds."""
 
 import asyncio
 import contextlib
+import uuid
+from datetime import timedelta
+from typing import Annotated
 
 import httpx
-from fastapi import Depends, Request, Response
+from fastapi import Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 
 from services.ingest import store
 from services.ingest.clients import StoryClient
+from services.ingest.models import Feed, Integration
+from services.ingest.normalize import decode_json, map_fields, request_hash
 from services.ingest.relay import run_relay
-from services.ingest.schemas import ArticleAccepted, ArticleCreate, ArticleStatus
+from services.ingest.schemas import (
+    ArticleAccepted,
+    ArticleCreate,
+    ArticlesBatch,
+    ArticleStatus,
+    FeedCreate,
+    FeedPublic,
+    IntegrationCreate,
+    IntegrationCreated,
+    IntegrationPublic,
+)
+from services.ingest.signatures import (
+    TOLERANCE_SECONDS,
+    BadSignature,
+    new_secret,
+    verify_github,
+    verify_standard,
+)
 from shared.db import get_engine, ping
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
-from shared.web import BodyLimit, api_key_dependency, auth_headers, health_router, make_app
+from shared.web import (
+    BodyLimit,
+    Caller,
+    auth_headers,
+    health_router,
+    make_app,
+    scoped_key_dependency,
+)
+
+MAX_BATCH = 100
+RECEIPT_TTL = timedelta(seconds=2 * TOLERANCE_SECONDS)
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def _article_body(schema: type[BaseModel]) -> dict:
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": schema.model_json_schema()}}}}
+
+
+def validation_problem(exc: ValidationError) -> Problem:
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return Problem(422, "validation-error", "The request is not valid",
+                   f"{len(errors)} field(s) failed validation", errors=errors)
+
+
+def article_fields(document: object) -> dict:
+    """Validated, normalized article fields, or a 422 Problem."""
+    try:
+        article = ArticleCreate.model_validate(document)
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
+    return article.model_dump() | {"url": str(article.url)}
+
+
+def article_status(article, attempts: int = 0) -> ArticleStatus:
+    status = _status(article)
+    return ArticleStatus(id=article.id, url=article.url, status=status, stories=article.stories,
+                         unrouted=status == "unrouted", received_at=article.received_at,
+                         forwarded_at=article.forwarded_at, forward_attempts=attempts,
+                         revision_of=article.revision_of)
+
+
+def _status(article) -> str:
+    if article.status != "forwarded":
+        return "accepted"
+    return "attached" if article.stories else "unrouted"
 
 
 def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient | None = None,
@@ -41,42 +111,203 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     app.state.engine = engine
     app.state.story_client = client
     app.include_router(health_router({"database": lambda: ping(engine)}))
-    require_key = api_key_dependency(settings)
+    app.add_middleware(BodyLimit, max_bytes=max(settings.max_article_bytes,
+                                                settings.batch_max_bytes))
 
-    app.add_middleware(BodyLimit, max_bytes=settings.max_article_bytes)
+    def find_caller(token: str):
+        return store.find_caller(engine, token)
 
-    async def json_only(request: Request) -> None:
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            raise Problem(415, "unsupported-media-type", "Send the article as application/json")
+    def keys_exist() -> bool:
+        return store.keys_exist(engine)
 
-    @app.post("/v1/articles", status_code=202, response_model=ArticleAccepted,
-              dependencies=[require_key, Depends(json_only)], tags=["articles"],
+    ingest_key = scoped_key_dependency(settings, "ingest", find_caller, keys_exist)
+    admin_key = scoped_key_dependency(settings, "admin", find_caller, keys_exist)
+
+    async def read_body(request: Request, limit: int) -> tuple[bytes, object]:
+        raw = await request.body()
+        if len(raw) > limit:
+            raise Problem(413, "payload-too-large", "The request body is too large",
+                          f"at most {limit} bytes")
+        return raw, decode_json(raw, request.headers.get("content-type"))
+
+    async def accept(items: list[dict], render, caller: Caller | None = None,
+                     idempotency_key: str | None = None, raw: bytes = b"",
+                     receipt: tuple | None = None) -> JSONResponse:
+        claim = None
+        if idempotency_key is not None:
+            claim = store.IdempotencyKey(caller.key_id, idempotency_key, request_hash(raw))
+        try:
+            outcome = await asyncio.to_thread(store.accept_articles, engine, items, render,
+                                              claim, receipt)
+        except store.IdempotencyKeyReused:
+            raise Problem(422, "idempotency-key-reused",
+                          "This Idempotency-Key was used for a different request",
+                          "Use a new key for a new request") from None
+        except store.WebhookReplayed as exc:
+            raise Problem(409, "webhook-replayed", "This webhook-id was received already",
+                          article_id=exc.article_id) from None
+        headers = {"idempotent-replayed": "true"} if outcome.replayed else {}
+        if "status_url" in outcome.response:
+            headers["location"] = outcome.response["status_url"]
+        return JSONResponse(outcome.response, status_code=outcome.status_code, headers=headers)
+
+    def accepted_body(request: Request, result: store.Accepted) -> dict:
+        article = result.article
+        status_url = str(request.url_for("read_article", article_id=article.id))
+        return ArticleAccepted(id=article.id, status=_status(article), status_url=status_url,
+                               duplicate=not result.created,
+                               revision_of=article.revision_of).model_dump(mode="json")
+
+    # -- articles ----------------------------------------------------------------------------
+
+    @app.post("/v1/articles", status_code=202, response_model=ArticleAccepted, tags=["articles"],
+              openapi_extra=_article_body(ArticleCreate),
               responses={200: {"model": ArticleAccepted, "description": "An exact repeat"}})
-    async def create_article(article: ArticleCreate, request: Request, response: Response):
-        fields = article.model_dump()
-        fields["url"] = str(article.url)
-        accepted = await asyncio.to_thread(store.accept_article, engine, fields)
-        stored = accepted.article
-        if not accepted.created:
-            response.status_code = 200
-        status_url = str(request.url_for("read_article", article_id=stored.id))
-        response.headers["Location"] = status_url
-        return ArticleAccepted(id=stored.id, status=_status(stored), status_url=status_url,
-                               duplicate=not accepted.created, revision_of=stored.revision_of)
+    async def create_article(request: Request, caller: Annotated[Caller, ingest_key],
+                             idempotency_key: IdempotencyKeyHeader = None):
+        """Accept one article. HTML bodies are reduced to their text. With an Idempotency-Key,
+        a retry of the same request gets the first answer again."""
+        raw, document = await read_body(request, settings.max_article_bytes)
+        fields = article_fields(document)
 
-    @app.get("/v1/articles/{article_id}", response_model=ArticleStatus, tags=["articles"])
+        def render(results):
+            return (202 if results[0].created else 200), accepted_body(request, results[0])
+
+        return await accept([fields], render, caller, idempotency_key, raw)
+
+    @app.post("/v1/articles:batch", status_code=207, tags=["articles"],
+              openapi_extra=_article_body(ArticlesBatch))
+    async def create_articles(request: Request, caller: Annotated[Caller, ingest_key],
+                              idempotency_key: IdempotencyKeyHeader = None):
+        """Accept up to 100 articles; each item gets its own result (202, 200 for an exact
+        repeat, or a 422 problem). Valid items are stored even when others are not."""
+        raw, document = await read_body(request, settings.batch_max_bytes)
+        try:
+            batch = ArticlesBatch.model_validate(document)
+        except ValidationError as exc:
+            raise validation_problem(exc) from None
+        valid, rejected = [], {}
+        for index, item in enumerate(batch.articles):
+            try:
+                valid.append((index, article_fields(item)))
+            except Problem as problem:
+                rejected[index] = {"index": index, "status": 422, "problem": {
+                    "type": f"urn:storywire:problem:{problem.type}", "title": problem.title,
+                    "status": 422, "detail": problem.detail, **problem.extra}}
+
+        def render(results):
+            items = dict(rejected)
+            for (index, _fields), result in zip(valid, results, strict=True):
+                status = 202 if result.created else 200
+                items[index] = {"index": index, "status": status,
+                                "article": accepted_body(request, result)}
+            ordered = [items[i] for i in sorted(items)]
+            counts = {"accepted": sum(r["status"] == 202 for r in ordered),
+                      "duplicates": sum(r["status"] == 200 for r in ordered),
+                      "rejected": len(rejected)}
+            return 207, {"results": ordered, "counts": counts}
+
+        return await accept([fields for _i, fields in valid], render, caller,
+                            idempotency_key, raw)
+
+    @app.get("/v1/articles/{article_id}", response_model=ArticleStatus, tags=["articles"],
+             dependencies=[ingest_key])
     async def read_article(article_id: str):
-        stored = await asyncio.to_thread(store.get_article, engine, article_id)
-        if stored is None:
+        found = await asyncio.to_thread(store.get_article, engine, article_id)
+        if found is None:
             raise Problem(404, "not-found", "No such article", article_id)
-        return ArticleStatus(id=stored.id, url=stored.url, status=_status(stored),
-                             stories=stored.stories, unrouted=_status(stored) == "unrouted",
-                             received_at=stored.received_at, forwarded_at=stored.forwarded_at,
-                             revision_of=stored.revision_of)
+        return article_status(*found)
+
+    # -- signed webhooks ---------------------------------------------------------------------
+
+    @app.post("/v1/webhooks/{integration}", status_code=202, response_model=ArticleAccepted,
+              tags=["webhooks"])
+    async def receive_webhook(integration: str, request: Request):
+        """A CMS's signed webhook: Standard Webhooks (`webhook-id`, `webhook-timestamp`,
+        `webhook-signature`; five minutes' tolerance; a webhook-id is accepted once) or
+        GitHub-style `X-Hub-Signature-256`, as the integration was registered."""
+        found = await asyncio.to_thread(store.get_integration, engine, integration)
+        if found is None:
+            raise Problem(404, "not-found", "No such integration", integration)
+        raw = await request.body()
+        if len(raw) > settings.max_article_bytes:
+            raise Problem(413, "payload-too-large", "The request body is too large",
+                          f"at most {settings.max_article_bytes} bytes")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        verify = verify_standard if found.signing == "standard" else verify_github
+        try:
+            webhook_id = verify(found.secret, raw, headers)
+        except BadSignature as exc:
+            raise Problem(401, "bad-signature", "The webhook signature is not valid",
+                          str(exc)) from None
+        document = decode_json(raw, headers.get("content-type"))
+        fields = article_fields(map_fields(document, found.mapping, {"outlet": found.outlet}))
+        receipt = (integration, webhook_id[:200], RECEIPT_TTL) if webhook_id else None
+
+        def render(results):
+            return (202 if results[0].created else 200), accepted_body(request, results[0])
+
+        return await accept([fields], render, receipt=receipt)
+
+    def integration_public(request: Request, integration: Integration) -> dict:
+        url = str(request.url_for("receive_webhook", integration=integration.name))
+        return IntegrationPublic(webhook_url=url, **integration.model_dump()).model_dump()
+
+    @app.post("/v1/integrations", status_code=201, response_model=IntegrationCreated,
+              tags=["webhooks"], dependencies=[admin_key])
+    async def create_integration(body: IntegrationCreate, request: Request):
+        """Register a CMS; its signing secret is in this response only."""
+        integration = Integration(name=body.name, signing=body.signing,
+                                  secret=body.secret or new_secret(body.signing),
+                                  mapping=body.mapping, outlet=body.outlet)
+        created = await asyncio.to_thread(store.create_integration, engine, integration)
+        if created is None:
+            raise Problem(409, "conflict", "An integration of that name exists", body.name)
+        return {**integration_public(request, created), "secret": created.secret}
+
+    @app.get("/v1/integrations", tags=["webhooks"], dependencies=[admin_key])
+    async def read_integrations(request: Request):
+        found = await asyncio.to_thread(store.list_integrations, engine)
+        return {"integrations": [integration_public(request, i) for i in found]}
+
+    @app.delete("/v1/integrations/{name}", status_code=204, tags=["webhooks"],
+                dependencies=[admin_key])
+    async def delete_integration(name: str):
+        if not await asyncio.to_thread(store.delete_integration, engine, name):
+            raise Problem(404, "not-found", "No such integration", name)
+        return Response(status_code=204)
+
+    # -- feeds -------------------------------------------------------------------------------
+
+    @app.post("/v1/feeds", status_code=201, response_model=FeedPublic, tags=["feeds"],
+              dependencies=[admin_key])
+    async def create_feed(body: FeedCreate):
+        """Register an RSS or Atom feed; Celery beat polls it (see services/ingest/tasks.py)."""
+        feed = Feed(id=f"feed_{uuid.uuid4().hex[:16]}", url=str(body.url), outlet=body.outlet,
+                    interval_seconds=body.interval_seconds)
+        created = await asyncio.to_thread(store.create_feed, engine, feed)
+        if created is None:
+            raise Problem(409, "conflict", "That feed is registered already", str(body.url))
+        return created.model_dump()
+
+    @app.get("/v1/feeds", tags=["feeds"], dependencies=[admin_key])
+    async def read_feeds():
+        feeds = await asyncio.to_thread(store.list_feeds, engine)
+        return {"feeds": [FeedPublic(**f.model_dump()).model_dump(mode="json") for f in feeds]}
+
+    @app.get("/v1/feeds/{feed_id}", response_model=FeedPublic, tags=["feeds"],
+             dependencies=[admin_key])
+    async def read_feed(feed_id: str):
+        feed = await asyncio.to_thread(store.get_feed, engine, feed_id)
+        if feed is None:
+            raise Problem(404, "not-found", "No such feed", feed_id)
+        return feed.model_dump()
+
+    @app.delete("/v1/feeds/{feed_id}", status_code=204, tags=["feeds"],
+                dependencies=[admin_key])
+    async def delete_feed(feed_id: str):
+        if not await asyncio.to_thread(store.delete_feed, engine, feed_id):
+            raise Problem(404, "not-found", "No such feed", feed_id)
+        return Response(status_code=204)
 
     return app
-
-def _status(article) -> str:
-    if article.status != "forwarded":
-        return "accepted"
-    return "attached" if article.stories else "unrouted"

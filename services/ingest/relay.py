@@ -35,21 +35,26 @@ def forward_payload(article: IngestArticle) -> dict:
 
 
 async def relay_once(engine: Engine, client: StoryClient, batch: int) -> int:
-    """Forward what is due; stops at the first failure so that order is kept. Returns the count."""
+    """Forward what is due, one at a time in acceptance order; stops at the first failure so
+    that nothing overtakes it. Forwards are recorded together at the end of the pass (a crash
+    before that only repeats forwards, which the story service recognises). Returns the count.
+    """
     due = await asyncio.to_thread(store.due_messages, engine, batch, utcnow())
-    sent = 0
-    for message, article in due:
-        try:
-            result = await client.attach_article(forward_payload(article))
-        except (httpx.HTTPError, ValueError) as exc:
-            delay = retry_delay(message.attempts)
-            log.warning("forward of article %s failed (%s); retry in %.1fs",
-                        article.id, type(exc).__name__, delay.total_seconds())
-            await asyncio.to_thread(store.mark_failed, engine, message.id, str(exc), delay)
-            break
-        await asyncio.to_thread(store.mark_forwarded, engine, message.id, result["stories"])
-        sent += 1
-    return sent
+    forwarded = []
+    try:
+        for message, article in due:
+            try:
+                result = await client.attach_article(forward_payload(article))
+            except (httpx.HTTPError, ValueError) as exc:
+                delay = retry_delay(message.attempts)
+                log.warning("forward of article %s failed (%s); retry in %.1fs",
+                            article.id, type(exc).__name__, delay.total_seconds())
+                await asyncio.to_thread(store.mark_failed, engine, message.id, str(exc), delay)
+                break
+            forwarded.append((message.id, article.id, result["stories"]))
+    finally:
+        await asyncio.to_thread(store.mark_forwarded, engine, forwarded)
+    return len(forwarded)
 
 
 async def run_relay(engine: Engine, client: StoryClient, interval: float, batch: int) -> None:

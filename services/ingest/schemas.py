@@ -1,22 +1,31 @@
 """Request and response bodies of the ingest API."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
+from services.ingest.normalize import has_control_characters, plain_text
 from shared.text import clean_body
 
 
+def _no_controls(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 def _not_blank(value: str) -> str:
-    value = " ".join(value.split())
+    value = " ".join(plain_text(_no_controls(value)).split())
     if not value:
         raise ValueError("must not be blank")
     return value
 
 
 def _body(value: str) -> str:
-    value = clean_body(value)
+    """Plain text; HTML (a CMS's rendered body) becomes its visible text, paragraph by
+    paragraph, without scripts or styles."""
+    value = clean_body(plain_text(_no_controls(value)))
     if not value:
         raise ValueError("must not be blank")
     return value
@@ -39,7 +48,7 @@ class ArticleCreate(BaseModel):
     )
 
     outlet: Annotated[Line, Field(min_length=1, max_length=200)]
-    url: HttpUrl
+    url: Annotated[HttpUrl, Field(max_length=2000)]
     title: Annotated[Line, Field(min_length=1, max_length=500)]
     published_at: AwareDatetime
     body: Annotated[str, AfterValidator(_body), Field(min_length=1, max_length=1_000_000)]
@@ -56,9 +65,58 @@ class ArticleAccepted(BaseModel):
 class ArticleStatus(BaseModel):
     id: str
     url: str
-    status: str
+    status: str = Field(description="accepted (waiting to be forwarded) | forwarded | attached "
+                        "(to `stories`) | unrouted")
     stories: list[str]
     unrouted: bool
     received_at: datetime
     forwarded_at: datetime | None
+    forward_attempts: int = 0
     revision_of: str | None
+
+
+class ArticlesBatch(BaseModel):
+    articles: list[dict] = Field(min_length=1, max_length=100)
+
+
+class IntegrationCreate(BaseModel):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
+    signing: Literal["standard", "github"] = "standard"
+    secret: Annotated[str | None, Field(min_length=16, max_length=200)] = Field(
+        default=None, description="the CMS's own secret; one is made when left out")
+    mapping: dict[Literal["outlet", "url", "title", "published_at", "body"], str] = Field(
+        default_factory=dict, description='dotted paths, e.g. {"title": "post.headline"}')
+    outlet: Annotated[str | None, Field(max_length=200)] = None
+
+
+class IntegrationPublic(BaseModel):
+    name: str
+    signing: str
+    mapping: dict[str, str]
+    outlet: str | None
+    webhook_url: str
+    created_at: datetime
+
+
+class IntegrationCreated(IntegrationPublic):
+    secret: str = Field(description="shown once")
+
+
+class FeedCreate(BaseModel):
+    url: Annotated[HttpUrl, Field(max_length=2000)]
+    outlet: Annotated[Line, Field(min_length=1, max_length=200)]
+    interval_seconds: Annotated[int, Field(ge=60, le=86_400)] = 300
+
+
+class FeedPublic(BaseModel):
+    id: str
+    url: str
+    outlet: str
+    interval_seconds: int
+    status: str = Field(description="pending | ok | failing | gone")
+    failures: int
+    last_error: str | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    next_poll_at: datetime
+    articles: int

@@ -1,16 +1,32 @@
-"""Ingest's queries: accept an article with its outbox row in one transaction; the outbox."""
+"""Ingest's queries: accept articles with their outbox rows in one transaction (with the
+idempotency record or webhook receipt that goes with them); the outbox; keys, integrations and
+feeds."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.ingest.models import IngestArticle, OutboxMessage
+from services.ingest import keys
+from services.ingest.models import (
+    ApiKey,
+    Feed,
+    FeedEntry,
+    IdempotencyRecord,
+    IngestArticle,
+    Integration,
+    OutboxMessage,
+    WebhookReceipt,
+)
 from shared.db import utcnow
 from shared.eventstore import deterministic_id
 from shared.text import content_hash
+from shared.web import Caller
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -19,34 +35,130 @@ class Accepted:
     created: bool
 
 
-def accept_article(engine: Engine, fields: dict) -> Accepted:
-    """Store a new article and its outbox row atomically; an exact repeat returns the original."""
-    digest = content_hash(fields["body"])
-    article_id = deterministic_id("article", fields["url"], digest)
-    with Session(engine) as session:
-        existing = session.get(IngestArticle, article_id)
-        if existing:
-            return Accepted(existing, created=False)
-        previous = session.exec(
-            select(IngestArticle).where(IngestArticle.url == fields["url"])
-            .order_by(col(IngestArticle.received_at).desc())
-        ).first()
+@dataclass(frozen=True)
+class Outcome:
+    """What a request to accept articles answered (`replayed`: an earlier identical request's
+    answer, given again for its Idempotency-Key)."""
+
+    results: list[Accepted]
+    status_code: int
+    response: dict
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    principal: str
+    key: str
+    request_hash: str
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was first used with a different request."""
+
+
+class WebhookReplayed(Exception):
+    def __init__(self, article_id: str):
+        super().__init__(article_id)
+        self.article_id = article_id
+
+
+Render = Callable[[list[Accepted]], tuple[int, dict]]
+
+
+def article_id_of(url: str, body: str) -> tuple[str, str]:
+    """(article id, content hash): the same URL and text up to spacing is the same article."""
+    digest = content_hash(body)
+    return deterministic_id("article", url, digest), digest
+
+
+def _accept(session: Session, items: list[dict]) -> list[Accepted]:
+    keyed = [(*article_id_of(f["url"], f["body"]), f) for f in items]
+    known = {a.id: a for a in session.exec(
+        select(IngestArticle).where(col(IngestArticle.id).in_({k[0] for k in keyed})))}
+    latest = dict(session.exec(  # each URL's latest version, to link revisions
+        select(IngestArticle.url, IngestArticle.id)
+        .where(col(IngestArticle.url).in_({f["url"] for f in items}))
+        .order_by(col(IngestArticle.received_at))).all())
+    results = []
+    for article_id, digest, fields in keyed:
+        if article_id in known:
+            results.append(Accepted(known[article_id], created=False))
+            continue
         article = IngestArticle(id=article_id, content_hash=digest,
-                                revision_of=previous.id if previous else None, **fields)
+                                revision_of=latest.get(fields["url"]), **fields)
         session.add(article)
         session.add(OutboxMessage(article_id=article_id))
-        try:
-            session.commit()
-        except IntegrityError:  # the same article arrived concurrently
-            session.rollback()
-            return Accepted(session.get(IngestArticle, article_id), created=False)
-        session.refresh(article)
-        return Accepted(article, created=True)
+        session.flush()  # outbox ids in acceptance order
+        known[article_id] = article
+        latest[fields["url"]] = article_id
+        results.append(Accepted(article, created=True))
+    return results
 
 
-def get_article(engine: Engine, article_id: str) -> IngestArticle | None:
+def accept_articles(engine: Engine, items: list[dict], render: Render,
+                    idempotency: IdempotencyKey | None = None,
+                    receipt: tuple[str, str, timedelta] | None = None) -> Outcome:
+    """Store new articles and their outbox rows atomically, with the answer to an
+    Idempotency-Key or the receipt of a webhook (integration, webhook id, how long to remember
+    it) in the same transaction. Exact repeats return the original article."""
+    for attempt in range(2):
+        with Session(engine, expire_on_commit=False) as session:
+            now = utcnow()
+            if idempotency:
+                record = session.get(IdempotencyRecord, (idempotency.principal, idempotency.key))
+                if record and record.created_at > now - IDEMPOTENCY_TTL:
+                    if record.request_hash != idempotency.request_hash:
+                        raise IdempotencyKeyReused(idempotency.key)
+                    return Outcome([], record.status_code, record.response, replayed=True)
+                if record:
+                    session.delete(record)
+            if receipt:
+                integration, webhook_id, ttl = receipt
+                seen = session.get(WebhookReceipt, (integration, webhook_id))
+                if seen and seen.expires_at > now:
+                    raise WebhookReplayed(seen.article_id)
+                session.exec(delete(WebhookReceipt).where(col(WebhookReceipt.expires_at) <= now))
+            results = _accept(session, items)
+            status_code, response = render(results)
+            if idempotency:
+                session.exec(delete(IdempotencyRecord).where(
+                    col(IdempotencyRecord.created_at) < now - IDEMPOTENCY_TTL))
+                session.add(IdempotencyRecord(
+                    principal=idempotency.principal, key=idempotency.key,
+                    request_hash=idempotency.request_hash, status_code=status_code,
+                    response=response))
+            if receipt:
+                session.add(WebhookReceipt(integration=integration, webhook_id=webhook_id,
+                                           article_id=results[0].article.id,
+                                           expires_at=now + ttl))
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent request took the same id or key: look again
+                if attempt:
+                    raise
+                continue
+            return Outcome(results, status_code, response)
+    raise AssertionError("unreachable")
+
+
+def accept_article(engine: Engine, fields: dict) -> Accepted:
+    """Store one article and its outbox row atomically; an exact repeat returns the original."""
+    return accept_articles(engine, [fields], lambda results: (0, {})).results[0]
+
+
+def get_article(engine: Engine, article_id: str) -> tuple[IngestArticle, int] | None:
+    """The article and how many forwards of it have failed so far."""
     with Session(engine) as session:
-        return session.get(IngestArticle, article_id)
+        article = session.get(IngestArticle, article_id)
+        if article is None:
+            return None
+        attempts = session.exec(select(func.max(OutboxMessage.attempts))
+                                .where(OutboxMessage.article_id == article_id)).one()
+        return article, attempts or 0
+
+
+# -- the outbox ----------------------------------------------------------------------------------
 
 
 def due_messages(engine: Engine, limit: int, now: datetime) -> list[tuple[OutboxMessage,
@@ -68,16 +180,17 @@ def due_messages(engine: Engine, limit: int, now: datetime) -> list[tuple[Outbox
     return due
 
 
-def mark_forwarded(engine: Engine, message_id: int, stories: list[str]) -> None:
+def mark_forwarded(engine: Engine, forwarded: list[tuple[int, str, list[str]]]) -> None:
+    """Record forwards, each (outbox message id, article id, stories), in one transaction."""
+    if not forwarded:
+        return
+    now = utcnow()
     with Session(engine) as session:
-        message = session.get(OutboxMessage, message_id)
-        article = session.get(IngestArticle, message.article_id)
-        now = utcnow()
-        message.sent_at = now
-        article.status = "forwarded"
-        article.stories = stories
-        article.forwarded_at = now
-        session.add_all([message, article])
+        for message_id, article_id, stories in forwarded:
+            session.exec(update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+                         .values(sent_at=now))
+            session.exec(update(IngestArticle).where(col(IngestArticle.id) == article_id)
+                         .values(status="forwarded", stories=stories, forwarded_at=now))
         session.commit()
 
 
@@ -89,3 +202,160 @@ def mark_failed(engine: Engine, message_id: int, error: str, delay: timedelta) -
         message.next_attempt_at = utcnow() + delay
         session.add(message)
         session.commit()
+
+
+# -- API keys ------------------------------------------------------------------------------------
+
+
+def create_key(engine: Engine, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    """A new key and its token (the only time the token exists outside the caller)."""
+    made = keys.new_key()
+    key = ApiKey(id=made.id, name=name, scopes=sorted(set(scopes)), secret_hash=made.secret_hash)
+    with Session(engine, expire_on_commit=False) as session:
+        session.add(key)
+        session.commit()
+    return key, made.token
+
+
+def list_keys(engine: Engine) -> list[ApiKey]:
+    with Session(engine) as session:
+        return list(session.exec(select(ApiKey).order_by(col(ApiKey.created_at))))
+
+
+def revoke_key(engine: Engine, key_id: str) -> ApiKey | None:
+    with Session(engine, expire_on_commit=False) as session:
+        key = session.get(ApiKey, key_id)
+        if key and key.revoked_at is None:
+            key.revoked_at = utcnow()
+            session.add(key)
+            session.commit()
+        return key
+
+
+def find_caller(engine: Engine, token: str) -> Caller | None:
+    parsed = keys.parse_token(token)
+    if parsed is None:
+        return None
+    with Session(engine) as session:
+        key = session.get(ApiKey, parsed[0])
+    if key is None or key.revoked_at is not None:
+        return None
+    if not keys.secret_matches(parsed[1], key.secret_hash):
+        return None
+    return Caller(key.id, frozenset(key.scopes))
+
+
+def keys_exist(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return session.exec(select(ApiKey.id).limit(1)).first() is not None
+
+
+# -- webhook integrations ------------------------------------------------------------------------
+
+
+def create_integration(engine: Engine, integration: Integration) -> Integration | None:
+    """None when the name is taken."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.add(integration)
+        try:
+            session.commit()
+        except IntegrityError:
+            return None
+    return integration
+
+
+def get_integration(engine: Engine, name: str) -> Integration | None:
+    with Session(engine) as session:
+        return session.get(Integration, name)
+
+
+def list_integrations(engine: Engine) -> list[Integration]:
+    with Session(engine) as session:
+        return list(session.exec(select(Integration).order_by(col(Integration.name))))
+
+
+def delete_integration(engine: Engine, name: str) -> bool:
+    with Session(engine) as session:
+        found = session.get(Integration, name)
+        if found:
+            session.delete(found)
+            session.commit()
+        return found is not None
+
+
+# -- feeds ---------------------------------------------------------------------------------------
+
+
+def create_feed(engine: Engine, feed: Feed) -> Feed | None:
+    """None when the URL is registered already."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.add(feed)
+        try:
+            session.commit()
+        except IntegrityError:
+            return None
+    return feed
+
+
+def get_feed(engine: Engine, feed_id: str) -> Feed | None:
+    with Session(engine) as session:
+        return session.get(Feed, feed_id)
+
+
+def list_feeds(engine: Engine) -> list[Feed]:
+    with Session(engine) as session:
+        return list(session.exec(select(Feed).order_by(col(Feed.created_at))))
+
+
+def delete_feed(engine: Engine, feed_id: str) -> bool:
+    with Session(engine) as session:
+        found = session.get(Feed, feed_id)
+        if found:
+            session.delete(found)
+            session.exec(delete(FeedEntry).where(col(FeedEntry.feed_id) == feed_id))
+            session.commit()
+        return found is not None
+
+
+def due_feeds(engine: Engine, now: datetime) -> list[str]:
+    with Session(engine) as session:
+        return list(session.exec(select(Feed.id).where(col(Feed.next_poll_at) <= now,
+                                                       col(Feed.status) != "gone")))
+
+
+def claim_feed(engine: Engine, feed_id: str, now: datetime, lease: timedelta) -> Feed | None:
+    """Take a due feed for one poll (moving its next poll past the lease), or None if it is not
+    due or another worker has it."""
+    with Session(engine, expire_on_commit=False) as session:
+        claimed = session.exec(
+            update(Feed).where(col(Feed.id) == feed_id, col(Feed.next_poll_at) <= now,
+                               col(Feed.status) != "gone")
+            .values(next_poll_at=now + lease))
+        session.commit()
+        return session.get(Feed, feed_id) if claimed.rowcount else None
+
+
+def save_feed(engine: Engine, feed: Feed) -> None:
+    with Session(engine) as session:
+        session.merge(feed)
+        session.commit()
+
+
+def entry_fingerprints(engine: Engine, feed_id: str, entry_keys: list[str]) -> dict[str, str]:
+    if not entry_keys:
+        return {}
+    with Session(engine) as session:
+        rows = session.exec(select(FeedEntry.entry_key, FeedEntry.fingerprint).where(
+            col(FeedEntry.feed_id) == feed_id, col(FeedEntry.entry_key).in_(entry_keys)))
+        return dict(rows.all())
+
+
+def accept_feed_entry(engine: Engine, feed_id: str, entry_key: str, fingerprint: str,
+                      fields: dict) -> Accepted:
+    """Accept a feed item's article and remember the item's fingerprint, atomically."""
+    with Session(engine, expire_on_commit=False) as session:
+        accepted = _accept(session, [fields])[0]
+        session.merge(FeedEntry(feed_id=feed_id, entry_key=entry_key, fingerprint=fingerprint,
+                                article_id=accepted.article.id))
+        session.commit()
+    return accepted
