@@ -1,39 +1,61 @@
-"""Notify HTTP API: subscriptions and deliveries; runs the feed dispatcher in the background."""
+"""Notify HTTP API: subscribers, subscriptions, deliveries, unsubscribe links and Atom feeds;
+runs the feed dispatcher in the background."""
 
 import asyncio
 import base64
 import contextlib
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
 
 import httpx
+from fastapi import Depends, Query, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from services.notify import store
 from services.notify.clients import StoryFeedClient
 from services.notify.dispatcher import run_dispatcher
-from services.notify.models import Delivery, Subscription
+from services.notify.matching import sample_alert_body
+from services.notify.messages import atom_feed, templates
+from services.notify.models import (
+    Delivery,
+    DeliveryAttempt,
+    DigestItem,
+    Subscriber,
+    Subscription,
+)
 from services.notify.schemas import (
+    AlertQueued,
+    AttemptPublic,
     DeliveryPublic,
+    Redriven,
+    RedriveRequest,
+    SecretRotated,
+    SubscriberCreate,
+    SubscriberPublic,
+    SubscriberUpdate,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionPublic,
+    SubscriptionUpdate,
 )
-from services.notify.tasks import celery_app, deliver_task
-from shared.db import get_engine, ping
+from services.notify.tasks import deliver_now
+from services.notify.tokens import FEED, UNSUBSCRIBE, sign, signing_key, verify
+from shared.db import get_engine, ping, utcnow
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
+from shared.tasks import celery_app
+from shared.urlguard import UnsafeURL, check_url
 from shared.web import api_key_dependency, auth_headers, health_router, make_app
+
+ATOM = "application/atom+xml"
 
 
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def _public(sub: Subscription) -> dict:
-    return {"id": sub.id, "name": sub.name, "channel": sub.channel, "url": sub.target,
-            "stories": sub.stories, "types": sub.types, "outcomes": sub.outcomes,
-            "active": sub.active, "disabled_reason": sub.disabled_reason,
-            "created_at": sub.created_at}
 
 
 def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient | None = None,
@@ -43,15 +65,19 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     story_http = story_http or httpx.AsyncClient(base_url=settings.story_url, timeout=10.0)
     story_http.headers.update(auth_headers(settings))
     feed = StoryFeedClient(story_http)
-    enqueue = enqueue or (lambda delivery_id: deliver_task.delay(delivery_id))
+    send_later = enqueue or deliver_now
+    key = signing_key(settings)
+    base = settings.notify_public_url.rstrip("/")
+    # Without a beat process (the embedded default's in-memory broker) the loop closes digests.
+    digest_every = 60.0 if settings.broker_url.startswith("memory://") else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         task = None
         if run_dispatch_loop:
             task = asyncio.create_task(run_dispatcher(
-                engine, feed, enqueue, settings.dispatch_interval, settings.dispatch_batch,
-                settings.public_url))
+                engine, feed, send_later, settings.dispatch_interval, settings.dispatch_batch,
+                settings.public_url, digest_every))
         yield
         if task:
             task.cancel()
@@ -70,42 +96,264 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
                                       "broker": check_broker}))
     require_key = api_key_dependency(settings)
 
+    def session_dep():
+        with Session(engine) as session:
+            yield session
+
+    SessionDep = Annotated[Session, Depends(session_dep)]
+
+    def found(session: Session, model, id_: str, what: str):
+        row = session.get(model, id_)
+        if row is None:
+            raise Problem(404, "not-found", f"No such {what}", id_)
+        return row
+
+    def safe_url(url: str) -> None:
+        try:
+            check_url(url, settings.allow_private_urls)
+        except UnsafeURL as exc:
+            raise Problem(422, "unsafe-url", "The URL is not allowed", str(exc)) from exc
+
+    def subscriber_public(sbr: Subscriber) -> dict:
+        return {**sbr.model_dump(), "feed_url": f"{base}/v1/feeds/{sign(key, FEED, sbr.id)}"}
+
+    def subscription_public(sub: Subscription) -> dict:
+        email = sub.channel == "email"
+        fields = sub.model_dump(exclude={"target", "secret", "previous_secret",
+                                         "previous_secret_until", "failing_since"})
+        return {**fields, "url": None if email else sub.target,
+                "email": sub.target if email else None}
+
+    # Subscribers
+
+    @app.post("/v1/subscribers", status_code=201, response_model=SubscriberPublic,
+              dependencies=[require_key], tags=["subscribers"])
+    def create_subscriber(body: SubscriberCreate, session: SessionDep):
+        sbr = Subscriber(**body.model_dump())
+        session.add(sbr)
+        session.commit()
+        session.refresh(sbr)
+        return subscriber_public(sbr)
+
+    @app.get("/v1/subscribers", response_model=list[SubscriberPublic],
+             dependencies=[require_key], tags=["subscribers"])
+    def read_subscribers(session: SessionDep):
+        rows = session.exec(select(Subscriber).order_by(col(Subscriber.created_at)))
+        return [subscriber_public(s) for s in rows]
+
+    @app.get("/v1/subscribers/{subscriber_id}", response_model=SubscriberPublic,
+             dependencies=[require_key], tags=["subscribers"])
+    def read_subscriber(subscriber_id: str, session: SessionDep):
+        return subscriber_public(found(session, Subscriber, subscriber_id, "subscriber"))
+
+    @app.patch("/v1/subscribers/{subscriber_id}", response_model=SubscriberPublic,
+               dependencies=[require_key], tags=["subscribers"])
+    def update_subscriber(subscriber_id: str, body: SubscriberUpdate, session: SessionDep):
+        sbr = found(session, Subscriber, subscriber_id, "subscriber")
+        for name, value in body.model_dump(exclude_unset=True).items():
+            if value is None and name != "email":
+                raise Problem(422, "validation-error", f"{name} cannot be null")
+            setattr(sbr, name, value)
+        session.add(sbr)
+        session.commit()
+        session.refresh(sbr)
+        return subscriber_public(sbr)
+
+    @app.delete("/v1/subscribers/{subscriber_id}", status_code=204,
+                dependencies=[require_key], tags=["subscribers"])
+    def delete_subscriber(subscriber_id: str, session: SessionDep):
+        sbr = found(session, Subscriber, subscriber_id, "subscriber")
+        owned = select(Subscription.id).where(col(Subscription.subscriber_id) == subscriber_id)
+        session.exec(delete(DigestItem).where(col(DigestItem.subscription_id).in_(owned),
+                                              col(DigestItem.delivery_id).is_(None)))
+        session.exec(delete(Subscription).where(col(Subscription.subscriber_id) ==
+                                                subscriber_id))
+        session.delete(sbr)
+        session.commit()
+        return Response(status_code=204)
+
+    @app.get("/v1/subscribers/{subscriber_id}/subscriptions",
+             response_model=list[SubscriptionPublic], dependencies=[require_key],
+             tags=["subscribers"])
+    def read_subscriber_subscriptions(subscriber_id: str, session: SessionDep):
+        found(session, Subscriber, subscriber_id, "subscriber")
+        return read_subscriptions(session, subscriber_id)
+
+    @app.get("/v1/feeds/{token}", tags=["subscribers"], response_class=Response,
+             responses={200: {"content": {ATOM: {}}}})
+    def read_feed(token: str):
+        subscriber_id = verify(key, FEED, token)
+        with Session(engine) as session:
+            sbr = session.get(Subscriber, subscriber_id) if subscriber_id else None
+        if sbr is None:
+            raise Problem(404, "not-found", "No such feed")
+        entries = store.subscriber_alerts(engine, sbr.id)
+        body = atom_feed(f"urn:storywire:subscriber:{sbr.id}", f"storywire alerts for {sbr.name}",
+                         f"{base}/v1/feeds/{token}", entries, utcnow())
+        return Response(body, media_type=ATOM)
+
+    # Subscriptions
+
     @app.post("/v1/subscriptions", status_code=201, response_model=SubscriptionCreated,
               dependencies=[require_key], tags=["subscriptions"])
-    def create_subscription(body: SubscriptionCreate):
-        sub = Subscription(name=body.name, channel=body.channel, target=str(body.url),
-                           secret=new_secret(), stories=body.stories, types=list(body.types),
-                           outcomes=body.outcomes)
-        with Session(engine) as session:
-            session.add(sub)
-            session.commit()
-            session.refresh(sub)
-            return {**_public(sub), "secret": sub.secret}
+    def create_subscription(body: SubscriptionCreate, session: SessionDep):
+        if body.channel != "email":
+            safe_url(body.target)
+        if body.subscriber_id is None:
+            owner = Subscriber(name=body.name)
+            session.add(owner)
+        else:
+            owner = session.get(Subscriber, body.subscriber_id)
+            if owner is None:
+                raise Problem(422, "unknown-subscriber", "No such subscriber",
+                              body.subscriber_id)
+        sub = Subscription(**body.model_dump(exclude={"subscriber_id", "url", "email"}),
+                           subscriber_id=owner.id, target=body.target,
+                           secret=new_secret() if body.channel == "webhook" else None)
+        session.add(sub)
+        session.commit()
+        session.refresh(sub)
+        return {**subscription_public(sub), "secret": sub.secret}
 
     @app.get("/v1/subscriptions", response_model=list[SubscriptionPublic],
              dependencies=[require_key], tags=["subscriptions"])
-    def read_subscriptions():
-        with Session(engine) as session:
-            subs = session.exec(select(Subscription).order_by(col(Subscription.created_at)))
-            return [_public(s) for s in subs]
+    def read_subscriptions(session: SessionDep, subscriber_id: str | None = None):
+        query = select(Subscription).order_by(col(Subscription.created_at))
+        if subscriber_id:
+            query = query.where(col(Subscription.subscriber_id) == subscriber_id)
+        return [subscription_public(s) for s in session.exec(query)]
 
     @app.get("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic,
              dependencies=[require_key], tags=["subscriptions"])
-    def read_subscription(subscription_id: str):
+    def read_subscription(subscription_id: str, session: SessionDep):
+        return subscription_public(found(session, Subscription, subscription_id,
+                                         "subscription"))
+
+    @app.patch("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic,
+               dependencies=[require_key], tags=["subscriptions"])
+    def update_subscription(subscription_id: str, body: SubscriptionUpdate,
+                            session: SessionDep):
+        sub = found(session, Subscription, subscription_id, "subscription")
+        changes = body.model_dump(exclude_unset=True)
+        if any(v is None for v in changes.values()):
+            raise Problem(422, "validation-error", "Fields cannot be set to null",
+                          ", ".join(k for k, v in changes.items() if v is None))
+        url, email = changes.pop("url", None), changes.pop("email", None)
+        if (url and sub.channel == "email") or (email and sub.channel != "email"):
+            raise Problem(422, "wrong-channel", "That target does not fit the channel",
+                          f"a {sub.channel} subscription takes "
+                          f"{'email' if sub.channel == 'email' else 'url'}")
+        if url:
+            safe_url(str(url))
+            sub.target = str(url)
+        if email:
+            sub.target = email
+        if changes.get("active"):
+            sub.disabled_reason = None
+            sub.failing_since = None
+        elif changes.get("active") is False:
+            sub.disabled_reason = "paused"
+        for name, value in changes.items():
+            setattr(sub, name, value)
+        session.add(sub)
+        session.commit()
+        session.refresh(sub)
+        return subscription_public(sub)
+
+    @app.delete("/v1/subscriptions/{subscription_id}", status_code=204,
+                dependencies=[require_key], tags=["subscriptions"])
+    def delete_subscription(subscription_id: str, session: SessionDep):
+        sub = found(session, Subscription, subscription_id, "subscription")
+        session.exec(delete(DigestItem).where(col(DigestItem.subscription_id) == sub.id,
+                                              col(DigestItem.delivery_id).is_(None)))
+        session.delete(sub)
+        session.commit()
+        return Response(status_code=204)
+
+    @app.post("/v1/subscriptions/{subscription_id}/secret", response_model=SecretRotated,
+              dependencies=[require_key], tags=["subscriptions"])
+    def rotate_secret(subscription_id: str, session: SessionDep):
+        """A new signing secret; the previous one keeps signing until the grace period ends."""
+        sub = found(session, Subscription, subscription_id, "subscription")
+        if sub.channel != "webhook":
+            raise Problem(409, "no-secret", "Only webhook subscriptions have a secret")
+        until = utcnow() + timedelta(hours=settings.secret_grace_hours)
+        sub.previous_secret, sub.previous_secret_until = sub.secret, until
+        sub.secret = new_secret()
+        session.add(sub)
+        session.commit()
+        return {"secret": sub.secret, "previous_valid_until": until}
+
+    @app.post("/v1/subscriptions/{subscription_id}/test", status_code=202,
+              response_model=AlertQueued, dependencies=[require_key], tags=["subscriptions"])
+    def send_test_alert(subscription_id: str):
         with Session(engine) as session:
-            sub = session.get(Subscription, subscription_id)
-            if sub is None:
-                raise Problem(404, "not-found", "No such subscription", subscription_id)
-            return _public(sub)
+            found(session, Subscription, subscription_id, "subscription")
+        delivery_id = store.add_test_delivery(engine, subscription_id,
+                                              sample_alert_body(settings.public_url, utcnow()))
+        send_later(delivery_id)
+        return {"delivery_id": delivery_id}
+
+    # Deliveries
 
     @app.get("/v1/subscriptions/{subscription_id}/deliveries",
              response_model=list[DeliveryPublic], dependencies=[require_key],
              tags=["deliveries"])
-    def read_deliveries(subscription_id: str):
-        with Session(engine) as session:
-            rows = session.exec(select(Delivery)
-                                .where(Delivery.subscription_id == subscription_id)
-                                .order_by(col(Delivery.created_at)))
-            return [r.model_dump() for r in rows]
+    def read_deliveries(subscription_id: str, session: SessionDep,
+                        status: str | None = None,
+                        limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+        query = (select(Delivery).where(col(Delivery.subscription_id) == subscription_id)
+                 .order_by(col(Delivery.created_at).desc()).limit(limit))
+        if status:
+            query = query.where(col(Delivery.status) == status)
+        return [r.model_dump() for r in session.exec(query)]
+
+    @app.get("/v1/deliveries/{delivery_id}", response_model=DeliveryPublic,
+             dependencies=[require_key], tags=["deliveries"])
+    def read_delivery(delivery_id: str, session: SessionDep):
+        return found(session, Delivery, delivery_id, "delivery").model_dump()
+
+    @app.get("/v1/deliveries/{delivery_id}/attempts", response_model=list[AttemptPublic],
+             dependencies=[require_key], tags=["deliveries"])
+    def read_attempts(delivery_id: str, session: SessionDep):
+        found(session, Delivery, delivery_id, "delivery")
+        rows = session.exec(select(DeliveryAttempt)
+                            .where(col(DeliveryAttempt.delivery_id) == delivery_id)
+                            .order_by(col(DeliveryAttempt.id)))
+        return [r.model_dump() for r in rows]
+
+    @app.post("/v1/deliveries/redrive", response_model=Redriven, dependencies=[require_key],
+              tags=["deliveries"])
+    def redrive_deliveries(body: RedriveRequest):
+        """Failed deliveries (of active subscriptions) get a fresh retry schedule."""
+        ids = store.redrive(engine, body.subscription_id, body.delivery_ids)
+        for delivery_id in ids:
+            send_later(delivery_id)
+        return {"redriven": ids}
+
+    # Unsubscribe links (no API key: the signed token is the credential)
+
+    def unsubscribe_target(token: str, session: Session) -> Subscription:
+        subscription_id = verify(key, UNSUBSCRIBE, token)
+        sub = session.get(Subscription, subscription_id) if subscription_id else None
+        if sub is None:
+            raise Problem(404, "not-found", "No such subscription")
+        return sub
+
+    @app.get("/v1/unsubscribe/{token}", response_class=HTMLResponse, tags=["unsubscribe"])
+    def confirm_unsubscribe(token: str, session: SessionDep):
+        """A confirmation page only: link scanners fetch GETs."""
+        sub = unsubscribe_target(token, session)
+        return templates.get_template("unsubscribe.html").render(name=sub.name, done=False)
+
+    @app.post("/v1/unsubscribe/{token}", response_class=HTMLResponse, tags=["unsubscribe"])
+    def unsubscribe(token: str, session: SessionDep):
+        """RFC 8058 one-click unsubscribe, and the confirmation page's button."""
+        sub = unsubscribe_target(token, session)
+        sub.active = False
+        sub.disabled_reason = "unsubscribed"
+        session.add(sub)
+        session.commit()
+        return templates.get_template("unsubscribe.html").render(name=sub.name, done=True)
 
     return app

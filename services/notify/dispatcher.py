@@ -3,6 +3,7 @@ delivery rows, then hands due deliveries to Celery by id."""
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import httpx
@@ -30,10 +31,21 @@ async def dispatch_once(engine: Engine, feed: StoryFeedClient, enqueue: Callable
     return len(page["events"])
 
 
+async def close_digests(engine: Engine, enqueue: Callable[[str], None]) -> None:
+    for delivery_id in await asyncio.to_thread(store.close_digests, engine):
+        enqueue(delivery_id)
+
+
 async def run_dispatcher(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[str], None],
-                         interval: float, batch: int, public_url: str) -> None:
+                         interval: float, batch: int, public_url: str,
+                         digest_every: float | None = None) -> None:
+    """`digest_every`: also close digest windows this often (where no beat process runs)."""
+    next_digests = 0.0
     while True:
         try:
+            if digest_every and time.monotonic() >= next_digests:
+                next_digests = time.monotonic() + digest_every
+                await close_digests(engine, enqueue)
             consumed = await dispatch_once(engine, feed, enqueue, batch, public_url)
         except httpx.HTTPError as exc:
             log.warning("story feed unavailable (%s); retrying", type(exc).__name__)

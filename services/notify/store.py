@@ -1,19 +1,29 @@
-"""Notify's queries: deliveries recorded with the feed checkpoint, claimed, settled, re-enqueued."""
+"""Notify's queries: deliveries recorded with the feed checkpoint, claimed, settled, deferred,
+re-enqueued; digests closed; Slack hooks paced."""
 
+import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, or_, update
+from sqlalchemy import Engine, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from services.notify.matching import DEVELOPMENT_DETECTED, alert_body, match_reason
+from services.notify import digest as windows
+from services.notify.matching import DEVELOPMENT_DETECTED, alert_body, digest_body, match_reason
 from services.notify.models import (
+    ALERT,
     DELIVERED,
+    DIGEST,
     FAILED,
     PENDING,
+    REALTIME,
     SENDING,
+    TEST,
     Delivery,
     DeliveryAttempt,
+    DigestItem,
+    HookPacing,
+    Subscriber,
     Subscription,
     checkpoints,
     new_id,
@@ -25,6 +35,10 @@ CLAIM_SECONDS = 120
 STALE_ENQUEUE = timedelta(minutes=5)
 
 
+def _insert(conn):
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
 def feed_position(engine: Engine) -> int:
     with engine.connect() as conn:
         return checkpoints.get(conn, DISPATCHER)
@@ -32,7 +46,8 @@ def feed_position(engine: Engine) -> int:
 
 def record_deliveries(engine: Engine, events: list[dict], next_after: int,
                       public_url: str) -> int:
-    """Turn a page of feed events into delivery rows and move the checkpoint, atomically."""
+    """Turn a page of feed events into delivery rows (realtime subscriptions) or digest items
+    (digest subscriptions) and move the checkpoint, atomically. Returns deliveries created."""
     now = utcnow()
     created = 0
     with Session(engine) as session:
@@ -42,25 +57,82 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
         wanted = [e for e in events if e["type"] == DEVELOPMENT_DETECTED]
         subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all() \
             if wanted else []
-        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
+        insert = _insert(conn)
         for event in wanted:
+            development_id = event["data"]["development"]["id"]
             for sub in subscriptions:
                 reason = match_reason(sub.stories, sub.types, sub.outcomes, event["data"])
                 if reason is None:
                     continue
                 body = alert_body(event["data"], event["position"], reason, public_url, now)
+                if sub.rate != REALTIME:
+                    conn.execute(insert(DigestItem.__table__).values(
+                        subscription_id=sub.id, development_id=development_id,
+                        event_position=event["position"], alert=body["data"], created_at=now,
+                    ).on_conflict_do_nothing())
+                    continue
                 result = conn.execute(
                     insert(Delivery.__table__).values(
-                        id=new_id("msg"), subscription_id=sub.id,
-                        development_id=event["data"]["development"]["id"],
-                        event_position=event["position"], payload=body, status=PENDING,
-                        attempts=0, next_attempt_at=now, created_at=now,
+                        id=new_id("msg"), subscription_id=sub.id, development_id=development_id,
+                        kind=ALERT, event_position=event["position"], payload=body,
+                        status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
                     ).on_conflict_do_nothing().returning(Delivery.__table__.c.id)
                 )
                 created += len(result.all())
         checkpoints.advance(conn, DISPATCHER, next_after)
         session.commit()
     return created
+
+
+def close_digests(engine: Engine, now: datetime | None = None) -> list[str]:
+    """For every digest subscription whose window has closed, one digest delivery holding the
+    developments not yet in a digest. An empty window makes nothing. Idempotent: a digest is
+    unique per (subscription, window) and takes its items only if no other digest has.
+    Returns the new deliveries, marked enqueued: the caller enqueues them."""
+    now = now or utcnow()
+    created = []
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Subscription, Subscriber)
+            .join(Subscriber, col(Subscriber.id) == col(Subscription.subscriber_id), isouter=True)
+            .where(col(Subscription.active), col(Subscription.rate) != REALTIME)).all()
+    for sub, owner in rows:
+        time_zone = owner.time_zone if owner else "UTC"
+        start, end = windows.window(sub.rate, sub.digest_time, sub.digest_weekday, time_zone, now)
+        delivery_id = _close_digest(engine, sub.id, start, end, now)
+        if delivery_id:
+            created.append(delivery_id)
+    return created
+
+
+def _close_digest(engine: Engine, subscription_id: str, start: datetime, end: datetime,
+                  now: datetime) -> str | None:
+    with Session(engine) as session:
+        items = session.exec(select(DigestItem).where(
+            col(DigestItem.subscription_id) == subscription_id,
+            col(DigestItem.delivery_id).is_(None),
+            col(DigestItem.created_at) < end)).all()
+        if not items:
+            return None
+        conn = session.connection()
+        delivery_id = new_id("msg")
+        inserted = conn.execute(_insert(conn)(Delivery.__table__).values(
+            id=delivery_id, subscription_id=subscription_id,
+            development_id=f"digest:{end.isoformat()}", kind=DIGEST,
+            event_position=max(i.event_position for i in items),
+            payload=digest_body([i.alert for i in items], start, end, now), status=PENDING,
+            attempts=0, next_attempt_at=now, enqueued_at=now, created_at=now,
+        ).on_conflict_do_nothing().returning(Delivery.__table__.c.id)).all()
+        if not inserted:
+            return None  # this window's digest exists already
+        taken = session.exec(update(DigestItem).where(
+            col(DigestItem.id).in_([i.id for i in items]), col(DigestItem.delivery_id).is_(None))
+            .values(delivery_id=delivery_id)).rowcount
+        if taken != len(items):  # another digest took some of them meanwhile
+            session.rollback()
+            return None
+        session.commit()
+        return delivery_id
 
 
 def take_due(engine: Engine, limit: int = 500) -> list[str]:
@@ -90,47 +162,177 @@ def take_due(engine: Engine, limit: int = 500) -> list[str]:
     return list(ids)
 
 
-def claim(engine: Engine, delivery_id: str) -> tuple[Delivery, Subscription] | None:
+def claim(engine: Engine, delivery_id: str, claim_seconds: int = CLAIM_SECONDS
+          ) -> tuple[Delivery, Subscription | None] | None:
     """Take a pending delivery for sending; None if it is delivered, failed or taken."""
     now = utcnow()
-    with Session(engine) as session:
-        claimed = session.exec(
-            update(Delivery).where(and_(col(Delivery.id) == delivery_id,
-                                        col(Delivery.status) == PENDING))
-            .values(status=SENDING, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
-        ).rowcount
-        session.commit()
-        if not claimed:
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.execute(
+            update(Delivery.__table__).where(Delivery.__table__.c.id == delivery_id,
+                                             Delivery.__table__.c.status == PENDING)
+            .values(status=SENDING, claimed_until=now + timedelta(seconds=claim_seconds))
+            .returning(*Delivery.__table__.c)
+        ).mappings().first()
+        if row is None:
+            session.commit()
             return None
-        delivery = session.get(Delivery, delivery_id)
-        return delivery, session.get(Subscription, delivery.subscription_id)
+        sub = session.get(Subscription, row["subscription_id"])
+        session.commit()
+        return Delivery(**row), sub
+
+
+def owner(engine: Engine, subscription: Subscription) -> Subscriber | None:
+    with Session(engine) as session:
+        return session.get(Subscriber, subscription.subscriber_id) \
+            if subscription.subscriber_id else None
 
 
 def settle(engine: Engine, delivery_id: str, attempt: DeliveryAttempt, status: str,
-           next_attempt_at: datetime | None = None, disable_reason: str | None = None) -> None:
-    """Record an attempt and the delivery's new status in one transaction."""
+           next_attempt_at: datetime | None = None, enqueued: bool = False,
+           subscription: Subscription | None = None) -> datetime | None:
+    """Record an attempt and the delivery's new status in one transaction. A success clears
+    the endpoint's failing streak; a failure starts one (`subscription`: as claimed, to skip
+    writes that change nothing). `enqueued`: a countdown task for `next_attempt_at` is on its
+    way. Returns since when the endpoint has been failing, if it is."""
     now = utcnow()
+    table = Delivery.__table__
+    values = {"attempts": table.c.attempts + 1, "status": status, "claimed_until": None,
+              "last_status_code": attempt.status_code, "last_error": attempt.error}
+    if status == DELIVERED:
+        values["delivered_at"] = now
+    if status == PENDING:
+        values["next_attempt_at"] = next_attempt_at or now
+        values["enqueued_at"] = values["next_attempt_at"] if enqueued else None
+    failed = status != DELIVERED and (attempt.status_code is None or attempt.status_code >= 300)
     with Session(engine) as session:
-        delivery = session.get(Delivery, delivery_id)
-        delivery.attempts += 1
-        delivery.status = status
-        delivery.claimed_until = None
-        delivery.last_status_code = attempt.status_code
-        delivery.last_error = attempt.error
-        if status == DELIVERED:
-            delivery.delivered_at = now
-        if status == PENDING:
-            delivery.next_attempt_at = next_attempt_at or now
-            delivery.enqueued_at = None
-        session.add(delivery)
+        kind, subscription_id = session.execute(
+            update(table).where(table.c.id == delivery_id).values(**values)
+            .returning(table.c.kind, table.c.subscription_id)).one()
         session.add(attempt)
-        if disable_reason:
-            sub = session.get(Subscription, delivery.subscription_id)
-            sub.active = False
-            sub.disabled_reason = disable_reason
-            session.add(sub)
+        failing_since = None
+        if kind != TEST and failed:
+            failing_since = subscription.failing_since if subscription else None
+            if failing_since is None:
+                session.exec(update(Subscription).where(
+                    col(Subscription.id) == subscription_id,
+                    col(Subscription.failing_since).is_(None)).values(failing_since=now))
+                failing_since = session.get(Subscription, subscription_id).failing_since
+        elif kind != TEST and status == DELIVERED and (
+                subscription is None or subscription.failing_since is not None):
+            session.exec(update(Subscription).where(col(Subscription.id) == subscription_id)
+                         .values(failing_since=None))
+        session.commit()
+        return failing_since
+
+
+def disable(engine: Engine, subscription_id: str, reason: str) -> bool:
+    """Disable an active subscription; False if it was not active."""
+    with Session(engine) as session:
+        changed = session.exec(update(Subscription).where(
+            col(Subscription.id) == subscription_id, col(Subscription.active))
+            .values(active=False, disabled_reason=reason[:200])).rowcount
+        session.commit()
+        return bool(changed)
+
+
+def defer(engine: Engine, delivery_id: str, until: datetime) -> None:
+    """Put a claimed delivery back without an attempt (its Slack hook is busy); a countdown
+    task for `until` is on its way."""
+    with Session(engine) as session:
+        session.exec(update(Delivery).where(col(Delivery.id) == delivery_id,
+                                            col(Delivery.status) == SENDING)
+                     .values(status=PENDING, claimed_until=None, next_attempt_at=until,
+                             enqueued_at=until))
         session.commit()
 
 
-__all__ = ["DELIVERED", "FAILED", "PENDING", "claim", "feed_position", "record_deliveries",
-           "settle", "take_due"]
+def hook_key(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def reserve_hook(engine: Engine, url: str, interval: float) -> datetime | None:
+    """Take the hook's next send slot: None when it is ours now, else when it frees up."""
+    now = utcnow()
+    hook = hook_key(url)
+    with Session(engine) as session:
+        conn = session.connection()
+        conn.execute(_insert(conn)(HookPacing.__table__).values(
+            hook=hook, next_send_at=now - timedelta(seconds=1)).on_conflict_do_nothing())
+        taken = session.exec(update(HookPacing).where(
+            col(HookPacing.hook) == hook, col(HookPacing.next_send_at) <= now)
+            .values(next_send_at=now + timedelta(seconds=interval))).rowcount
+        free_at = None if taken else session.get(HookPacing, hook).next_send_at
+        session.commit()
+        return free_at
+
+
+def hold_hook(engine: Engine, url: str, until: datetime) -> None:
+    """The hook said 429: nothing goes to it before `until`."""
+    with Session(engine) as session:
+        session.exec(update(HookPacing).where(col(HookPacing.hook) == hook_key(url),
+                                              col(HookPacing.next_send_at) < until)
+                     .values(next_send_at=until))
+        session.commit()
+
+
+def redrive(engine: Engine, subscription_id: str | None = None,
+            delivery_ids: list[str] | None = None) -> list[str]:
+    """Failed deliveries of active subscriptions back to pending with a fresh schedule."""
+    now = utcnow()
+    with Session(engine) as session:
+        query = (select(Delivery.id).join(Subscription,
+                                          col(Subscription.id) == col(Delivery.subscription_id))
+                 .where(col(Delivery.status) == FAILED, col(Subscription.active)))
+        if subscription_id:
+            query = query.where(col(Delivery.subscription_id) == subscription_id)
+        if delivery_ids is not None:
+            query = query.where(col(Delivery.id).in_(delivery_ids))
+        ids = list(session.exec(query).all())
+        if ids:
+            session.exec(update(Delivery).where(col(Delivery.id).in_(ids),
+                                                col(Delivery.status) == FAILED)
+                         .values(status=PENDING, attempts=0, next_attempt_at=now,
+                                 enqueued_at=now))
+        session.commit()
+        return ids
+
+
+def add_test_delivery(engine: Engine, subscription_id: str, payload: dict) -> str:
+    now = utcnow()
+    delivery = Delivery(subscription_id=subscription_id, development_id=f"test:{new_id('t')}",
+                        kind=TEST, event_position=0, payload=payload, next_attempt_at=now,
+                        enqueued_at=now)
+    with Session(engine) as session:
+        session.add(delivery)
+        session.commit()
+        return delivery.id
+
+
+def subscriber_alerts(engine: Engine, subscriber_id: str, limit: int = 50
+                      ) -> list[tuple[datetime, dict]]:
+    """A subscriber's alerts, newest first, each development once (realtime and digest)."""
+    with Session(engine) as session:
+        sub_ids = select(Subscription.id).where(col(Subscription.subscriber_id) == subscriber_id)
+        alerts = session.exec(select(Delivery.created_at, Delivery.payload).where(
+            col(Delivery.subscription_id).in_(sub_ids), col(Delivery.kind) == ALERT)
+            .order_by(col(Delivery.created_at).desc()).limit(limit)).all()
+        items = session.exec(select(DigestItem.created_at, DigestItem.alert).where(
+            col(DigestItem.subscription_id).in_(sub_ids))
+            .order_by(col(DigestItem.created_at).desc()).limit(limit)).all()
+    entries, seen = [], set()
+    for recorded, alert in sorted([(c, p["data"]) for c, p in alerts] + list(items),
+                                  key=lambda e: e[0], reverse=True):
+        if alert["development"]["id"] not in seen:
+            seen.add(alert["development"]["id"])
+            entries.append((recorded, alert))
+    return entries[:limit]
+
+
+def count_by_status(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        return dict(session.exec(select(Delivery.status, func.count()).group_by(
+            col(Delivery.status))).all())
+
+
+__all__ = ["DELIVERED", "FAILED", "PENDING", "claim", "close_digests", "feed_position",
+           "record_deliveries", "redrive", "settle", "take_due"]

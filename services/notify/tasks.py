@@ -1,79 +1,153 @@
-"""Celery: the app, and thin tasks that take a delivery id and re-read the row."""
+"""Notify's Celery tasks: thin functions that take ids and re-read rows."""
 
 import logging
+import os
+from datetime import timedelta
 
 import httpx
-from celery import Celery
+from sqlalchemy import Engine
 
 from services.notify import store
-from services.notify.channels import send_webhook
-from services.notify.models import DeliveryAttempt
-from services.notify.policy import after_attempt
+from services.notify.channels import SendResult, send_email, send_slack, send_webhook
+from services.notify.messages import email_message, notice_message, slack_message
+from services.notify.models import DELIVERED, PENDING, TEST, Delivery, DeliveryAttempt, Subscription
+from services.notify.policy import after_attempt, failing_too_long, signing_secrets, use_countdown
+from services.notify.tokens import UNSUBSCRIBE, sign, signing_key
 from shared.db import get_engine, utcnow
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
+from shared.tasks import celery_app, current_settings
+from shared.urlguard import UnsafeURL, check_url
 
 log = logging.getLogger("storywire.notify.tasks")
 
-VISIBILITY_TIMEOUT = 3600
+_http: tuple[int, httpx.Client] | None = None
 
 
-def make_celery(broker_url: str) -> Celery:
-    app = Celery("storywire", broker=broker_url)
-    app.conf.update(
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_time_limit=60,
-        task_soft_time_limit=50,
-        task_ignore_result=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
-        broker_connection_retry_on_startup=True,
-        task_default_queue="storywire-notify",
-    )
-    return app
+def http_client() -> httpx.Client:
+    """One HTTP client per worker process (made after the pool forks)."""
+    global _http
+    if _http is None or _http[0] != os.getpid():
+        timeout = current_settings().webhook_timeout
+        _http = (os.getpid(), httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), follow_redirects=False))
+    return _http[1]
 
 
-celery_app = make_celery(get_settings().broker_url)
-_settings: Settings | None = None
+def unsubscribe_url(settings: Settings, subscription_id: str) -> str:
+    token = sign(signing_key(settings), UNSUBSCRIBE, subscription_id)
+    return f"{settings.notify_public_url.rstrip('/')}/v1/unsubscribe/{token}"
 
 
-def configure(settings: Settings) -> None:
-    """Use these settings in this process's tasks (the embedded mode passes its own)."""
-    global _settings
-    _settings = settings
-    celery_app.conf.broker_url = settings.broker_url
+def send(settings: Settings, http: httpx.Client, delivery: Delivery,
+         sub: Subscription) -> SendResult:
+    """One attempt over the subscription's channel."""
+    if sub.channel == "email":
+        message = email_message(delivery.payload, settings.smtp_from, sub.target,
+                                unsubscribe_url(settings, sub.id), delivery.id)
+        return send_email(settings, message)
+    try:
+        check_url(sub.target, settings.allow_private_urls)
+    except UnsafeURL as exc:
+        return SendResult(None, f"refused: {exc}"[:500], "", 0)
+    if sub.channel == "slack":
+        return send_slack(http, sub.target, slack_message(delivery.payload))
+    secrets = signing_secrets(sub.secret, sub.previous_secret, sub.previous_secret_until,
+                              utcnow())
+    return send_webhook(http, sub.target, secrets, delivery.id, delivery.payload)
 
 
-def current_settings() -> Settings:
-    return _settings or get_settings()
+def tell_owner(engine: Engine, settings: Settings, sub: Subscription, reason: str) -> None:
+    """Email the subscriber that its endpoint was disabled, where it has an address."""
+    owner = store.owner(engine, sub)
+    if owner is None or not owner.email:
+        return
+    result = send_email(settings, notice_message(settings.smtp_from, owner.email, sub.name,
+                                                 sub.target, reason))
+    if not result.ok:
+        log.warning("could not tell %s that %s is disabled: %s", owner.id, sub.id, result.error)
 
 
-def deliver(delivery_id: str, http: httpx.Client) -> str:
-    """Send one delivery if it is still pending; returns what became of it."""
+def deliver(delivery_id: str, http: httpx.Client,
+            schedule=lambda delivery_id, seconds: None) -> str:
+    """Send one delivery if it is still pending; returns what became of it.
+
+    `schedule(delivery_id, seconds)` enqueues a later attempt (a Celery countdown)."""
     settings = current_settings()
     engine = get_engine(settings.service_database_url("notify"))
-    claimed = store.claim(engine, delivery_id)
+    claimed = store.claim(engine, delivery_id, settings.delivery_claim_seconds)
     if claimed is None:
         return "skipped"
-    delivery, subscription = claimed
-    if not subscription.active:
-        attempt = DeliveryAttempt(delivery_id=delivery_id, error="subscription disabled")
-        store.settle(engine, delivery_id, attempt, store.FAILED)
+    delivery, sub = claimed
+    if sub is None or (not sub.active and delivery.kind != TEST):
+        reason = "subscription deleted" if sub is None else "subscription disabled"
+        store.settle(engine, delivery_id, DeliveryAttempt(delivery_id=delivery_id, error=reason),
+                     store.FAILED)
         return store.FAILED
-    result = send_webhook(http, subscription.target, subscription.secret, delivery.id,
-                          delivery.payload)
-    attempt = DeliveryAttempt(delivery_id=delivery_id, attempted_at=utcnow(),
+    if sub.channel == "slack":
+        free_at = store.reserve_hook(engine, sub.target, settings.slack_interval)
+        if free_at is not None:
+            store.defer(engine, delivery_id, free_at)
+            schedule(delivery_id, max(0.0, (free_at - utcnow()).total_seconds()))
+            return "deferred"
+    result = send(settings, http, delivery, sub)
+    now = utcnow()
+    if sub.channel == "slack" and result.status_code == 429 and result.retry_after:
+        store.hold_hook(engine, sub.target, now + timedelta(seconds=result.retry_after))
+    attempt = DeliveryAttempt(delivery_id=delivery_id, attempted_at=now,
                               status_code=result.status_code, error=result.error,
                               response_excerpt=result.excerpt, duration_ms=result.duration_ms)
     outcome = after_attempt(result, delivery.attempts + 1, settings.delivery_max_attempts)
-    next_at = utcnow() + outcome.delay if outcome.delay else None
-    store.settle(engine, delivery_id, attempt, outcome.status, next_at, outcome.disable_reason)
-    log.info("delivery %s: %s (HTTP %s)", delivery_id, outcome.status, result.status_code)
+    countdown = outcome.status == PENDING and use_countdown(outcome.delay)
+    failing_since = store.settle(engine, delivery_id, attempt, outcome.status,
+                                 now + outcome.delay if outcome.delay else None, countdown, sub)
+    if countdown:
+        schedule(delivery_id, outcome.delay.total_seconds())
+    reason = outcome.disable_reason or failing_too_long(failing_since, now,
+                                                        settings.disable_after_hours)
+    if reason and delivery.kind != TEST and store.disable(engine, sub.id, reason):
+        log.warning("subscription %s disabled: %s", sub.id, reason)
+        tell_owner(engine, settings, sub, reason)
+    log.info("delivery %s: %s (%s)", delivery_id, outcome.status,
+             result.status_code or result.error)
     return outcome.status
+
+
+def enqueue(delivery_id: str, seconds: float = 0) -> None:
+    deliver_task.apply_async((delivery_id,), countdown=seconds or None)
+
+
+def deliver_now(delivery_id: str) -> None:
+    enqueue(delivery_id)
 
 
 @celery_app.task(name="notify.deliver", acks_late=True, reject_on_worker_lost=True)
 def deliver_task(delivery_id: str) -> str:
-    timeout = current_settings().webhook_timeout
-    with httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0))) as http:
-        return deliver(delivery_id, http)
+    return deliver(delivery_id, http_client(), schedule=enqueue)
+
+
+@celery_app.task(name="notify.sweep")
+def sweep_task() -> int:
+    """Re-enqueue what is due: long retries held in the database, sends cut short by a dead
+    worker (expired claims), tasks lost by the broker."""
+    engine = get_engine(current_settings().service_database_url("notify"))
+    total = 0
+    while True:
+        ids = store.take_due(engine)
+        for delivery_id in ids:
+            enqueue(delivery_id)
+        total += len(ids)
+        if len(ids) < 500:
+            return total
+
+
+@celery_app.task(name="notify.digests")
+def digests_task() -> int:
+    engine = get_engine(current_settings().service_database_url("notify"))
+    ids = store.close_digests(engine)
+    for delivery_id in ids:
+        enqueue(delivery_id)
+    return len(ids)
+
+
+__all__ = ["DELIVERED", "deliver", "deliver_task", "digests_task",
+           "sweep_task"]

@@ -1,6 +1,5 @@
 """Deliveries through a real `celery worker` process on Redis to a loopback webhook receiver."""
 
-import sqlalchemy as sa
 from conftest import wait_until
 from sqlmodel import Session, select
 
@@ -8,9 +7,9 @@ from services.demo.receiver import WebhookReceiver
 from services.notify import store
 from services.notify.api import new_secret
 from services.notify.models import Delivery, DeliveryAttempt, Subscription
-from services.notify.tasks import make_celery
 from shared.db import get_engine
 from shared.migrate import upgrade
+from shared.tasks import make_celery
 
 
 def development_event(position: int, dev_id: str, type_="ruling", outcome="denied") -> dict:
@@ -97,13 +96,14 @@ def test_failures_are_retried_from_the_database_and_410_disables(pg_url, redis_u
         celery.send_task("notify.deliver", args=[delivery_id])
         wait_until(lambda: statuses(engine)["d1"] == "pending" and _attempts(engine) == 1, 20,
                    what="the failed attempt to be recorded")
-        assert store.take_due(engine) == []  # waiting ~5 s before the next attempt
-        with engine.begin() as conn:  # time passes
-            conn.execute(sa.update(Delivery.__table__).values(
-                next_attempt_at=sa.func.now() - sa.text("interval '1 second'")))
-        (again,) = store.take_due(engine)
-        celery.send_task("notify.deliver", args=[again])
+        # The 5 s retry is a Celery countdown already on its way: the sweep leaves it alone.
+        assert store.take_due(engine) == []
         wait_until(lambda: statuses(engine)["d1"] == "delivered", 20, what="the retry")
+        with Session(engine) as session:
+            first, second = session.exec(select(DeliveryAttempt)
+                                         .order_by(DeliveryAttempt.id)).all()
+        assert first.status_code == 500 and second.status_code == 204
+        assert (second.attempted_at - first.attempted_at).total_seconds() >= 4.5
         assert len(receiver.alerts) == 1
 
         receiver.answers = [410]
@@ -121,3 +121,47 @@ def test_failures_are_retried_from_the_database_and_410_disables(pg_url, redis_u
 def _attempts(engine) -> int:
     with Session(engine) as session:
         return len(session.exec(select(DeliveryAttempt)).all())
+
+
+def test_a_worker_killed_mid_send_delivers_after_restart_exactly_once(
+        pg_url, redis_url, processes, tmp_path):
+    """kill -9 while the receiver holds the request open; the restarted worker's beat sweep
+    finds the expired claim and sends again, with the same webhook-id."""
+    import threading
+
+    from test_notify_channels import Receiver
+
+    with Receiver() as receiver:
+        engine = get_engine(pg_url)
+        upgrade("notify", engine)
+        with Session(engine) as session:
+            sub = Subscription(name="desk", channel="webhook", target=receiver.url,
+                               secret=new_secret())
+            session.add(sub)
+            session.commit()
+            session.refresh(sub)
+        hold = threading.Event()
+        receiver.script = [{"status": 204, "wait": hold}]
+        store.record_deliveries(engine, [development_event(3, "d1")], 3, "http://sw")
+        (delivery_id,) = store.take_due(engine)
+        make_celery(redis_url).send_task("notify.deliver", args=[delivery_id])
+
+        env = {"STORYWIRE_NOTIFY_DATABASE_URL": pg_url, "STORYWIRE_BROKER_URL": redis_url,
+               "STORYWIRE_WEBHOOK_TIMEOUT": "5", "STORYWIRE_DELIVERY_CLAIM_SECONDS": "3",
+               "STORYWIRE_SWEEP_INTERVAL": "1", "STORYWIRE_DATA_DIR": str(tmp_path)}
+        args = ["-m", "celery", "-A", "services.notify.tasks", "worker", "--pool", "solo",
+                "--loglevel", "INFO", "--without-mingle", "--without-gossip"]
+        first = processes("worker-1", args, env)
+        wait_until(lambda: len(receiver.requests) == 1, 30,
+                   what=f"the send to start\n{first.output()}")
+        first.kill()  # SIGKILL to the whole process group, mid-send
+        hold.set()
+        assert statuses(engine)["d1"] == "sending"
+
+        second = processes("worker-2", [*args, "--beat"], env)
+        wait_until(lambda: statuses(engine)["d1"] == "delivered", 60,
+                   what=f"the redelivery\n{second.output()}")
+        alerts = receiver.verified(sub.secret)
+        assert {a["id"] for a in alerts} == {delivery_id}  # one alert, one webhook-id
+        assert alerts[0]["payload"]["data"]["development"]["id"] == "d1"
+        assert len(alerts) == 2  # the first copy reached the receiver before the kill
