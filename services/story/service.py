@@ -207,8 +207,7 @@ class StoryService:
                    if e.stream_id.startswith(ev.STORY_PREFIX)}
         due = []
         for slug in sorted(touched):
-            latest = self.snapshots.latest(ev.story_stream(slug))
-            since = latest[0] if latest else 0
+            since = self.snapshots.latest_version(ev.story_stream(slug))
             snapshot = self.read(slug, lambda v, since=since: (
                 (v.version, copy.deepcopy(v.to_dict()))
                 if v.version - since >= SNAPSHOT_EVERY else None))

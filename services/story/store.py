@@ -9,6 +9,7 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
+    func,
     insert,
     select,
 )
@@ -44,6 +45,13 @@ class Snapshots:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return (row.version, row.data) if row else None
+
+    def latest_version(self, stream_id: str) -> int:
+        """The version of the newest snapshot (0 if none), without loading it."""
+        query = select(func.coalesce(func.max(snapshots_table.c.version), 0)).where(
+            snapshots_table.c.stream_id == stream_id)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
 
     def save(self, conn, stream_id: str, version: int, data: dict) -> None:
         """Store a snapshot and keep only the newest `keep` of the stream."""

@@ -42,7 +42,7 @@ def setup(pg_url, receiver, **filters):
 def start_worker(processes, pg_url, redis_url):
     env = {"STORYWIRE_NOTIFY_DATABASE_URL": pg_url, "STORYWIRE_BROKER_URL": redis_url,
            "STORYWIRE_WEBHOOK_TIMEOUT": "2"}
-    worker = processes("worker", ["-m", "celery", "-A", "services.notify.tasks", "worker",
+    worker = processes("worker", ["-m", "celery", "-A", "shared.tasks", "worker",
                                   "--pool", "solo", "--loglevel", "INFO",
                                   "--without-mingle", "--without-gossip"], env)
     wait_until(lambda: "ready" in worker.output(), 30, what="the celery worker to start")
@@ -149,7 +149,7 @@ def test_a_worker_killed_mid_send_delivers_after_restart_exactly_once(
         env = {"STORYWIRE_NOTIFY_DATABASE_URL": pg_url, "STORYWIRE_BROKER_URL": redis_url,
                "STORYWIRE_WEBHOOK_TIMEOUT": "5", "STORYWIRE_DELIVERY_CLAIM_SECONDS": "3",
                "STORYWIRE_SWEEP_INTERVAL": "1", "STORYWIRE_DATA_DIR": str(tmp_path)}
-        args = ["-m", "celery", "-A", "services.notify.tasks", "worker", "--pool", "solo",
+        args = ["-m", "celery", "-A", "shared.tasks", "worker", "--pool", "solo",
                 "--loglevel", "INFO", "--without-mingle", "--without-gossip"]
         first = processes("worker-1", args, env)
         wait_until(lambda: len(receiver.requests) == 1, 30,
