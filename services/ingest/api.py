@@ -260,7 +260,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         integration = Integration(name=body.name, signing=body.signing,
                                   secret=body.secret or new_secret(body.signing),
                                   mapping=body.mapping, outlet=body.outlet)
-        created = await asyncio.to_thread(store.create_integration, engine, integration)
+        created = await asyncio.to_thread(store.add_unique, engine, integration)
         if created is None:
             raise Problem(409, "conflict", "An integration of that name exists", body.name)
         return {**integration_public(request, created), "secret": created.secret}
@@ -285,7 +285,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         """Register an RSS or Atom feed; Celery beat polls it (see services/ingest/tasks.py)."""
         feed = Feed(id=f"feed_{uuid.uuid4().hex[:16]}", url=str(body.url), outlet=body.outlet,
                     interval_seconds=body.interval_seconds)
-        created = await asyncio.to_thread(store.create_feed, engine, feed)
+        created = await asyncio.to_thread(store.add_unique, engine, feed)
         if created is None:
             raise Problem(409, "conflict", "That feed is registered already", str(body.url))
         return created.model_dump()

@@ -5,6 +5,7 @@ feeds."""
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine, delete, func, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from shared.text import content_hash
 from shared.web import Caller
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -253,15 +255,15 @@ def keys_exist(engine: Engine) -> bool:
 # -- webhook integrations ------------------------------------------------------------------------
 
 
-def create_integration(engine: Engine, integration: Integration) -> Integration | None:
-    """None when the name is taken."""
+def add_unique(engine: Engine, row: T) -> T | None:
+    """Insert a row; None when its key (an integration's name, a feed's URL) is taken."""
     with Session(engine, expire_on_commit=False) as session:
-        session.add(integration)
+        session.add(row)
         try:
             session.commit()
         except IntegrityError:
             return None
-    return integration
+    return row
 
 
 def get_integration(engine: Engine, name: str) -> Integration | None:
@@ -284,17 +286,6 @@ def delete_integration(engine: Engine, name: str) -> bool:
 
 
 # -- feeds ---------------------------------------------------------------------------------------
-
-
-def create_feed(engine: Engine, feed: Feed) -> Feed | None:
-    """None when the URL is registered already."""
-    with Session(engine, expire_on_commit=False) as session:
-        session.add(feed)
-        try:
-            session.commit()
-        except IntegrityError:
-            return None
-    return feed
 
 
 def get_feed(engine: Engine, feed_id: str) -> Feed | None:

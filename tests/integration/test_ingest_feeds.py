@@ -181,7 +181,7 @@ def test_feed_polled_with_etag_changes_picked_up_and_summaries_fetched(server, s
 
 def test_feed_errors_back_off_and_show_in_the_status(server, settings):
     engine = get_engine(settings.database_url)
-    feed = store.create_feed(engine, Feed(id="feed_broken", url=f"{server.base}/feed.xml",
+    feed = store.add_unique(engine, Feed(id="feed_broken", url=f"{server.base}/feed.xml",
                                           outlet="Desk", interval_seconds=300))
     server.status = 503
     assert poll(engine, feed.id) == "failed: HTTP 503"
@@ -204,7 +204,7 @@ def test_feed_errors_back_off_and_show_in_the_status(server, settings):
 def test_private_addresses_are_refused_unless_allowed(server, settings):
     engine = get_engine(settings.database_url)
     server.publish(rss(full_item(server.base, 1, "Text.")))
-    feed = store.create_feed(engine, Feed(id="feed_local", url=f"{server.base}/feed.xml",
+    feed = store.add_unique(engine, Feed(id="feed_local", url=f"{server.base}/feed.xml",
                                           outlet="Desk"))
     assert poll(engine, feed.id, allow_private=False).startswith("failed: UnsafeURL")
     assert server.requests == [] and articles(engine) == []
@@ -215,7 +215,7 @@ def test_beat_task_hands_due_feeds_to_poll_tasks(server, settings, monkeypatch):
 
     engine = get_engine(settings.database_url)
     server.publish(rss(full_item(server.base, 1, "Text about the hearing.")))
-    store.create_feed(engine, Feed(id="feed_due", url=f"{server.base}/feed.xml", outlet="Desk"))
+    store.add_unique(engine, Feed(id="feed_due", url=f"{server.base}/feed.xml", outlet="Desk"))
     monkeypatch.setattr(tasks, "current_settings", lambda: settings)
     queued = []
     # The broker is the one thing not run here: keep what would be queued, then run it.
