@@ -183,17 +183,19 @@ class EventStore:
         if conn is not None:
             return self._append(conn, stream_id, events, expected_version)
         try:
+            # Optimistic: new ids are the rule, so their check is left to the unique index.
             with self.engine.begin() as own:
-                return self._append(own, stream_id, events, expected_version)
-        except IntegrityError:
-            # The same retry raced us between the id check and the lock: it is recorded now.
+                return self._append(own, stream_id, events, expected_version, check_ids=False)
+        except (IntegrityError, ConcurrencyError):
+            # Perhaps a retry of a recorded append: return its events, or say what conflicts.
             with self.engine.begin() as own:
                 return self._append(own, stream_id, events, expected_version)
 
-    def _append(self, conn, stream_id, events, expected_version) -> list[RecordedEvent]:
+    def _append(self, conn, stream_id, events, expected_version,
+                check_ids: bool = True) -> list[RecordedEvent]:
         ids = [e.event_id for e in events]
         # Recognise a retry before taking the lock, so the lock covers as little as possible.
-        existing = self._events_by_id(conn, ids)
+        existing = self._events_by_id(conn, ids) if check_ids else []
         if existing:
             if len(existing) == len(ids) and all(e.stream_id == stream_id for e in existing):
                 return sorted(existing, key=lambda e: e.position)
