@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     bodies: OrderedDict[str, bytes] = OrderedDict()  # rendered JSON by ETag
     bodies_lock = threading.Lock()
 
-    async def cached(request: Request, response: Response, slug: str, as_of: str | None,
+    async def cached(request: Request, slug: str, as_of: str | None,
                      if_none_match: str | None, fn) -> Response:
         """fn(view) as JSON with an ETag; 304 when the client has this version already. A
         rendered body is kept per ETag, so polling an unchanged story costs one lookup."""
@@ -109,6 +109,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                 return tag, None
             with bodies_lock:
                 body = bodies.get(tag)
+                if body is not None:
+                    bodies.move_to_end(tag)
             if body is None:
                 body = orjson.dumps(fn(view))
                 with bodies_lock:
@@ -123,7 +125,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             return Response(status_code=304, headers={"ETag": tag})
         return Response(body, media_type="application/json", headers={"ETag": tag})
 
-    async def paged(request, response, slug, items_of, cursor, limit, as_of, if_none_match):
+    async def paged(request, slug, items_of, cursor, limit, as_of, if_none_match):
         """A page of items_of(view). Every page of one walk reads the story at the version of
         the first page (the cursor carries it), so appends never shift items between pages."""
         offset = 0
@@ -133,7 +135,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             except BadCursor as exc:
                 raise Problem(400, "bad-cursor", "The cursor is not valid", cursor) from exc
             as_of = str(version)
-        return await cached(request, response, slug, as_of, if_none_match,
+        return await cached(request, slug, as_of, if_none_match,
                             lambda view: paging.page(items_of(view), view.version, offset, limit))
 
     # -- articles in ---------------------------------------------------------------------------
@@ -178,9 +180,9 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.get("/v1/stories/{slug}", tags=["stories"],
              summary="A story's state: counts, latest developments, open matters, outlets, "
                      "corroborated facts, conflicts")
-    async def read_story(slug: str, request: Request, response: Response, as_of: AsOf = None,
+    async def read_story(slug: str, request: Request, as_of: AsOf = None,
                          if_none_match: IfNoneMatch = None):
-        return await cached(request, response, slug, as_of, if_none_match,
+        return await cached(request, slug, as_of, if_none_match,
                             lambda v: v.summary())
 
     @app.patch("/v1/stories/{slug}", dependencies=[require_key], tags=["stories"],
@@ -207,16 +209,16 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
 
     @app.get("/v1/stories/{slug}/timeline", tags=["stories"],
              summary="Developments in date order, each with evidence and sources")
-    async def read_timeline(slug: str, request: Request, response: Response,
+    async def read_timeline(slug: str, request: Request,
                             as_of: AsOf = None, cursor: Cursor = None, limit: Limit = 50,
                             if_none_match: IfNoneMatch = None):
-        return await paged(request, response, slug, lambda v: v.timeline(), cursor, limit,
+        return await paged(request, slug, lambda v: v.timeline(), cursor, limit,
                            as_of, if_none_match)
 
     @app.get("/v1/stories/{slug}/developments", tags=["stories"],
              summary="Developments in the order they were detected, filtered")
     async def read_developments(
-        slug: str, request: Request, response: Response,
+        slug: str, request: Request,
         type: Annotated[str | None, Query(description="ruling, hearing, filing, ...")] = None,
         outcome: Annotated[str | None, Query()] = None,
         since: Annotated[str | None, Query(description="developments dated on or after this "
@@ -228,22 +230,22 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                     if (type is None or d["type"] == type)
                     and (outcome is None or d.get("outcome") == outcome)
                     and (since is None or (d.get("date") or "") >= since)]
-        return await paged(request, response, slug, items, cursor, limit, None, if_none_match)
+        return await paged(request, slug, items, cursor, limit, None, if_none_match)
 
     @app.get("/v1/stories/{slug}/matters", tags=["stories"],
              summary="Legal matters followed across articles, with their status history")
-    async def read_matters(slug: str, request: Request, response: Response,
+    async def read_matters(slug: str, request: Request,
                            if_none_match: IfNoneMatch = None):
-        return await cached(request, response, slug, None, if_none_match,
+        return await cached(request, slug, None, if_none_match,
                             lambda v: {"version": v.version,
                                        "matters": list(v.matters.values())})
 
     @app.get("/v1/stories/{slug}/articles", tags=["stories"],
              summary="Articles attached to the story, in the order they arrived")
-    async def read_story_articles(slug: str, request: Request, response: Response,
+    async def read_story_articles(slug: str, request: Request,
                                   cursor: Cursor = None, limit: Limit = 50,
                                   if_none_match: IfNoneMatch = None):
-        return await paged(request, response, slug, lambda v: list(v.articles.values()),
+        return await paged(request, slug, lambda v: list(v.articles.values()),
                            cursor, limit, None, if_none_match)
 
     @app.get("/v1/stories/{slug}/changes", tags=["stories"],
