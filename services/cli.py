@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     level = "WARNING" if quiet else get_settings().log_level.upper()
     logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per feed poll is noise
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
                 "worker": cmd_worker, "keys": cmd_keys, "beat": cmd_beat}
