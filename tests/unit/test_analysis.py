@@ -1052,3 +1052,152 @@ def test_two_parties_each_named_once_in_passing_do_not_route():
 ])
 def test_a_hung_jury_or_mistrial_is_no_verdict(sentence):
     assert [f for f in developments_of(sentence) if f.type == "verdict"] == []
+
+
+# -- general phrasing classes ---------------------------------------------------------------------
+
+def _kinds(sentence, **kwargs):
+    return [(f.type, f.outcome, f.date) for f in developments_of(sentence, **kwargs)]
+
+
+@pytest.mark.parametrize("sentence, value", [
+    ("The hearing is now set for Monday, March 22, 2021, at 2 p.m.", "2021-03-22"),
+    ("The conference was moved to Wed., March 17.", "2021-03-17"),
+    ("The appearance was adjourned to Tuesday 30 March.", "2021-03-30"),
+])
+def test_a_weekday_written_with_its_date_is_one_date(sentence, value):
+    assert [v for _, v in resolved(sentence)] == [value]
+
+
+def test_a_postponed_hearing_takes_the_full_new_date_not_its_weekday():
+    assert _kinds("The status conference previously set for Friday, March 26, 2021, has been "
+                  "reset to Tuesday, April 6, 2021.") == [("hearing", "postponed", "2021-04-06")]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Ruiz was detained at a border crossing, police said Wednesday.",
+    "Ruiz was arrested at the bus station, officials confirmed on Wednesday.",
+    "Ruiz was taken into custody, the sheriff's office said in a statement Wednesday.",
+])
+def test_the_day_something_is_told_does_not_date_the_event(sentence):
+    assert _kinds(sentence) == [("custody", None, None)]
+
+
+def test_a_day_offset_from_the_telling_dates_the_event():
+    found = _kinds("He turned himself in, police said Wednesday, a day after he was charged "
+                   "with arson.")
+    assert ("charge", None, "2021-03-09") in found
+
+
+@pytest.mark.parametrize("sentence", [
+    "Charges were laid Tuesday against the warehouse owner.",
+    "Two counts of fraud were laid against the broker on Tuesday, police said.",
+    "The charges were formally filed on Tuesday.",
+])
+def test_charges_laid_in_the_passive(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["charge"]
+
+
+@pytest.mark.parametrize("sentence, outcome", [
+    ("Ruiz was denied bail on Tuesday after a short hearing.", "denied"),
+    ("The brothers were refused leave to appeal on Tuesday.", "denied"),
+    ("Ruiz was granted bail Tuesday on a $20,000 surety.", "granted"),
+    ("The company was granted a stay on Tuesday.", "granted"),
+])
+def test_what_a_person_is_granted_or_refused_is_a_ruling(sentence, outcome):
+    rulings = [f for f in developments_of(sentence) if f.type == "ruling"]
+    assert [(r.outcome, r.date) for r in rulings] == [(outcome, "2021-03-09")]
+
+
+def test_history_in_a_relative_clause_does_not_change_the_ruling():
+    rulings = [f for f in developments_of(
+        "On Wednesday a justice overturned the order that had kept Ruiz behind bars.")
+        if f.type == "ruling"]
+    assert [r.outcome for r in rulings] == ["granted"]
+
+
+@pytest.mark.parametrize("sentence, new_date", [
+    ("The matter was adjourned to March 30.", "2021-03-30"),
+    ("His case was put over until April 2.", "2021-04-02"),
+    ("The judge adjourned the case until April 9 so the defence could review disclosure.",
+     "2021-04-09"),
+])
+def test_a_court_appearance_put_over_is_a_postponed_hearing(sentence, new_date):
+    assert _kinds(sentence) == [("hearing", "postponed", new_date)]
+
+
+@pytest.mark.parametrize("sentence", [
+    "A sentencing hearing will be held in May.",
+    "The bail hearing is expected to take place in May.",
+])
+def test_a_hearing_that_will_be_held_is_scheduled(sentence):
+    assert _kinds(sentence) == [("hearing", "scheduled", "2021-05")]
+
+
+@pytest.mark.parametrize("sentence, outcome", [
+    ("The jury finds Ruiz not guilty of arson.", "not_guilty"),
+    ("BREAKING: Jury convicts Ruiz on all counts.", "guilty"),
+    ("The jury finds Ruiz guilty of fraud and not guilty of perjury.", "mixed"),
+])
+def test_live_verdicts_in_the_present_tense(sentence, outcome):
+    assert [f.outcome for f in developments_of(sentence) if f.type == "verdict"] == [outcome]
+
+
+def test_co_defendants_with_opposite_verdicts_get_a_verdict_each():
+    found = [f.outcome for f in developments_of(
+        "A judge on Wednesday found the landlord guilty of manslaughter but acquitted the "
+        "building superintendent.") if f.type == "verdict"]
+    assert found == ["guilty", "not_guilty"]
+    one = [f.outcome for f in developments_of(
+        "A jury on Wednesday found Ruiz guilty of fraud but acquitted him of perjury.")
+        if f.type == "verdict"]
+    assert one == ["mixed"]
+
+
+def test_a_second_decision_after_a_reported_reason_is_still_read():
+    found = [f.outcome for f in developments_of(
+        "Judge Dana Whitfield granted the motion on the perjury count, saying the state offered "
+        "no witness, and denied it on the fraud count.") if f.type == "ruling"]
+    assert found == ["mixed"]
+
+
+@pytest.mark.parametrize("sentence, outcome", [
+    ("On Tuesday the judge entered an order denying the motion to suppress.", "denied"),
+    ("The court issued a 30-page opinion on Tuesday granting the request for a stay.",
+     "granted"),
+    ("In an order Tuesday dismissing the lawsuit, the judge said the claims were too late.",
+     "granted"),
+])
+def test_an_order_named_with_its_outcome(sentence, outcome):
+    assert [(f.outcome, f.date) for f in developments_of(sentence)
+            if f.type == "ruling"] == [(outcome, "2021-03-09")]
+
+
+def test_filings_told_in_apposition_and_not_descriptions_or_sentencing_asks():
+    assert _kinds("The 40-page lawsuit, filed Tuesday in federal court, seeks damages.") == \
+        [("filing", None, "2021-03-09")]
+    assert [f.type for f in developments_of(
+        "The suppression motion asks the court to exclude the phone records.")] == []
+    assert [f.type for f in developments_of(
+        "The defence asked for a suspended sentence to be imposed.")] == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "The utility on Tuesday offered to pay for water filters in every affected home.",
+    "The manufacturer pledged to cover the cost of the cleanup.",
+])
+def test_a_remedial_offer_in_the_reporters_voice_is_a_statement(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["statement"]
+
+
+def test_an_order_to_stop_is_an_injunction_ruling():
+    (ruling,) = [f for f in developments_of(
+        "A federal judge on Tuesday ordered the developer to stop clearing the wetland.")
+        if f.type == "ruling"]
+    assert (ruling.outcome, ruling.matter.id, ruling.date) == ("granted", "injunction",
+                                                               "2021-03-09")
+
+
+def test_an_institution_calling_for_a_resignation_is_a_statement():
+    assert [f.type for f in developments_of(
+        "The city council passed a resolution calling on the chief to resign.")] == ["statement"]

@@ -30,16 +30,22 @@ _FULL_MONTH = (r"(?P<mon>January|February|March|April|May|June|July|August|Septe
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 _NUMBER = r"(?P<n>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|" \
           r"several|a few|few|a couple of)"
+# "Thursday, September 12, 2024", "Thu., Sept. 12", "Tuesday 20 August": the weekday is part
+# of the date, not a second date to resolve on its own
+_WEEKDAY_PREFIX = (r"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tues?|"
+                   r"Wed|Thu(?:rs?)?|Fri|Sat|Sun)\.?,?\s+(?:the\s+)?)?")
 _LEAD = r"(?:(?:nearly|almost|about|more than|over|some|roughly|just|less than|around)\s+)?"
 
 # (kind, pattern), most specific first; a later pattern never overlaps an earlier span.
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("iso", re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<month>\d{2})-(?P<day>\d{2})\b")),
     ("numeric", re.compile(r"\b(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>(?:19|20)?\d{2})\b")),
-    ("month_day", re.compile(r"\b" + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?\b"
+    ("month_day", re.compile(r"\b" + _WEEKDAY_PREFIX + _MONTH
+                             + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?\b"
                              r"(?!\s*(?:%|percent|years?|months?|days?|hours?|people|counts?))"
                              r"(?:,?\s+" + _YEAR + r"\b)?")),
-    ("month_day", re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _FULL_MONTH
+    ("month_day", re.compile(r"\b" + _WEEKDAY_PREFIX
+                             + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _FULL_MONTH
                              + r"\b(?:,?\s+" + _YEAR + r"\b)?")),
     ("month", re.compile(r"\b" + _MONTH + r",?\s+(?:of\s+)?" + _YEAR + r"\b")),
     ("month", re.compile(r"\b(?P<prep>in|since|until|till|by|during|through|from|before|after|"

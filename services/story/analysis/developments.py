@@ -115,8 +115,11 @@ def _merge_rulings(findings: list[Finding]) -> list[Finding]:
     merged: list[Finding] = []
     for f in findings:
         if f.type in ("ruling", "appeal"):
-            twin = next((m for m in merged if m.type == f.type and (
-                m.matter.id == f.matter.id or m.matter.generic or f.matter.generic)), None)
+            # history in a relative clause ("overturned the decision that had kept her in
+            # jail") does not change the outcome of the news
+            twin = next((m for m in merged if m.type == f.type and m.background == f.background
+                         and (m.matter.id == f.matter.id or m.matter.generic
+                              or f.matter.generic)), None)
             if twin is not None:
                 if twin.outcome != f.outcome:
                     if "other" in (twin.outcome, f.outcome):     # "ruled ..., rejecting ..."
@@ -125,6 +128,11 @@ def _merge_rulings(findings: list[Finding]) -> list[Finding]:
                         outcome = "mixed"
                     matter = twin.matter if not twin.matter.generic else f.matter
                     merged[merged.index(twin)] = _replace(twin, outcome=outcome, matter=matter,
+                                                          date=twin.date or f.date)
+                elif twin.matter.generic and not f.matter.generic:
+                    # "granted in part and denied in part the motion to dismiss": the matter
+                    # is named after the second verb
+                    merged[merged.index(twin)] = _replace(twin, matter=f.matter,
                                                           date=twin.date or f.date)
                 continue
         merged.append(f)
@@ -147,6 +155,13 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
     if not dated:
         return None
     scope_start, scope_end = scope(low, trigger.start, trigger.end)
+    offset = RELATIVE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
+    if trigger.type != "statement" and not offset:
+        # "was arrested at the airport, police said Tuesday": the day it was told, not the
+        # day it happened (but "said Tuesday, a day after she was charged" anchors the offset)
+        dated = [(s, r) for s, r in dated if not _told_on(low, s, trigger)]
+        if not dated:
+            return None
     candidates = dated
     if trigger.date_rule in ("new_date", "set_date"):
         # the date a hearing is moved to, or was set for, lies ahead: "Thursday's hearing"
@@ -181,10 +196,21 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
         prefer_after = trigger.date_rule == "after" and span.start < trigger.start
         return (not inside, prefer_after, gap)
     span, resolved = min(candidates, key=distance)
-    offset = RELATIVE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
     if offset and span.end <= trigger.start and resolved.granularity == "day":
         resolved = _shift(resolved, offset)
     return resolved
+
+
+_ATTRIBUTED = re.compile(r"\b(?:said|says|told (?:[\w.'-]+\s+){0,2}?|announced|confirmed|"
+                         r"reported|disclosed|revealed|stated)\s+(?:in an? (?:[\w-]+\s+)?"
+                         r"(?:statement|interview|release|email|post)\s+)?(?:on\s+)?$")
+
+
+def _told_on(low: str, span, trigger: Trigger) -> bool:
+    """A date that belongs to an attribution ("police said Tuesday", "officials confirmed on
+    Monday", "she told reporters Friday"), unless the attribution is the event itself."""
+    m = _ATTRIBUTED.search(low, max(0, span.start - 60), span.start)
+    return bool(m) and not (trigger.start <= m.start() < trigger.end)
 
 
 def _shift(resolved: ResolvedDate, offset: re.Match) -> ResolvedDate:
@@ -205,7 +231,8 @@ def _shift(resolved: ResolvedDate, offset: re.Match) -> ResolvedDate:
 _BY_ANCHOR = re.compile(r"\bby\s+(?:early\s+|late\s+|mid-?)?(?:monday|tuesday|wednesday|thursday|"
                         r"friday|saturday|sunday|today|tonight|this\s+(?:morning|afternoon|"
                         r"evening)|midday|noon|the end of the day)\b")
-_HAD_BEEN_SET = re.compile(r"\bhad\s+(?:been\s+)?(?:set|scheduled|slated|calendared|planned|"
+_HAD_BEEN_SET = re.compile(r"\b(?:had\s+(?:been\s+)?|(?:previously|originally)\s+)"
+                           r"(?:set|scheduled|slated|calendared|planned|"
                            r"expected|on (?:the|its) (?:calendar|docket|schedule))\b")
 
 
@@ -216,7 +243,12 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
     said = re.compile(r"\b(?:said|says|told|wrote|argued|added)\b").search(low, trigger.end, end)
     if said:
         end = said.start()            # what the speaker then says is not this event's time
-    for m in BACKGROUND.finditer(low, start, end):
+    text = low
+    if trigger.type == "hearing" and trigger.outcome in ("postponed", "cancelled"):
+        # "canceled a conference that had been set for May 28", "previously set for Friday":
+        # the old date, not history
+        text = _HAD_BEEN_SET.sub(lambda m: " " * len(m.group(0)), low)
+    for m in BACKGROUND.finditer(text, start, end):
         if own[m.start():m.start() + 1].isupper() and m.start() > 0:
             continue                  # part of a name: "North Fraser Pretrial Centre"
         if m.start() >= trigger.end and when is not None and when.granularity == "day" \
@@ -225,10 +257,6 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
                                       # guilty last year": the marker dates another event
         reasons.append(f"history: {m.group(0)}")
         break
-    text = low
-    if trigger.type == "hearing" and trigger.outcome in ("postponed", "cancelled"):
-        # "canceled a conference that had been set for May 28": the old date, not history
-        text = _HAD_BEEN_SET.sub(lambda m: " " * len(m.group(0)), low)
     window = text[max(start, trigger.start - 20):min(end, trigger.end + 15)]
     if PAST_PERFECT.search(window) and not (
             _BY_ANCHOR.search(low) and when is not None and not is_well_before(when, published)):
@@ -320,6 +348,11 @@ def _summary(type_: str, outcome: str | None, detail: str | None, matter: Matter
     return f"{type_.capitalize()}{date_part}"
 
 
+# "Carrow Bay Regional Police", "the Vessey County Board": an institution, not the person a
+# verdict, sentence, charge or arrest happens to
+_INSTITUTION = re.compile(r"\b(?:Police|Court|Department|Office|Service|Commission|Board|"
+                          r"Agency|Ministry|Council|Bureau|Constabulary|Prosecution|Co|Inc|Ltd|"
+                          r"LLC|LLP|Corp|Company|Group)\.?$")
 _PERSONAL = {"verdict": ("verdict", "the verdict"), "sentence": ("sentencing", "the sentence"),
              "charge": ("charges", "the charges"), "custody": ("custody", "custody")}
 
@@ -330,7 +363,11 @@ def _finding(trigger: Trigger, sentence: str, index: int, own: str, low: str, da
     reasons = _background(trigger, low, own, when, ctx.published)
     detail = trigger.detail
     person = next((a for a in actors if a not in ctx.judges and a.lower() not in
-                   ("prosecutors", "defense", "jury")), None)
+                   ("prosecutors", "defense", "jury") and not _INSTITUTION.search(a)), None)
+    if trigger.detail == "apart":
+        # co-defendants' verdicts in one sentence: each is about the name after its verb
+        person = next((a for a in actors if 0 <= own.find(a.split()[-1], trigger.start)
+                       - trigger.start < 80 and a not in ctx.judges), None)
     if trigger.type in _PERSONAL:
         # what happens to a person: one verdict, one sentence, one arrest each
         base, title = _PERSONAL[trigger.type]

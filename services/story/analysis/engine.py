@@ -182,6 +182,10 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
         if finding.date is None and knowledge.related_development(finding.type,
                                                                   finding.matter.id):
             continue            # an undated mention of a known matter: recap
+        if LEAD_DATED in finding.reasons and finding.type in ("verdict", "sentence") and \
+                not finding.matter.generic and knowledge.known_development(
+                    finding.type, finding.outcome, finding.matter.id, None):
+            continue            # "Her manager was acquitted.": a person's known verdict, recap
         dev = Development(
             id=development_id(finding.type, finding.outcome, finding.matter.id, finding.date),
             type=finding.type, outcome=finding.outcome, date=finding.date,
@@ -192,6 +196,7 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
 
 
 TOLD_LATE = "told late"
+LEAD_DATED = "dated by the article's news"
 
 
 def _told_late(finding: Finding, started) -> bool:
@@ -239,6 +244,8 @@ def _same_event(a: Finding, b: Finding) -> bool:
         return False
     same_matter = a.matter.id == b.matter.id
     if a.type == "verdict" and a.outcome != b.outcome:
+        if a.sentence_index == b.sentence_index:
+            return False      # "found the owner guilty but acquitted her manager": two people
         return same_matter or a.matter.generic or b.matter.generic   # convicted ... acquitted
     if a.type in ("ruling", "appeal") and "other" in (a.outcome, b.outcome):
         return True           # "ruled that ..." restates the decision told with its outcome
@@ -277,7 +284,10 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
                     if not (f.type == "custody" and "jailed" in f.trigger)]
     kept: list[tuple[Finding, SentenceVerdict]] = []
     for finding, verdict in findings:
-        twin = next((i for i, (k, _) in enumerate(kept) if _same_event(k, finding)), None)
+        twins = [i for i, (k, _) in enumerate(kept) if _same_event(k, finding)]
+        # a restatement is first of all the event with the same outcome
+        twin = next((i for i in twins if kept[i][0].outcome == finding.outcome),
+                    twins[0] if twins else None)
         if twin is None:
             kept.append((finding, verdict))
             continue
@@ -304,11 +314,11 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
         if finding.type == "hearing" and finding.outcome == "held" and finding.date:
             held.append(finding)
         if finding.date is None and (finding.type, finding.outcome) not in _OWN_DATES:
-            if finding.type == "ruling" and held:
+            if finding.type == "ruling" and held and (lead is None or held[-1].date >= lead):
                 # "He appeared on Thursday ... The judge refused": decided at that hearing
                 finding = replace(finding, date=held[-1].date)
             elif lead is not None:
-                finding = replace(finding, date=lead)
+                finding = replace(finding, date=lead, reasons=(*finding.reasons, LEAD_DATED))
             elif finding.type in _UNDATED_IS_RECAP and not (finding.type == "appeal"
                                                             and finding.outcome is None):
                 continue      # an undated event in an article with no dated news: recap

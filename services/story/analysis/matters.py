@@ -73,7 +73,9 @@ MATTER_KINDS: tuple[MatterKind, ...] = (
     _kind("plea-agreement", "the plea agreement", r"\bplea (?:deal|agreement|bargain)\b"),
     _kind("extradition", "extradition", r"\bextradit\w*"),
     _kind("injunction", "the request for an injunction",
-          r"\binjunction\b|\brestraining order\b"),
+          r"\binjunction\b|\brestraining order\b|"
+          r"\bordered\s+(?:[\w.'-]+\s+){1,6}?to\s+(?:immediately\s+)?(?:stop|halt|cease|"
+          r"suspend|shut|refrain)\b"),
     _kind("sentencing", "sentencing", r"\bsentenc\w*"),
     _kind("trial", "the trial", r"\btrial\b|\bjury selection\b"),
     _kind("charges", "the charges", r"\bcharge[sd]?\b|\bindict\w*|\bcounts?\b"),

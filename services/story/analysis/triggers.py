@@ -36,7 +36,7 @@ _NEGATION = re.compile(r"\b(?:not|never|no|n't|neither|nor|without)\s+(?:[\w.'-]
 _REPORTED_CONTENT = re.compile(
     r"\b(?:arguing|argued|argues|claiming|claims|contending|contended|contends|alleging|"
     r"asserting|asserted|insisting|insisted|saying|finding|found that|noting|ruling that|"
-    r"writing|citing|calling)\b")
+    r"writing|citing|calling(?!\s+(?:on|for)\b))\b")
 BACKGROUND = re.compile(
     r"\b(?:ago|previously|formerly|earlier this year|early this year|earlier this month|"
     r"last year|last month|last (?:spring|summer|fall|autumn|winter)|years earlier|"
@@ -101,8 +101,16 @@ def reporter_voice(low: str) -> str:
             comma = low.find(",", m.end())
             low = _blank(low, m.end(), comma if comma >= 0 else len(low))
             continue
-        return _blank(low, m.end(), len(low))
+        # "granted it on one count, saying the state never proved it, and denied it on the
+        # rest": the reporter's voice resumes with the next decision
+        resumed = _VOICE_RESUMES.search(low, m.end())
+        return _blank(low, m.end(), resumed.start() if resumed else len(low))
     return low
+
+
+_VOICE_RESUMES = re.compile(r",\s+(?:and|but)\s+(?:then\s+|also\s+|later\s+)?(?=(?:denied|"
+                            r"granted|rejected|dismissed|refused|declined|ordered|sentenced|set|"
+                            r"scheduled|threw out|tossed|struck|upheld|overturned)\b)")
 
 
 def _modal_before(low: str, start: int) -> bool:
@@ -186,6 +194,14 @@ _OTHER = (r"ruled|split (?:it|the (?:difference|motion|request|baby))|"
 _ORDER_ISSUED = re.compile(
     r"\bin (?:an?|the|its|his|her) (?:[\w-]+\s+){0,3}?(?:order|opinion|ruling|decision)\s+"
     r"(?:filed|issued|signed|entered|released|posted|dated|handed down)\b")
+# "entered an order denying the motion", "issued a 40-page opinion granting", "in an order
+# Tuesday dismissing the suit": the order and its outcome in one phrase
+_ORDER_DECIDES = re.compile(
+    r"\b(?:(?:entered|enters|issued|issues|signed|signs|filed|handed down|released)\s+|in\s+)"
+    r"(?:an?|the|its|his|her)\s+(?:(?!proposed\b)[\w-]+\s+){0,3}?(?:order|opinion|ruling|"
+    r"decision|judgment|memorandum)\s+(?:(?:on\s+)?\w+day\s+)?(?:(?P<deny>denying|rejecting|dismissing|"
+    r"refusing|declining|overruling|quashing)|(?P<grant>granting|approving|allowing|sustaining|"
+    r"certifying|enjoining|blocking|reversing|vacating))\b")
 # "ruled ..., rejecting a defense motion": the participle tells the outcome
 _PARTICIPLE = re.compile(r",\s+(?P<deny>rejecting|denying|dismissing|refusing|declining)\b|"
                          r",\s+(?P<grant>granting|approving|siding with|allowing)\b")
@@ -218,6 +234,11 @@ _ORDERED_OBJECT = re.compile(
     r"\s+(?:[\w.'-]+,?\s+){0,12}?(?:committed|extradit\w*|released?|freed|transferred|moved|"
     r"a new trial|the release|surrendered|(?P<held>held without bail|detained|jailed|"
     r"held in custody|remanded))\b")
+# an order told by what it makes a party do: "ordered the company to stop discharging",
+# "ordered the city to halt construction", "ordered the agency to restore the grant"
+_ORDERED_TO_STOP = re.compile(
+    r"\s+(?:[\w.'-]+,?\s+){1,6}?to\s+(?:immediately\s+)?(?:stop|halt|cease|suspend|shut|close|"
+    r"refrain|restore|reinstate|rehire|remove|take down|turn over|disclose|produce)\b")
 _REQUEST_NOUN = (r"(?:request|requests|motion|motions|bid|petition|application|appeal|"
                  r"lawsuit|suit|case|claim|claims|objection|objections|plea|effort|efforts|"
                  r"challenge)")
@@ -266,7 +287,7 @@ def _decides_something(verb: str, after: str) -> bool:
     if verb not in _WEAK_GRANTS:
         return True
     if verb in ("ordered", "orders"):
-        return bool(_ORDERED_OBJECT.match(after))
+        return bool(_ORDERED_OBJECT.match(after) or _ORDERED_TO_STOP.match(after))
     if verb == "let":
         return bool(re.match(r"\s+\w+", after))
     if verb in ("kept", "keeps"):
@@ -301,7 +322,8 @@ def _outcome(m: re.Match, masked: str, after: str, detention_sought: bool = Fals
     negated = _NEGATED_GRANT.search(masked, max(0, m.start() - 2), m.end() + 40)
     if negated and negated.start() <= m.start() + 1:
         outcome = "denied"                # "refused to release", "declined to let"
-    if verb in ("ordered", "orders") and _ORDERED_OBJECT.match(after).group("held"):
+    held = verb in ("ordered", "orders") and _ORDERED_OBJECT.match(after)
+    if held and held.group("held"):
         # "ordered him held without bail": denies bail, or grants the prosecution's request
         outcome = "granted" if detention_sought else "denied"
     if outcome == "denied" and _challenged_act(after):
@@ -335,6 +357,9 @@ def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> lis
         if re.search(r"\bto\s+(?:be\s+)?$", masked[max(0, m.start() - 6):m.start()]):
             continue                  # "a request to be released": the request, not a ruling
         court = _court_subject(masked, m.start(), ctx, previous)
+        if court is None and found and re.search(r"\b(?:and|but)\s+(?:then\s+|also\s+)?$",
+                                                 masked[max(0, m.start() - 12):m.start()]):
+            court = True              # "granted it on one count ... and denied it on the rest"
         if court is None and not _court_after(masked, m.end(), ctx):
             continue
         after = masked[m.end():m.end() + 120]
@@ -353,6 +378,16 @@ def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> lis
         if not any(t.start < m.end() and m.start() < t.end for t in found):
             found.append(Trigger("appeal" if ctx.appeals_court else "ruling", "other",
                                  m.start(), m.end()))
+    for m in _ORDER_DECIDES.finditer(masked):
+        if _modal_before(masked, m.start()) or _negated(masked, m.start()) or \
+                any(t.start < m.end() and m.start() < t.end for t in found):
+            continue
+        after = masked[m.end():m.end() + 120]
+        outcome = "denied" if m.group("deny") and not _challenged_act(after) else "granted"
+        if _PARTIAL_OBJECT.match(after) or _PARTIAL.search(masked[m.start():m.end() + 120]):
+            outcome = "mixed"
+        found.append(Trigger("appeal" if ctx.appeals_court else "ruling", outcome,
+                             m.start(), m.end()))
     found += _participle_outcomes(masked, found)
     found += _passive_rulings(masked, found)
     return sorted(found, key=lambda t: t.start)
@@ -372,17 +407,27 @@ def _participle_outcomes(masked: str, found: list[Trigger]) -> list[Trigger]:
     return extra
 
 
+# what a person is granted or refused by a court: "was denied bail", "were refused leave to
+# appeal", "has been granted a stay", "was allowed more time"
+_PERSON_PASSIVE = re.compile(
+    r"\b(?:was|were|has been|have been|had been|got)\s+(?:\w+\s+)?(?P<verb>denied|refused|"
+    r"granted|given|allowed)\s+(?:\w+\s+)?(?:bail|bond|release|parole|(?:a\s+)?stay|"
+    r"leave to (?:appeal|apply)|permission to|an? (?:adjournment|new trial|mistrial|injunction|"
+    r"change of venue|extension|delay|continuance|(?:[\w-]+\s+)?hearing)|more time|"
+    r"standing|immunity)\b")
+
+
 def _passive_rulings(masked: str, found: list[Trigger]) -> list[Trigger]:
-    """ "the request was denied", "his appeal was rejected"."""
+    """ "the request was denied", "his appeal was rejected", "she was denied bail"."""
     extra = []
-    for m in _PASSIVE_RULING.finditer(masked):
+    for m in [*_PASSIVE_RULING.finditer(masked), *_PERSON_PASSIVE.finditer(masked)]:
         verb = m.group("verb")
         if _modal_before(masked, m.start("verb")) or _negated(masked, m.start("verb")):
             continue
         if any(t.start <= m.start("verb") < t.end for t in found):
             continue
         outcome = "granted" if verb in ("granted", "approved", "allowed", "overturned",
-                                        "reversed") else "denied"
+                                        "reversed", "given") else "denied"
         if verb == "upheld":
             outcome = "other"
         extra.append(Trigger("ruling", outcome, m.start("verb"), m.end("verb")))
@@ -416,7 +461,13 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"{_HEARING_NOUN}\b|"
         rf"\b(?:continued|pushed|reset|bumped|shifted)\s+(?:the\s+|a\s+|an\s+|his\s+|"
         rf"her\s+|their\s+|\w+'s\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\s+(?:back\b|to\b|until\b|"
-        rf"till\b|indefinitely\b)"),
+        rf"till\b|indefinitely\b)|"
+        # a court appearance put over: "the matter was adjourned to May 21", "adjourned the
+        # case until next month", "her case was put over to June 3", "remanded until Friday"
+        rf"\b(?:matter|case|proceedings|charges?)\s+(?:was|were|has been|have been|got)\s+"
+        rf"(?:\w+\s+)?(?:adjourned|put over|set over|stood down|traversed)\b|"
+        rf"\b(?:adjourned|put over|set over)\s+(?:the|his|her|their)\s+(?:matter|case|"
+        rf"proceedings)\s+(?=(?:to|until|till)\b)"),
      "new_date"),
     ("scheduled", re.compile(
         rf"\b(?:will|would|'ll|is to|are to|is expected to|are expected to|is due to|"
@@ -425,6 +476,10 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"\b{_HEARING_NOUN}\b{_GAP}{{0,80}}?\b(?:is|are|was|were|has been|have been|had been)\s+"
         rf"(?:now\s+|also\s+|tentatively\s+)?(?:set|scheduled|slated|calendared|due|expected)\b"
         rf"(?!\s+to\s+(?:last|take|run|continue))|"
+        # "a sentencing hearing will be held in January", "the hearing is to take place on"
+        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,80}}?\b(?:will|is to|are to|is expected to|"
+        rf"is due to|are expected to|are due to)\s+(?:now\s+|also\s+)?(?:be held|take place|"
+        rf"be heard|go ahead|proceed|resume|be convened)\b|"
         rf"\b(?:set|scheduled|slated|calendared)\s+(?:an?\s+|the\s+|his\s+|her\s+|their\s+|"
         rf"another\s+|a new\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\b|"
         rf"\b{_HEARING_NOUN}\s+(?:set|scheduled|slated)\s+(?:for|to)\b|"
@@ -505,6 +560,7 @@ _NON_PARTY = re.compile(
     r"\b(?:group|organization|organisation|alliance|coalition|committee|association|"
     r"advocates?|advocacy|union|council|watchdog|monitors?|monitoring|foundation|network|"
     r"institute|society|league|international|residents|neighbors|activists|creditors|"
+    r"board|commission|commissioners|legislature|assembly|caucus|parliament|resolution|"
     r"members?|lawmakers?|senators?|officials?|mayor|governor|president|spokes\w+|"
     r"family|families|parents|relatives|widow|widower|mother|father|brother|sister|son|"
     r"daughter|victims?|survivors|uncle|aunt|friends)\b")
@@ -518,7 +574,7 @@ _FILING = re.compile(
     r"(?:an?|the|its|their|his|her)\s+(?:[\w-]+\s+){0,3}?(?:motion|petition|application|complaint|"
     r"lawsuit|suit|request)\b|"
     r"\b(?:motion|lawsuit|petition|complaint|letter|papers|application|objection|response|"
-    r"opposition|brief|documents)\s+(?:was\s+|were\s+)?filed\b|"
+    r"opposition|brief|documents)(?:\s*,)?\s+(?:was\s+|were\s+)?filed\b|"
     r"\b(?:said|argued|wrote|asked|claimed|contended|revealed|disclosed|alleged|requested|"
     r"told the court)\s+(?:\w+\s+){0,3}?in (?:an?|the|their|his|her|its)\s+"
     r"(?:[\w-]+\s+){0,2}?(?:court )?(?:filing|motion|petition|papers|complaint)\b|"
@@ -567,6 +623,12 @@ _REMEDIAL = re.compile(
     r"stop|halt|suspend|pause|cease|recall|pay|reimburse|refund|compensate|fund|cover|"
     r"(?:agreed|offered|promised|pledged) to)\b"
     r"(?!\s+(?:responding|commenting|talking|speaking|answering|returning calls))")
+# the offer itself, told in the reporter's voice: "on Monday offered to pay for bottled water",
+# "pledged to cover the cleanup", "promised to reimburse every household"
+_REMEDIAL_OFFER = re.compile(
+    r"\b(?:offered|offers|pledged|pledges|promised|promises|volunteered)\s+to\s+(?:\w+\s+)?"
+    r"(?:pay|cover|fund|reimburse|refund|compensate|provide|supply|deliver|install|replace|"
+    r"clean up|buy back|recall)\b")
 _STATEMENT_CONTENT = re.compile(
     r"\b(?:wants?|wanted) to\b|\bask(?:s|ed|ing)? (?:for|to|that|the)\b|"
     r"\bcall(?:s|ed|ing)? (?:for|on)\b|\burg(?:e|es|ed|ing)\b|\bdemand\w*|\boffer\w*|"
@@ -575,6 +637,10 @@ _STATEMENT_CONTENT = re.compile(
     r"\bsuspend\w*|\bfired?\b|\bletters?\b|\bpetitions?\b|\bsignatures\b|\bhalt\w*|"
     r"\bstop\w*|\bguarantee\w*|\bscrap\w*|\bwithdraw\w*|\babandon\w*|\bwaiv\w*|"
     r"\bdropp(?:ed|ing)\b")
+
+
+_PENALTY_ASKED = re.compile(r"\bfor\s+(?:[\w.'-]+\s+){0,4}?(?:sentence|years?|months?|"
+                           r"term|prison|jail|probation|fine|penalty|discharge)\b")
 
 
 def _subject_before(low: str, position: int) -> tuple[str, str]:
@@ -599,6 +665,14 @@ def _filing_triggers(low: str, ctx: ArticleContext) -> list[Trigger]:
         if m.group("addressee") is None and re.search(rf"\b(?:the|a)\s+(?:[\w.-]+\s+)?"
                                                       rf"{COURT}\s*$", before):
             continue                  # the court does not file
+        if re.match(r"(?:asks|urges|petitions|requests|presses)\b", m.group(0)) and \
+                re.search(r"\b(?:motion|lawsuit|suit|petition|complaint|filing|brief|"
+                          r"application|request|papers)\s+(?:also\s+|further\s+)?$",
+                          low[max(0, m.start() - 30):m.start()]):
+            continue                  # "the injunction motion asks the court to": what it says
+        if _PENALTY_ASKED.search(m.group(0)):
+            continue                  # "the defence asked for a conditional sentence to be
+                                      # served at home": a sentencing submission
         what = m.group("what") or m.group("relative") or ""
         if what == "notice" and re.match(r"\s+of appeal", low[m.end():]):
             continue
@@ -637,8 +711,9 @@ def _statement_triggers(low: str) -> list[Trigger]:
     announced = _ANNOUNCEMENT.search(low)
     if announced and not _negated(low, announced.start()):
         return [Trigger("statement", None, announced.start(), announced.end())]
-    remedial = _REMEDIAL.search(low)
-    if remedial and re.search(r"\b(?:says|said|announced|announces|told|confirmed)\b", low) \
+    remedial = _REMEDIAL.search(low) or _REMEDIAL_OFFER.search(low)
+    if remedial and (remedial.re is _REMEDIAL_OFFER or
+                     re.search(r"\b(?:says|said|announced|announces|told|confirmed)\b", low)) \
             and not _negated(low, remedial.start()) and not _modal_before(low, remedial.start()):
         return [Trigger("statement", None, remedial.start(), remedial.end(), request_like=True)]
     for m in _REQUEST_VERB.finditer(low):
@@ -659,8 +734,8 @@ def _statement_triggers(low: str) -> list[Trigger]:
 
 _VERDICT = re.compile(
     r"(?<!grand )\b(?:jury|jurors)\b" + _GAP + r"{0,60}?\b(?:convicted|found|acquitted|returned|"
-    r"reached|"
-    r"delivered)\b|\bfound (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
+    r"reached|delivered|convicts|finds|acquits|returns)\b|"
+    r"\b(?:found|finds) (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
     r"\b(?:was|were|has been|have been|is|got)\s+(?:\w+\s+)?(?:convicted|acquitted)\b|"
     r"\b(?:pleaded|pleads|pled|has pleaded) guilty\b|"
     r"\b(?:entered|enters|entering|tendered|lodged|offered)\s+(?:an?|his|her|their)\s+"
@@ -707,6 +782,8 @@ _CHARGE = re.compile(
     r"\b(?:authori[sz]ed|approved|laid)\s+(?:the\s+|\w+\s+){0,2}?charges?\b|"
     r"\b(?:indictment|criminal complaint)\s+(?:handed up|returned|unsealed)\b|"
     r"\b(?:new|additional|superseding) (?:charges|indictment|counts)\b|"
+    r"\b(?:charges?|counts)\s+(?:of\s+[\w-]+\s+)?(?:were|was|have been|has been|had been)\s+"
+    r"(?:formally\s+|also\s+|now\s+)?(?:laid|filed|brought|sworn|authori[sz]ed|approved)\b|"
     r"\b(?:unsealed|returned|handed up) (?:an?|the)\s+(?:[\w-]+\s+){0,2}?indictment\b|"
     r"\b(?:indictment|criminal complaint)\b" + _GAP + r"{0,100}?\b(?:was|were|has been|"
     r"have been)\s+(?:\w+\s+)?(?:unsealed|returned|filed|handed up|made public)\b|"
@@ -717,6 +794,11 @@ _APPEAL_FILED = re.compile(
     r"notice of appeal|lodged an appeal|is appealing|are appealing|"
     r"(?:asked|petitioned|urged) (?:an?|the) (?:[\w.-]+\s+){0,2}?(?:appeals|appellate|supreme|"
     r"high(?:est)?) court)\b")
+
+
+_CHARGING_AGENT = re.compile(r"(?:prosecutors?|grand jury|government|authorities|police|"
+                             r"the state|officials|crown prosecution service|cps)\b")
+_CHARGING_VERB = re.compile(r"\b(?:charged|indicted|filed|brought|unsealed|added)\b")
 
 
 def _person_subject(own: str, low: str, start: int, end: int) -> bool:
@@ -767,7 +849,11 @@ def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list
             detail = _CUSTODY_DETAIL.get(verb.split()[0], verb.split()[0])
         if kind == "verdict":
             return _verdict_trigger(m, low, own.lower())
-        return [Trigger(kind, None, m.start(), m.end(), detail=detail)]
+        start = m.start()
+        if kind == "charge" and _CHARGING_AGENT.match(m.group(0)):
+            # "police said Tuesday, a day after she was charged": the event is the verb
+            start = m.start() + [v.start() for v in _CHARGING_VERB.finditer(m.group(0))][-1]
+        return [Trigger(kind, None, start, m.end(), detail=detail)]
     return []
 
 
@@ -798,7 +884,40 @@ def _verdict_trigger(m: re.Match, low: str, whole: str) -> list[Trigger]:
         return []                 # "cleared of wrongdoing" by an inquiry is no verdict
     if re.search(r"\bpleaded|pleads|pled|plea\b", text) and re.search(r"\bnot guilty\b", low):
         return []
+    if outcome == "mixed":
+        apart = _verdicts_apart(low)
+        if apart:
+            return apart
     return [Trigger("verdict", outcome, m.start(), m.end())]
+
+
+_ACTIVE_VERDICT = re.compile(
+    r"\b(?P<verb>found|finds|convicted|convicts|acquitted|acquits|cleared)\s+"
+    r"(?!(?:of|on|in|by|at|after|guilty|not|him|her|them|it|both|all|each|the jury)\b)"
+    r"(?P<obj>[\w.'-]+(?:\s+[\w.'-]+)?)")
+
+
+def _verdicts_apart(low: str) -> list[Trigger]:
+    """Co-defendants with opposite verdicts are a verdict each: "found the owner guilty but
+    acquitted her manager", "convicted Smith and acquitted Jones", "acquitted one brother and
+    convicted the other". One person convicted of one count and acquitted of another is one
+    mixed verdict."""
+    found: list[tuple[str, str, re.Match]] = []
+    for m in _ACTIVE_VERDICT.finditer(low):
+        verb = m.group("verb")
+        if verb in ("found", "finds"):
+            guilty = re.search(r"\b(?:not\s+)?guilty\b", low[m.start():m.end() + 120])
+            if not guilty:
+                continue
+            outcome = "not_guilty" if guilty.group(0).startswith("not") else "guilty"
+        else:
+            outcome = "guilty" if verb.startswith("convict") else "not_guilty"
+        found.append((outcome, m.group("obj"), m))
+    outcomes = {o for o, _, _ in found}
+    objects = {obj for _, obj, _ in found}
+    if len(found) < 2 or len(outcomes) < 2 or len(objects) < len(found):
+        return []
+    return [Trigger("verdict", o, m.start(), m.end(), detail="apart") for o, _, m in found]
 
 
 _CUSTODY_DETAIL = {"arrested": "arrest", "detained": "arrest", "taken": "arrest",
