@@ -1044,6 +1044,37 @@ def test_two_parties_each_named_once_in_passing_do_not_route():
     assert not route(story, piece).on_story
 
 
+def test_an_institution_in_the_title_hands_the_subject_to_the_described_people():
+    story = StoryDefinition(slug="h", title="Harrowgate fire crew chief charged over depot blaze",
+                            description="The prosecution of Harrowgate fire captain Dario Venn "
+                                        "over a depot blaze before Judge Ines Coll.",
+                            entities=("Harrowgate Fire Department", "Ines Coll", "Dario Venn"),
+                            keywords=("arson", "depot blaze"))
+    piece = article("h1", "Dario Venn pleaded not guilty to arson on Tuesday.\n\nVenn's "
+                          "lawyer said the depot blaze was an accident. Judge Ines Coll set a "
+                          "trial date.", title="Venn denies arson")
+    assert route(story, piece).on_story
+    judge_only = article("h2", "Judge Ines Coll sentenced a burglar on Tuesday.\n\nColl said "
+                               "the depot blaze case would be heard next month.",
+                         title="Burglar sentenced")
+    assert not route(story, judge_only).on_story
+
+
+def test_a_party_named_once_and_described_in_the_headline_routes():
+    story = StoryDefinition(slug="w", title="Tern Marsh Defenders v. Port Authority of Ledham",
+                            description="", entities=("Tern Marsh Defenders",
+                                                      "Port Authority of Ledham", "Ola Brandt"),
+                            keywords=("dredging permit", "marsh", "wetland"))
+    piece = article("w1", "A judge on Tuesday refused to halt the dredging at Ledham harbor."
+                          "\n\nJudge Ola Brandt said Tern Marsh Defenders had not shown the "
+                          "wetland would suffer lasting harm. The marsh group may still press "
+                          "its dredging permit claim.",
+                    title="Judge rebuffs marsh group over harbor dredging")
+    assert route(story, piece).on_story
+    plain_headline = article("w2", piece.body, title="Judge rebuffs neighbors over dredging")
+    assert not route(story, plain_headline).on_story
+
+
 @pytest.mark.parametrize("sentence", [
     "The judge declared a mistrial on Wednesday.",
     "The jury deadlocked on Wednesday and was discharged.",
@@ -1201,3 +1232,39 @@ def test_an_order_to_stop_is_an_injunction_ruling():
 def test_an_institution_calling_for_a_resignation_is_a_statement():
     assert [f.type for f in developments_of(
         "The city council passed a resolution calling on the chief to resign.")] == ["statement"]
+
+
+# -- trial-level courts, released documents, habitual statements ------------------------------
+
+@pytest.mark.parametrize("sentence", [
+    "Circuit Judge Mara Linde on Tuesday granted the utility's motion to intervene.",
+    "In a ruling issued in the High Court at Wellington on Tuesday, Justice Pia Rowe dismissed "
+    "the company's application.",
+])
+def test_a_trial_court_judge_titled_circuit_or_high_court_makes_a_ruling(sentence):
+    kinds = [f.type for f in developments_of(sentence)]
+    assert "ruling" in kinds and "appeal" not in kinds
+
+
+def test_a_circuit_judge_writing_for_a_panel_still_sits_on_an_appeals_court():
+    from services.story.analysis.context import APPEALS_COURT
+    assert APPEALS_COURT.search("writing for the panel, circuit judge omar velde said")
+    assert APPEALS_COURT.search("circuit judge omar velde, writing for the panel, said")
+    assert not APPEALS_COURT.search("marion county circuit judge mara linde ruled")
+    assert not APPEALS_COURT.search("in the high court at wellington")
+
+
+@pytest.mark.parametrize("sentence", [
+    "In a reserved judgment released on Tuesday, the judge found the article was defamatory.",
+    "The decision was released on Tuesday, two weeks after the hearing.",
+])
+def test_a_released_judgment_is_no_custody_change(sentence):
+    assert [f for f in developments_of(sentence) if f.type == "custody"] == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "Defendants typically file a motion for a new trial before they appeal.",
+    "Prosecutors usually file charges within a month of an arrest.",
+])
+def test_a_habitual_statement_is_no_development(sentence):
+    assert developments_of(sentence) == []

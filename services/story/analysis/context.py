@@ -30,10 +30,12 @@ _JUDGE_NAME = re.compile(
     r"((?:[A-Z][A-Za-z'\-]+\.?\s+){0,2}[A-Z][A-Za-z'\-]+)")
 _APPEALS = (r"\bappeals?\s+court\b|\bcourts? of appeals?\b|\bappellate\b|"
             r"\b\d+(?:st|nd|rd|th)\s+(?:u\.s\.\s+)?circuit\b|\bu\.s\. supreme court\b|"
-            r"\bsupreme court of (?:the united states|canada)\b|\bhigh(?:est)? court\b|"
+            r"\bsupreme court of (?:the united states|canada)\b|\bhighest court\b|"
+            r"\b(?:state|nation|country)(?:'s)? high court\b|\bhigh court of australia\b|"
             r"\bappeals panel\b|\bcircuit court of appeals\b|"
             r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
-            r"d\.c\.|federal)\s+circuit\b|\b\d+(?:st|nd|rd|th|d)\s+cir\.|\bcircuit judges?\b|"
+            r"d\.c\.|federal)\s+circuit\b|\b\d+(?:st|nd|rd|th|d)\s+cir\.|"
+            r"\bcircuit judges?\b(?=[^.]{0,80}\bpanel\b)|(?<=\bpanel, )circuit judge\b|"
             r"\bcourt of criminal appeals\b|\bstate supreme court\b|\bappellate division\b")
 APPEALS_COURT = re.compile(_APPEALS)
 _PROSECUTION = re.compile(r"\b(?:prosecutors?|prosecution|the state|the crown|the government)\b")

@@ -23,13 +23,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .model import Article, Route, StoryDefinition
-from .names import entity_variants, is_organisation
+from .names import ORGANISATION_WORDS, entity_variants, is_organisation
 from .text import STOPWORDS, fold, split_paragraphs, split_sentences, strip_dateline, words
 
 TOPIC_MIN = 0.3          # how much of the story's topic an article must share
 ENTITY_WEIGHT = 0.4
 KEYWORD_WEIGHT = 0.4
 TITLE_WEIGHT = 0.2
+STRONG_TOPIC = 0.5       # a subject named once, described in the headline, needs this much topic
+# what a headline calls an organisation it does not name ("river group", "water agency")
+DESCRIPTORS = "group|agency|department|company|firm|council|district|board|charity|nonprofit"
+# roles that make a person named in a description no subject of it ("Judge Ann Roe")
+ROLE_WORDS = frozenset("judge justice magistrate attorney lawyer prosecutor counsel".split())
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class _Term:
     phrases: re.Pattern | None          # multi-word variants, matched case-insensitively
     single: re.Pattern | None           # one-word variants, matched capitalised
     person: bool = True                 # a surname; else an organisation's first word
+    described: re.Pattern | None = None  # a headline's "river group" for "Sable River Keepers"
 
     def count(self, text: str, lowered: str) -> int:
         spans = [m.span() for m in self.phrases.finditer(lowered)] if self.phrases else []
@@ -66,7 +72,13 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
     one = re.compile(rf"(?<![\w-])(?:{'|'.join(re.escape(v.capitalize()) for v in single)})"
                      rf"(?:'s)?(?![\w-])") if single else None
     person = not is_organisation(label)
-    return _Term(label, phrases, one, person)
+    described = None
+    if not person and not stem:
+        name = sorted(_significant(label) - ORGANISATION_WORDS)
+        if name:
+            described = re.compile(rf"\b(?:{'|'.join(map(re.escape, name))})(?:'s)?\s+"
+                                   rf"(?:{DESCRIPTORS})(?:'s|s)?\b")
+    return _Term(label, phrases, one, person, described)
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,25 @@ def _subject_indexes(story: StoryDefinition) -> tuple[int, ...]:
     people = [i for i in named if _is_person(story.entities[i])]
     if re.search(r"\bv(?:s)?\.?\s", fold(story.title)):
         return tuple(named) or (0,)     # a case caption: both parties are its subjects
+    if not people and named and all(fold(story.entities[i]).lower() not in fold(story.title).lower()
+                                    for i in named):
+        # "Greyling police officer prosecuted ...": an organisation the title names only by a
+        # word of its name is the setting; the people the description names are the subjects
+        people = _described_people(story)
     return tuple(people or named) or (0,)
+
+
+def _described_people(story: StoryDefinition) -> list[int]:
+    """The people the description names in full, other than judges and lawyers."""
+    description = fold(story.description).lower()
+    found = []
+    for i, entity in enumerate(story.entities):
+        name = fold(entity).lower()
+        at = description.find(name)
+        if at >= 0 and _is_person(entity) and \
+                not set(words(description[max(0, at - 30):at])[-2:]) & ROLE_WORDS:
+            found.append(i)
+    return found
 
 
 PLACE_WORDS = frozenset("port fort mount mt lake saint st san santa los las new north south "
@@ -162,7 +192,7 @@ def route(story: StoryDefinition, article: Article) -> Route:
     lowered = text.lower()
     matched: list[str] = []
 
-    mentions, prominent = 0, False
+    mentions, prominent, described = 0, False, False
     opening = fold(_opening(article.body))
     for term in profile.subject:
         hits = term.count(text, lowered)
@@ -174,6 +204,8 @@ def route(story: StoryDefinition, article: Article) -> Route:
             if hits >= 2 or term.count(title, title.lower()) or \
                     term.count(opening, opening.lower()):
                 prominent = True
+            elif term.described and term.described.search(title.lower()):
+                described = True
 
     entity_hits = 0
     for term in profile.entities:
@@ -191,6 +223,8 @@ def route(story: StoryDefinition, article: Article) -> Route:
              + KEYWORD_WEIGHT * min(1.0, keyword_hits / 2)
              + TITLE_WEIGHT * title_share)
 
+    if described and topic >= STRONG_TOPIC:
+        prominent = True                  # named once, and the headline's "river group"
     if profile.subject:
         about_subject = 1.0 if prominent else (0.25 if mentions else 0.0)
         score = 0.5 * about_subject + 0.5 * topic

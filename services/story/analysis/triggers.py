@@ -31,7 +31,7 @@ _MODAL = re.compile(r"\b(?:could|might|may|should|would|whether|if|unless|can|ca
                     r"considering|weighing|expected to|likely to|plans? to|intends? to|"
                     r"wants? to|hopes? to|yet to|ready to|prepared to|threatened to|"
                     r"seeking to|sought to|trying to|tried to|asked \w+ to|urged \w+ to|"
-                    r"decide|deciding)\b")
+                    r"decide|deciding|typically|usually|generally|normally|routinely|often)\b")
 _NEGATION = re.compile(r"\b(?:not|never|no|n't|neither|nor|without)\s+(?:[\w.'-]+\s+){0,2}$")
 _REPORTED_CONTENT = re.compile(
     r"\b(?:arguing|argued|argues|claiming|claims|contending|contended|contends|alleging|"
@@ -840,6 +840,11 @@ def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list
             if re.search(r"(?:\b(?:trial|case|hearing|proceedings?|venue|lawsuit|suit|matter)\s+"
                          r"(?:\w+\s+){0,2}|(?<!been )\bbe\s+)$", low[:m.start("verb")]):
                 continue              # "asked that the trial be moved": a thing, or a wish
+            if re.search(r"\b(?:judgment|decision|ruling|opinion|reasons|order|report|findings|"
+                         r"transcript|statement|video|footage|records?|documents?)\s+"
+                         r"(?:(?:was|were|has been|have been|had been)\s+)?$",
+                         low[:m.start("verb")]):
+                continue              # "in a judgment released today": a document, no person
             if not _person_subject(own, low, m.start("verb"), m.end("verb")):
                 continue
             if verb in ("detained", "booked", "jailed", "locked up") and not re.match(
