@@ -1268,3 +1268,63 @@ def test_a_released_judgment_is_no_custody_change(sentence):
 ])
 def test_a_habitual_statement_is_no_development(sentence):
     assert developments_of(sentence) == []
+
+
+@pytest.mark.parametrize("sentence, new_date", [
+    ("Bail hearing pushed back to April", "2021-04"),
+    ("Council permit hearing moved to May", "2021-05"),
+    ("Her sentencing had been set for Monday, but a new order moves it to April.", "2021-04"),
+    ("The argument on the motion, which had been scheduled for Friday, will now be heard "
+     "April 6, a court notice said.", "2021-04-06"),
+])
+def test_a_hearing_moved_from_its_set_date_is_postponed_to_the_new_one(sentence, new_date):
+    assert _kinds(sentence) == [("hearing", "postponed", new_date)]
+
+
+@pytest.mark.parametrize("sentence, when", [
+    ("A hearing on the request, which had been set down for Tuesday, 16 March, was vacated "
+     "after it was withdrawn.", "2021-03-16"),
+    ("A status conference set for March 19 was taken off calendar.", "2021-03-19"),
+])
+def test_a_vacated_hearing_keeps_the_date_it_had_been_set_for(sentence, when):
+    assert _kinds(sentence) == [("hearing", "cancelled", when)]
+
+
+def test_implied_hearings_in_court_and_due_in_a_named_court():
+    assert _kinds("I sat in Courtroom 5A on Tuesday for the arraignment of the two men.") == [
+        ("hearing", "held", "2021-03-09")]
+    assert _kinds("Both men are due in County Court for arraignment on March 30.") == [
+        ("hearing", "scheduled", "2021-03-30")]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Ruiz was handcuffed in the courtroom and taken to the county jail.",
+    "He was led away in handcuffs after the verdict was read.",
+])
+def test_taken_away_after_a_verdict_is_a_custody_change(sentence):
+    assert [f.type for f in developments_of(sentence)] == ["custody"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "A judge threw out a fourth count against Ruiz, for obstruction, before trial.",
+    "Ruiz, who was first charged earlier this week, still faces three counts.",
+])
+def test_recap_of_pretrial_rulings_and_first_charges_is_background(sentence):
+    assert developments_of(sentence) == []
+
+
+def test_rejecting_a_defendants_defences_is_a_win_for_the_claimant():
+    assert [(f.type, f.outcome) for f in developments_of(
+        "The judge rejected the broadcaster's defences of truth and honest opinion.")] == [
+        ("ruling", "granted")]
+
+
+def test_a_fine_imposed_by_the_court_is_a_sentence():
+    assert "sentence" in [f.type for f in developments_of(
+        "The magistrate convicted her and fined her $900, with $400 in reparation.")]
+
+
+def test_a_true_bill_of_indictment_is_a_charge():
+    assert [(f.type, f.date) for f in developments_of(
+        "A grand jury on Tuesday, March 9, 2021, returned a true bill of indictment charging "
+        "Ruiz with two counts of fraud.")] == [("charge", "2021-03-09")]

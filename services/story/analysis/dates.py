@@ -49,7 +49,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
                              + r"\b(?:,?\s+" + _YEAR + r"\b)?")),
     ("month", re.compile(r"\b" + _MONTH + r",?\s+(?:of\s+)?" + _YEAR + r"\b")),
     ("month", re.compile(r"\b(?P<prep>in|since|until|till|by|during|through|from|before|after|"
-                         r"of|for|last|next|this|early|late|mid|earlier in|later in|end of|"
+                         r"of|for|to|last|next|this|early|late|mid|earlier in|later in|end of|"
                          r"beginning of|start of|as of)[\s-]+(?:(?:early|late|mid)[\s-]+)?"
                          + _FULL_MONTH + r"\b(?!\s*\d)", re.IGNORECASE)),
     ("weekday", re.compile(r"\b(?:(?P<mod>last|next|this|coming|past)\s+)?"

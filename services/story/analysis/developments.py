@@ -103,6 +103,8 @@ _RELATIVE_CLAUSE = re.compile(r",\s+(?:who|which|whose)\b[^,;]*,")
 
 def _in_other_clause(low: str, span, trigger: Trigger) -> bool:
     for m in _RELATIVE_CLAUSE.finditer(low):
+        if trigger.date_rule == "set_date" and _HAD_BEEN_SET.search(m.group(0)):
+            continue                  # "a hearing, which had been set for 13 June, was vacated"
         if m.start() <= span.start < m.end() and not (trigger.start < m.end()
                                                       and m.start() < trigger.end):
             return True
@@ -169,8 +171,14 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
                                and not s.modifier else r) for s, r in dated]
     if trigger.date_rule == "new_date":
         candidates = [(s, r) for s, r in dated
-                      if re.search(r"\b(?:until|till|to|for)\s+$",
-                                   low[max(0, s.start - 8):s.start])]
+                      if re.search(r"\b(?:until|till|to|for|now be (?:heard|held))\s+(?:on\s+)?$",
+                                   low[max(0, s.start - 24):s.start])
+                      or re.match(r"(?:until|till|to|for)\b", s.text.lower())]
+        # "had been set for Tuesday, but an order moves it to October": the old date is not
+        # the new one
+        candidates = [(s, r) for s, r in candidates
+                      if not _HAD_BEEN_SET.search(low[max(0, s.start - 40):s.start])] \
+            or candidates
         if not candidates:
             return None
     elif trigger.date_rule == "set_date":
@@ -264,6 +272,14 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
     if re.search(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$", low[max(start, trigger.start - 40):
                                                          trigger.start]):
         reasons.append("history: since")            # "since he was flown to New York"
+    if when is None and re.search(r"\bbefore (?:the |his |her |their )?trial\b",
+                                  low[trigger.end:]):
+        reasons.append("history: before trial")     # "dismissed a count, ..., before trial"
+    for m in _RELATIVE_CLAUSE.finditer(low):
+        if m.start() <= trigger.start and trigger.end <= m.end() and re.search(
+                r"\b(?:first|initially|originally|already|earlier)\b", m.group(0)):
+            reasons.append("history: relative clause")  # "Smith, who was first charged
+            break                                       # last week, still faces ..."
     offset = RELATIVE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
     if offset and offset.group("unit").rstrip("s") in ("week", "month", "year"):
         reasons.append(f"history: {offset.group(0).strip()}")   # "a month after the judge ..."

@@ -329,6 +329,8 @@ def _outcome(m: re.Match, masked: str, after: str, detention_sought: bool = Fals
     if outcome == "denied" and _challenged_act(after):
         outcome = "granted"               # "struck down the approval", "dismissed the
                                           # lawsuit": the challenge to it succeeded
+    if outcome == "denied" and re.match(r"\s+(?:[\w.'-]+\s+){0,3}?defen[cs]es\b", after):
+        outcome = "granted"               # "rejected the defendant's defences": the claim won
     if verb in ("upheld", "upholds", "affirmed"):
         outcome = "other"
     if verb.startswith("split "):
@@ -440,8 +442,8 @@ _HEARING_NOUN = (r"(?:(?:[\w-]+\s+)?(?:hearings?|arraignment|sentencing|plea hea
                  r"(?:status|scheduling|pretrial|settlement|bail|case management)\s+conference|"
                  r"(?:oral\s+)?arguments?|court date|(?:first |initial |court )appearance)")
 _NOUN_SPAN = r"(?:[\w.,'-]+\s+){0,3}?"
-_OFF_CALENDAR = (r"(?:taken|removed|struck|pulled|dropped)\s+(?:off|from)\s+(?:the|its|his|her)\s+"
-                 r"(?:calendar|docket|schedule)\b")
+_OFF_CALENDAR = (r"(?:taken|removed|struck|pulled|dropped)\s+(?:off|from)\s+"
+                 r"(?:(?:the|its|his|her)\s+)?(?:calendar|docket|schedule)\b")
 _DELAY_VERBS = (r"postponed|delayed|adjourned|pushed back|pushed|rescheduled|put off|moved back|"
                 r"moved|continued|reset|bumped|shifted")
 _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
@@ -467,7 +469,15 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"\b(?:matter|case|proceedings|charges?)\s+(?:was|were|has been|have been|got)\s+"
         rf"(?:\w+\s+)?(?:adjourned|put over|set over|stood down|traversed)\b|"
         rf"\b(?:adjourned|put over|set over)\s+(?:the|his|her|their)\s+(?:matter|case|"
-        rf"proceedings)\s+(?=(?:to|until|till)\b)"),
+        rf"proceedings)\s+(?=(?:to|until|till)\b)|"
+        # a headline: "Sentencing pushed back to October", "Permit hearing moved to May"
+        rf"\b{_HEARING_NOUN}\s+(?:postponed|delayed|moved|pushed back|pushed|rescheduled|"
+        rf"put off|bumped|reset)\s+(?:back\s+)?(?=(?:to|until|till)\b)|"
+        # set once, now moved: "had been set for Tuesday, but an order moves it to October",
+        # "which had been scheduled for Thursday, will now be heard May 9"
+        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,120}}?\bhad been (?:set|scheduled|slated|listed)\b"
+        rf"{_GAP}{{0,160}}?(?:\b(?:moves?|moved|push(?:es|ed)?|bump(?:s|ed)?|resets?) it\b|"
+        rf"\bwill now be (?:heard|held)\b|\b(?:is|are) now (?:set|scheduled|due)\b)"),
      "new_date"),
     ("scheduled", re.compile(
         rf"\b(?:will|would|'ll|is to|are to|is expected to|are expected to|is due to|"
@@ -488,7 +498,7 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"(?:be\s+)?(?:arraigned|sentenced|appear|"
         rf"return to court|be back in court|make (?:an?\s+|his\s+|her\s+|their\s+)?"
         rf"(?:first\s+|initial\s+)?(?:court\s+)?appearance)\b|"
-        rf"\b(?:is|are) due (?:back )?in court\b|"
+        rf"\b(?:is|are) due (?:back )?in (?:[\w.'-]+\s+){{0,3}}?court\b|"
         # "a hearing on the injunction, which the judge set for May 24"
         rf"\b{_HEARING_NOUN}\b{_GAP}{{0,80}}?\b(?:which|that)\s+(?:the\s+)?(?:[\w.'-]+\s+){{0,3}}?"
         rf"(?:set|scheduled|slated|fixed|listed)\s+(?:it\s+)?(?:for|on)\b"), "after"),
@@ -503,7 +513,8 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"\bmade\s+(?:his|her|their|an?)\s+(?:first|initial|brief|second|court|video|"
         rf"[\w-]+\s+court)\s+(?:court\s+)?appearance\b|"
         rf"\b(?:was|were)\s+back\s+(?:in court|before|in front of)\b|"
-        rf"\b(?:was|were)\s+(?:back\s+)?(?:in court|before|in front of)\b{_GAP}{{0,80}}?"
+        rf"\b(?:was|were|sat)\s+(?:back\s+)?(?:in (?:[\w.'-]+\s+){{0,2}}?court(?:room)?|before|"
+        rf"in front of)\b{_GAP}{{0,80}}?"
         rf"\bfor\s+(?:an?|the|its|his|her|their)\s+{_NOUN_SPAN}{_HEARING_NOUN}\b|"
         rf"\b{_HEARING_NOUN}\b{_GAP}{{0,60}}?\b(?:got under way|opened|began|started|resumed|"
         rf"took place|was held|lasted|ended|concluded|wrapped up|stretched)\b|"
@@ -749,7 +760,9 @@ _SENTENCE = re.compile(
     r"\bsentenced\s+(?:[A-Z]?[\w.'-]+\s+){1,4}?to\b|"
     r"\b(?:received|got|was given|were given|handed down|imposed)\s+(?:an?\s+|the\s+)?"
     r"(?:[\w-]+\s+){0,4}?(?:sentence|years? in (?:federal )?prison|"
-    r"life (?:sentence|in prison))\b")
+    r"life (?:sentence|in prison))\b|"
+    # a fine imposed by the court: "the judge convicted him and fined him $750"
+    r"\bfined\s+(?:him|her|them|[\w.'-]+)\s+(?:\$|£|€|nz\$|a\$)?\d")
 _PERSON_NEAR = re.compile(
     r"\b(?:he|she|they|him|her|them|defendant|suspect|man|woman|founder|executive|mayor|"
     r"official|officer|lawyer|developer|boss|leader|kingpin|trafficker|operator|member|"
@@ -764,6 +777,10 @@ _CUSTODY = re.compile(
     r"left (?:the\s+)?(?:[\w.-]+\s+){0,4}?(?:jail|prison|centre|center|lockup|"
     r"penitentiary|detention|custody|facility)|"
     r"took (?:[\w.'-]+\s+){1,4}?into (?:\w+\s+)?custody|"
+    # taken away from court: "led away in handcuffs", "taken to the county detention center"
+    r"led (?:away|out|from (?:the\s+)?(?:court(?:room)?|dock))(?:\s+in handcuffs)?|"
+    r"taken (?:away\s+)?to (?:the\s+)?(?:[\w.'-]+\s+){0,4}?(?:jail|prison|detention center|"
+    r"detention centre|lockup|cells)|"
     r"posted (?:\$[\d.,]+\s+(?:million\s+)?)?(?:bond|bail))\b"
     r"(?!(?<=surrendered)\s+(?:his|her|their)\s+(?:passports?|licen[cs]es?|firearms|guns))"
     r"(?!(?<=remanded)\s+(?:the\s+)?(?:case|matter|it|for|back|in custody))"
@@ -784,7 +801,8 @@ _CHARGE = re.compile(
     r"\b(?:new|additional|superseding) (?:charges|indictment|counts)\b|"
     r"\b(?:charges?|counts)\s+(?:of\s+[\w-]+\s+)?(?:were|was|have been|has been|had been)\s+"
     r"(?:formally\s+|also\s+|now\s+)?(?:laid|filed|brought|sworn|authori[sz]ed|approved)\b|"
-    r"\b(?:unsealed|returned|handed up) (?:an?|the)\s+(?:[\w-]+\s+){0,2}?indictment\b|"
+    r"\b(?:unsealed|returned|handed up) (?:an?|the)\s+(?:[\w-]+\s+){0,2}?(?:true bill of\s+)?"
+    r"indictment\b|"
     r"\b(?:indictment|criminal complaint)\b" + _GAP + r"{0,100}?\b(?:was|were|has been|"
     r"have been)\s+(?:\w+\s+)?(?:unsealed|returned|filed|handed up|made public)\b|"
     r"\bcharged in an? (?:[\w-]+\s+){0,2}?(?:complaint|indictment)\b|"
@@ -933,7 +951,7 @@ _CUSTODY_DETAIL = {"arrested": "arrest", "detained": "arrest", "taken": "arrest"
                    "escaped": "escape", "surrendered": "surrender", "turned": "surrender",
                    "deported": "deportation", "jailed": "arrest", "remanded": "remand",
                    "returned": "return", "locked": "arrest", "left": "release",
-                   "took": "arrest", "posted": "release"}
+                   "took": "arrest", "posted": "release", "led": "arrest"}
 
 
 def _resolve_overlaps(triggers: list[Trigger]) -> list[Trigger]:
