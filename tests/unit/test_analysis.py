@@ -1328,3 +1328,14 @@ def test_a_true_bill_of_indictment_is_a_charge():
     assert [(f.type, f.date) for f in developments_of(
         "A grand jury on Tuesday, March 9, 2021, returned a true bill of indictment charging "
         "Ruiz with two counts of fraud.")] == [("charge", "2021-03-09")]
+
+
+def test_a_title_names_an_entity_by_its_full_name_or_a_capitalised_word():
+    from services.story.analysis.routing import _subject_indexes, _title_names
+
+    assert _title_names("Harlow College admissions fraud", "Harlow College")
+    assert not _title_names("Harlow College admissions fraud", "Keystone Admissions")
+    assert _title_names("Judge keeps Petrov in jail", "Ivan Petrov")
+    tenants = StoryDefinition(slug="t", title="Brook Towers tenants' suit against Vale Homes LLC",
+                              entities=("Vale Homes LLC", "Brook Towers", "Ana Ruiz"))
+    assert _subject_indexes(tenants) == (0, 1)  # a building is no person; both are subjects

@@ -100,10 +100,7 @@ def _subject_indexes(story: StoryDefinition) -> tuple[int, ...]:
     follow the accused)."""
     if not story.entities:
         return ()
-    title = set(words(fold(story.title).lower()))
-    named = [i for i, entity in enumerate(story.entities)
-             if any(v and set(v.split()) <= title
-                    for v in (fold(v).lower() for v in entity_variants(entity)))]
+    named = [i for i, entity in enumerate(story.entities) if _title_names(story.title, entity)]
     people = [i for i in named if _is_person(story.entities[i])]
     if re.search(r"\bv(?:s)?\.?\s", fold(story.title)):
         return tuple(named) or (0,)     # a case caption: both parties are its subjects
@@ -113,6 +110,20 @@ def _subject_indexes(story: StoryDefinition) -> tuple[int, ...]:
         # word of its name is the setting; the people the description names are the subjects
         people = _described_people(story)
     return tuple(people or named) or (0,)
+
+
+def _title_names(title: str, entity: str) -> bool:
+    """Whether a story's title names an entity: all words of one of its variants, a one-word
+    variant only capitalised ("Lodestar Admissions" is not named by "admissions bribery")."""
+    folded = fold(title)
+    lowered = set(words(folded.lower()))
+    for variant in (fold(v) for v in entity_variants(entity)):
+        tokens = variant.lower().split()
+        if not tokens or not set(tokens) <= lowered:
+            continue
+        if len(tokens) > 1 or re.search(rf"\b{re.escape(tokens[0].capitalize())}\b", folded):
+            return True
+    return False
 
 
 def _described_people(story: StoryDefinition) -> list[int]:
@@ -129,7 +140,8 @@ def _described_people(story: StoryDefinition) -> list[int]:
 
 
 PLACE_WORDS = frozenset("port fort mount mt lake saint st san santa los las new north south "
-                        "east west upper lower county city town village".split())
+                        "east west upper lower county city town village gardens towers "
+                        "apartments plaza park heights estates manor terrace square".split())
 
 
 def _is_person(entity: str) -> bool:
