@@ -1339,3 +1339,128 @@ def test_a_title_names_an_entity_by_its_full_name_or_a_capitalised_word():
     tenants = StoryDefinition(slug="t", title="Brook Towers tenants' suit against Vale Homes LLC",
                               entities=("Vale Homes LLC", "Brook Towers", "Ana Ruiz"))
     assert _subject_indexes(tenants) == (0, 1)  # a building is no person; both are subjects
+
+
+# -- Indian-English court reporting, press-release rewrites and disclaimers -----------------------
+
+def test_a_case_named_apart_as_unrelated_does_not_route():
+    body = ("A former bus depot manager held at the Central Detention Center was denied bail "
+            "by Judge Dana Whitfield on Tuesday in a theft case.\n\n"
+            "The case is unrelated to the prosecution of Hector Ruiz, which is before the same "
+            "judge.\n\nA prosecutor who works on the Ruiz matter is not involved in the "
+            "depot case.")
+    assert not route(STORY, article("d", body)).on_story
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("A two-judge bench on Wednesday initiated suo motu criminal contempt proceedings "
+     "against the columnist.", [("charge", None, "2021-03-10")]),
+    ("The FIR, registered at the Old Town police station on Tuesday, names the trader as "
+     "the accused.", [("charge", None, "2021-03-09")]),
+    ("The bench held the editor guilty of criminal contempt on Wednesday.",
+     [("verdict", "guilty", "2021-03-10")]),
+    ("The trader was produced before the duty magistrate on Wednesday.",
+     [("hearing", "held", "2021-03-10")]),
+    ("The bench directed him to appear in person on March 29.",
+     [("hearing", "scheduled", "2021-03-29")]),
+])
+def test_indian_english_charges_appearances_and_verdicts(sentence, expected):
+    assert _kinds(sentence) == expected
+
+
+def test_a_stay_by_a_higher_court_is_an_interim_ruling_not_an_appeal_decision():
+    assert _kinds("The Supreme Court on Wednesday stayed the High Court's order convicting "
+                  "the editor.") == [("ruling", "granted", "2021-03-10")]
+
+
+def test_an_appeal_told_as_filed_in_a_month():
+    assert [(f.type, f.outcome) for f in developments_of(
+        "The appeal, filed in February, argues that the conviction was wrong.")] == [
+        ("appeal", None)]
+
+
+def test_an_acquittal_is_not_mixed_by_another_persons_earlier_plea():
+    assert _kinds("A jury on Tuesday acquitted the broker of all charges, rejecting the "
+                  "account of a partner who had pleaded guilty.") == [
+        ("verdict", "not_guilty", "2021-03-09")]
+
+
+def test_a_partly_granted_motion_is_a_mixed_ruling():
+    assert [(f.type, f.outcome) for f in developments_of(
+        "Judge Whitfield partly granted the defense motion to suppress evidence.")] == [
+        ("ruling", "mixed")]
+
+
+def test_a_hearing_listed_for_a_day_and_cancelled_keeps_that_day():
+    assert _kinds("A hearing before the magistrate on the police application for further "
+                  "questioning of the trader, which had been listed for Monday, March 15, was "
+                  "cancelled after the application was withdrawn.") == [
+        ("hearing", "cancelled", "2021-03-15")]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The trader was granted bail in the cheating case lodged on the complaint of a bank.",
+    "The developer alleged in his complaint that the reporter had demanded money.",
+    "The Advocate General has been asked to assist the court.",
+])
+def test_references_to_a_complaint_and_being_asked_are_no_developments(sentence):
+    assert [f.type for f in developments_of(sentence)
+            if f.type in ("filing", "statement")] == []
+
+
+def test_refusing_to_apologise_at_a_hearing_is_no_ruling():
+    assert [f.type for f in developments_of(
+        "The court on Wednesday reserved its verdict after a two-hour hearing in which she "
+        "declined to tender an apology.")] == ["hearing"]
+
+
+def test_an_affidavit_and_a_motion_to_force_arbitration_are_filings():
+    assert _kinds("In an affidavit filed on Tuesday, the editor said her article was true.") \
+        == [("filing", None, "2021-03-09")]
+    assert [f.type for f in developments_of(
+        "The landlord, sued in January by its tenants, moved on Tuesday to force the case "
+        "into arbitration.")] == ["filing"]
+
+
+def test_an_outside_groups_letter_urging_is_a_statement():
+    assert _kinds("On Tuesday, the Press Freedom Association wrote to the Chief Justice "
+                  "urging that the proceedings be dropped.") == [
+        ("statement", None, "2021-03-09")]
+
+
+def test_an_event_anchored_by_an_unstated_gap_is_background():
+    assert [f.type for f in developments_of(
+        "Police arrested the editor on Wednesday, days after the court initiated contempt "
+        "proceedings against her.")] == ["custody"]
+
+
+def test_a_second_partys_own_motion_is_another_filing():
+    first = article("m1", "Hector Ruiz's lawyer filed a motion Monday asking that his trial be "
+                    "held in another county.\n\nHis co-defendant's lawyer filed her own motion "
+                    "Monday asking Judge Dana Whitfield to suppress his statements.")
+    (analysis,) = run_offline(STORY, [first])
+    assert [d.type for d in analysis.developments] == ["filing", "filing"]
+
+
+def test_the_same_days_arrests_and_charges_retold_are_not_new():
+    release = article("r1", "An indictment was unsealed today charging Hector Ruiz and a "
+                      "co-defendant with fraud. Hector Ruiz and Lena Ortiz were arrested this "
+                      "morning at the Central Detention Center annex.",
+                      published=datetime(2021, 3, 8, 15, 0, tzinfo=UTC))
+    recap = article("r2", "Lena Ortiz and Hector Ruiz were arrested Monday and charged in "
+                    "federal court with fraud, his lawyers said. Ruiz wants bail at a hearing "
+                    "before the judge. Ortiz is at the detention center in the same jail.",
+                    published=datetime(2021, 3, 10, 15, 0, tzinfo=UTC))
+    _, second = run_offline(STORY, [release, recap])
+    assert [d.type for d in second.developments if d.type in ("charge", "custody")] == []
+
+
+def test_a_refusal_and_a_partial_bar_joined_by_but_are_two_rulings():
+    assert _kinds("A judge on Tuesday refused to give the driver a separate trial from his "
+                  "employer, but she barred prosecutors from using some of the employer's "
+                  "seized text messages.") == [("ruling", "denied", "2021-03-09"),
+                                               ("ruling", "mixed", "2021-03-09")]
+
+
+def test_declining_to_give_details_is_still_no_ruling():
+    assert developments_of("The judge declined to give details of the order on Tuesday.") == []

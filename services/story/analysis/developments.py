@@ -240,8 +240,14 @@ _BY_ANCHOR = re.compile(r"\bby\s+(?:early\s+|late\s+|mid-?)?(?:monday|tuesday|we
                         r"friday|saturday|sunday|today|tonight|this\s+(?:morning|afternoon|"
                         r"evening)|midday|noon|the end of the day)\b")
 _HAD_BEEN_SET = re.compile(r"\b(?:had\s+(?:been\s+)?|(?:previously|originally)\s+)"
-                           r"(?:set|scheduled|slated|calendared|planned|"
+                           r"(?:set|scheduled|slated|calendared|planned|listed|"
                            r"expected|on (?:the|its) (?:calendar|docket|schedule))\b")
+
+
+# an event that anchors another by an unstated gap: "arrested Friday, days after the court
+# initiated proceedings against her"
+_VAGUE_OFFSET = re.compile(r"(?<![\w-]\s)\b(?:days|weeks|months|years)\s+(?:after|since)\s+"
+                           r"(?:[\w.'-]+\s+){0,6}$")
 
 
 def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
@@ -283,6 +289,9 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
     offset = RELATIVE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
     if offset and offset.group("unit").rstrip("s") in ("week", "month", "year"):
         reasons.append(f"history: {offset.group(0).strip()}")   # "a month after the judge ..."
+    vague = _VAGUE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
+    if vague:
+        reasons.append(f"history: {vague.group(0).strip()}")    # "days after the court ..."
     if when is not None and is_well_before(when, published):
         reasons.append(f"dated {when.value or when.earliest.isoformat()}")
     if when is None and trigger.type in ONE_SHOT and trigger.outcome in (None, "held") and \

@@ -4,6 +4,7 @@ never changes it; the caller decides whether to `learn` the result."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 
 from .conflicts import observations
@@ -169,6 +170,12 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
     for finding, verdict in findings:
         earlier = knowledge.known_development(finding.type, finding.outcome, finding.matter.id,
                                               finding.date, finding.matter.generic)
+        if earlier is None and finding.type in _ONE_A_DAY and finding.date and \
+                len(finding.date) == 10:
+            # "arrested Monday and charged" after the indictment unsealed that Monday, told
+            # of another defendant: the same day's arrests and charges are one event
+            near = knowledge.development_near(finding.type, finding.date)
+            earlier = near if near is not None and near.date == finding.date else None
         if earlier is not None:
             corroborate(earlier.id)
             continue
@@ -221,6 +228,7 @@ def _adds_an_event(knowledge: StoryKnowledge, finding: Finding, verdict: Sentenc
     return bool(earlier) and finding.type not in earlier
 
 
+_ONE_A_DAY = ("charge", "custody")
 _UNDATED_IS_RECAP = ("hearing", "custody", "charge", "verdict", "sentence", "ruling", "appeal")
 _OWN_DATES = {("hearing", "scheduled"), ("hearing", "postponed"), ("hearing", "cancelled")}
 
@@ -235,6 +243,10 @@ def _lead_date(findings: list[tuple[Finding, SentenceVerdict]], published) -> st
         if len(finding.date) == 10 and finding.date <= published.isoformat():
             return finding.date
     return None
+
+
+_ANOTHER_FILING = re.compile(r"\b(?:own|separate|second|another|new|competing)\s+"
+                             r"(?:[\w-]+\s+)?(?:motion|petition|application|brief|request)\b")
 
 
 def _same_event(a: Finding, b: Finding) -> bool:
@@ -260,6 +272,9 @@ def _same_event(a: Finding, b: Finding) -> bool:
         return a.outcome == b.outcome
     if a.type == "statement":
         return True
+    if a.type == "filing" and a.sentence_index != b.sentence_index and \
+            _ANOTHER_FILING.search(b.trigger):
+        return False          # "filed her own motion Monday": a second filing, not a retelling
     return same_matter or a.matter.generic or b.matter.generic
 
 

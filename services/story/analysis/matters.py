@@ -49,7 +49,9 @@ MATTER_KINDS: tuple[MatterKind, ...] = (
           r"\b(?:dismissed|dismisses|threw out|throws out|tossed(?: out)?|tosses)\s+"
           r"(?:[\w.'-]+\s+){0,5}?(?:charges?|counts?|indictment|case|lawsuit|suit|complaint|"
           r"claims?)\b"),
-    _kind("suppression-motion", "the motion to suppress evidence", r"\bsuppress\w*"),
+    _kind("suppression-motion", "the motion to suppress evidence",
+          r"\bsuppress\w*|\bfrom using (?:[\w.'-]+\s+){0,6}?(?:evidence|emails?|statements?|"
+          r"recordings?|testimony|records|messages|texts|videos?|footage|results)\b"),
     _kind("venue-change", "the request to move the trial",
           r"\bvenue\b|\bmove the trial\b|\btransfer the case\b"),
     _kind("trial-delay", "the request for a delay",

@@ -186,6 +186,13 @@ def _profile(story: StoryDefinition) -> _Profile:
     return _Profile(tuple(subject), tuple(others), tuple(keywords), title_words)
 
 
+_DISCLAIMER_WORDS = re.compile(r"\b(?:unrelated to|not (?:related|connected|linked) to|"
+                               r"not involved in|separate from)\b")
+_DISCLAIMER = re.compile(
+    r"[^.\n]*\b(?:is|are|was|were)\s+(?:also\s+)?(?:unrelated to|not (?:related|connected|linked) "
+    r"to|not involved in|separate from)\b[^.\n]*", re.IGNORECASE)
+
+
 def _opening(body: str) -> str:
     paragraphs = split_paragraphs(body)
     for paragraph in paragraphs[:3]:
@@ -206,8 +213,11 @@ def route(story: StoryDefinition, article: Article) -> Route:
 
     mentions, prominent, described = 0, False, False
     opening = fold(_opening(article.body))
+    # a sentence that says the article's case is another one names the story only to set it
+    # apart: "The case is unrelated to the prosecution of ...", "is not involved in"
+    apart = _DISCLAIMER.sub("", text) if _DISCLAIMER_WORDS.search(lowered) else text
     for term in profile.subject:
-        hits = term.count(text, lowered)
+        hits = term.count(apart, apart.lower())
         if hits:
             matched.append(term.label)
             mentions += hits

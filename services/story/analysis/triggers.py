@@ -26,7 +26,8 @@ _COURT_AS_OBJECT = re.compile(r"\b(?:in|to|before|told|asked|urged|petitioned|fr
                               r"(?:the\s+|a\s+|an\s+)?(?:[a-z.']+\s+){0,3}$")
 _PARTY_SUBJECT = re.compile(
     r"\b(?:lawyers?|attorneys?|defen[cs]e|counsel|prosecutors?|government|plaintiffs?|"
-    r"defendants?|jurors|jury|said|says|told|argued|claimed|complained|wrote|insisted)\b|[;:]")
+    r"defendants?|jurors|jury|said|says|told|argued|claimed|complained|wrote|insisted)\b|[;:]|"
+    r"\b(?:in which|during which|where|when)\s+(?:he|she|they)\b")
 _MODAL = re.compile(r"\b(?:could|might|may|should|would|whether|if|unless|can|cannot|must|"
                     r"considering|weighing|expected to|likely to|plans? to|intends? to|"
                     r"wants? to|hopes? to|yet to|ready to|prepared to|threatened to|"
@@ -184,7 +185,7 @@ _GRANT = (r"granted|grants|approved|approves|allowed|allows|agreed to|agrees to|
           r"overturned|overturns|reversed|reverses|vacated|vacates|awarded|awards|let|"
           r"ordered|orders|committed|appointed|consolidated|combined|certified|revoked|revokes|"
           r"halted|halts|froze|freezes|suspended|suspends|enjoined|enjoins|barred|bars|"
-          r"prohibited|precluded|suppressed|excluded|"
+          r"prohibited|precluded|suppressed|excluded|stayed|stays|"
           r"issued (?:an? |the )?(?:[\w-]+ ){0,2}?(?:injunction|restraining order)|"
           r"imposed (?:an? |the )?(?:[\w-]+ ){0,2}?(?:injunction|restraining order|gag order)")
 _OTHER = (r"ruled|split (?:it|the (?:difference|motion|request|baby))|"
@@ -214,7 +215,9 @@ _NEGATED_GRANT = re.compile(r"\b(?:refused to|declined to|would not|wouldn't|wil
                             r"hear|end|recommend)\b")
 _NOT_A_RULING = re.compile(
     r"\b(?:declined|refused|declines|refuses)\s+(?:immediately\s+)?(?:to\s+)?(?:comment|discuss|"
-    r"say|elaborate|respond|speak|answer|provide|give|confirm|identify|be interviewed|"
+    r"say|elaborate|respond|speak|answer|provide|confirm|identify|be interviewed|"
+    r"give (?:an? |any |further )?(?:comment|details|interviews?|statements?|reasons?|"
+    r"evidence|testimony|names?|figures)|"
     r"disclose|talk)\b|"
     r"\b(?:declined|refused|declines|refuses)\s+to\s+(?:release|make public|return|share)\s+"
     r"(?:the\s+|any\s+|his\s+|her\s+|their\s+)?(?:\w+\s+)?(?:names?|details|documents|"
@@ -229,7 +232,7 @@ _BARRED_OBJECT = re.compile(
 _WEAK_GRANTS = {"barred", "bars", "prohibited", "precluded", "suppressed", "excluded",
                 "ordered", "orders", "committed", "appointed",
                 "consolidated", "combined", "certified", "kept", "keeps", "let", "lifted",
-                "lifts", "vacated", "vacates"}
+                "lifts", "vacated", "vacates", "stayed", "stays"}
 _ORDERED_OBJECT = re.compile(
     r"\s+(?:[\w.'-]+,?\s+){0,12}?(?:committed|extradit\w*|released?|freed|transferred|moved|"
     r"a new trial|the release|surrendered|(?P<held>held without bail|detained|jailed|"
@@ -299,7 +302,7 @@ def _decides_something(verb: str, after: str) -> bool:
                              r"statements|testimony)\b", after))
     if verb in ("barred", "bars", "prohibited", "precluded"):
         return bool(_BARRED_OBJECT.match(after))
-    if verb in ("lifted", "lifts", "vacated", "vacates"):
+    if verb in ("lifted", "lifts", "vacated", "vacates", "stayed", "stays"):
         return bool(re.match(r"\s+(?:the|a|an|his|her|its|their)\b", after))
     return True
 
@@ -336,7 +339,10 @@ def _outcome(m: re.Match, masked: str, after: str, detention_sought: bool = Fals
     if verb.startswith("split "):
         outcome = "mixed"                 # "split it down the middle": partly granted
     if outcome in ("granted", "denied") and (
-            _PARTIAL_OBJECT.match(after) or _PARTIAL.search(masked[m.start():m.end() + 120])):
+            _PARTIAL_OBJECT.match(after)
+            or _PARTIAL.search(masked, m.start(), min(m.end() + 120, scope(masked, m.start(),
+                                                                          m.end())[1]))
+            or re.search(r"\b(?:partly|partially)\s+$", masked[max(0, m.start() - 12):m.start()])):
         outcome = "mixed"                 # "dismissed part of the suit"
     return outcome
 
@@ -369,7 +375,9 @@ def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> lis
             continue                  # rejecting an argument is part of a ruling, not one
         outcome = _outcome(m, masked, after, ctx.detention_sought)
         kind = "ruling"
-        if _by_appeals_court(court, masked, ctx):
+        if verb in ("stayed", "stays"):
+            pass                      # a stay pending the appeal is an interim ruling
+        elif _by_appeals_court(court, masked, ctx):
             kind = "appeal"           # from the appellant's side: upheld = denied
             if verb in _APPEAL_DENIALS:
                 outcome = "denied"
@@ -450,7 +458,7 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
     ("cancelled", re.compile(
         rf"\b(?:cancell?ed|called off|scrapped|scratched|vacated|struck)\s+(?:the\s+|a\s+|an\s+|"
         rf"his\s+|her\s+|their\s+)?{_NOUN_SPAN}{_HEARING_NOUN}\b|"
-        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,120}}?\b(?:was|were|has been|have been)\s+(?:\w+\s+)?"
+        rf"\b{_HEARING_NOUN}\b{_GAP}{{0,160}}?\b(?:was|were|has been|have been)\s+(?:\w+\s+)?"
         rf"(?:cancell?ed|called off|scrapped|scratched|vacated|{_OFF_CALENDAR})|"
         rf"\b(?:took|takes|removed|removes|struck|strikes|pulled|pulls)\s+(?:the\s+|a\s+|an\s+)?"
         rf"{_NOUN_SPAN}{_HEARING_NOUN}\s+(?:off|from)\s+(?:the|its|his|her)\s+"
@@ -499,12 +507,15 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
         rf"return to court|be back in court|make (?:an?\s+|his\s+|her\s+|their\s+)?"
         rf"(?:first\s+|initial\s+)?(?:court\s+)?appearance)\b|"
         rf"\b(?:is|are) due (?:back )?in (?:[\w.'-]+\s+){{0,3}}?court\b|"
+        # "directed her to appear in person on August 21", "ordered him to appear Monday"
+        rf"\b(?:directed|ordered|summoned|told)\s+(?:him|her|them)\s+to\s+appear\b|"
         # "a hearing on the injunction, which the judge set for May 24"
         rf"\b{_HEARING_NOUN}\b{_GAP}{{0,80}}?\b(?:which|that)\s+(?:the\s+)?(?:[\w.'-]+\s+){{0,3}}?"
         rf"(?:set|scheduled|slated|fixed|listed)\s+(?:it\s+)?(?:for|on)\b"), "after"),
     ("held", re.compile(
         rf"\b(?:held|conducted|convened|presided over)\s+(?:an?|the)\s+{_NOUN_SPAN}"
         rf"{_HEARING_NOUN}\b|\bheard (?:oral )?arguments\b|\b(?:was|were) arraigned\b|"
+        rf"\b(?:was|were) produced\s+(?:[\w-]+\s+){{0,3}}?before\b|"
         rf"\b(?:pleaded|pleads|pled) not guilty\b|"
         rf"\bappeared\s+(?:[\w-]+\s+){{0,5}}?(?:in (?:\w+\s+)?court|before (?:a |the )?"
         rf"(?:[\w.-]+\s+){{0,3}}?(?:judge|court|magistrate)|by video|via video|remotely)\b|"
@@ -580,12 +591,12 @@ _PARTY = re.compile(r"\b(?:lawyers?|attorneys?|defen[cs]e|counsel|prosecutors?|g
 _FILING = re.compile(
     r"\b(?:filed|files|submitted|submits|lodged)\b(?:\s+[\w.'-]+){0,4}?\s+(?P<what>motion|"
     r"lawsuit|suit|petition|complaint|letter|request|papers|application|notice|objection|"
-    r"response|opposition|memo|memorandum|filing|challenge|brief|class action)s?\b|"
+    r"response|opposition|memo|memorandum|filing|challenge|brief|class action|affidavit)s?\b|"
     r"\b(?:followed(?: up)?|came back|responded|countered)(?:\s+on)?(?:\s+\w+day)?\s+with\s+"
     r"(?:an?|the|its|their|his|her)\s+(?:[\w-]+\s+){0,3}?(?:motion|petition|application|complaint|"
     r"lawsuit|suit|request)\b|"
     r"\b(?:motion|lawsuit|petition|complaint|letter|papers|application|objection|response|"
-    r"opposition|brief|documents)(?:\s*,)?\s+(?:was\s+|were\s+)?filed\b|"
+    r"opposition|brief|documents|affidavit)(?:\s*,)?\s+(?:was\s+|were\s+)?filed\b|"
     r"\b(?:said|argued|wrote|asked|claimed|contended|revealed|disclosed|alleged|requested|"
     r"told the court)\s+(?:\w+\s+){0,3}?in (?:an?|the|their|his|her|its)\s+"
     r"(?:[\w-]+\s+){0,2}?(?:court )?(?:filing|motion|petition|papers|complaint)\b|"
@@ -593,7 +604,7 @@ _FILING = re.compile(
     r"(?:[\w.']+\s+){0,4}?(?:judge|court|magistrate)\b|"
     r"\bmoved (?:(?:on\s+)?[\w.-]+\s+){0,2}?to (?:dismiss|suppress|disqualify|compel|strike|"
     r"exclude|vacate|transfer|sever|quash|stay|seal|unseal|intervene|modify|preclude|reconsider|"
-    r"enjoin|block|recuse|amend|withdraw|change)\b|"
+    r"enjoin|block|recuse|amend|withdraw|change|force)\b|"
     r"\bmoved (?:(?:on\s+)?[\w.-]+\s+){0,2}?for (?:an?\s+|the\s+)?(?:[\w-]+\s+){0,3}?"
     r"(?:injunction|restraining order|judgment|new trial|mistrial|continuance|stay|dismissal|"
     r"sanctions|release|acquittal|reconsideration|recusal|change of venue|protective order|"
@@ -624,6 +635,8 @@ _STATEMENT_CHANNEL = re.compile(
     r"(?:written |joint |brief )?statement\b|\bin (?:an?|its|his|her|their) (?:written |"
     r"joint )?statement\b|\bannounced\b|\bannounces\b|\bin (?:an?|its) (?:open |public )?"
     r"letter\b|\bat an? (?:[\w-]+\s+)?(?:news|press) conference\b")
+# an outside group's letter: "the association wrote to the chief justice urging that"
+_WROTE_TO = re.compile(r"\b(?:wrote|writes|has written|have written) to\b")
 _ANNOUNCEMENT = re.compile(r"\b(?:made|issued) an? (?:[\w-]+\s+)?announcement\b")
 # a party's remedial step, told as news: "the company has stopped blasting and will pay for
 # testing", "the firm said it would refund customers"
@@ -684,6 +697,18 @@ def _filing_triggers(low: str, ctx: ArticleContext) -> list[Trigger]:
         if _PENALTY_ASKED.search(m.group(0)):
             continue                  # "the defence asked for a conditional sentence to be
                                       # served at home": a sentencing submission
+        if re.match(r"(?:filed|lodged)\s+on\s+(?:the\s+)?(?:[\w.'-]+\s+){0,3}?complaint",
+                    m.group(0)):
+            continue                  # "the case lodged on the complaint of the firm": its origin
+        if m.group(0) == "sued" and not re.search(r"\b(?:was|were|been|being|is|are)\s+$",
+                                                  low[max(0, m.start() - 8):m.start()]) and \
+                re.search(r"\bby\b", low[m.end():scope(low, m.start(), m.end())[1]]) and \
+                re.search(r"\b(?:the|a|an)\s+[\w-]+,?\s+$", low[max(0, m.start() - 30):m.start()]):
+            continue                  # "the landlord sued in January by tenants, moved ...":
+                                      # who was sued, said in passing
+        if re.search(r"\bin (?:his|her|their|its) complaint\b", m.group(0)) and \
+                not re.search(r"\b(?:court|lawsuit|suit|filed)\b", low):
+            continue                  # "alleged in his complaint" to the police: its content
         what = m.group("what") or m.group("relative") or ""
         if what == "notice" and re.match(r"\s+of appeal", low[m.end():]):
             continue
@@ -722,14 +747,21 @@ def _statement_triggers(low: str) -> list[Trigger]:
     announced = _ANNOUNCEMENT.search(low)
     if announced and not _negated(low, announced.start()):
         return [Trigger("statement", None, announced.start(), announced.end())]
+    letter = _WROTE_TO.search(low)
+    if letter and not _negated(low, letter.start()) and \
+            _NON_PARTY.search(_subject_before(low, letter.start())[0]) and \
+            not _PARTY.search(_subject_before(low, letter.start())[0]) and \
+            _STATEMENT_CONTENT.search(low, letter.end()):
+        return [Trigger("statement", None, letter.start(), letter.end(), request_like=True)]
     remedial = _REMEDIAL.search(low) or _REMEDIAL_OFFER.search(low)
     if remedial and (remedial.re is _REMEDIAL_OFFER or
                      re.search(r"\b(?:says|said|announced|announces|told|confirmed)\b", low)) \
             and not _negated(low, remedial.start()) and not _modal_before(low, remedial.start()):
         return [Trigger("statement", None, remedial.start(), remedial.end(), request_like=True)]
     for m in _REQUEST_VERB.finditer(low):
-        if _negated(low, m.start()):
-            continue
+        if _negated(low, m.start()) or re.match(r"\w+ed\b", m.group(0)) and re.search(
+                r"\b(?:been|was|were|is|are|be)\s+$", low[max(0, m.start() - 6):m.start()]):
+            continue                  # "has been asked to assist the court": asked, not asking
         subject, clause = _subject_before(low, m.start())
         if _PARTY.search(subject) or re.search(rf"\b{COURT}\b", subject):
             continue
@@ -746,7 +778,7 @@ def _statement_triggers(low: str) -> list[Trigger]:
 _VERDICT = re.compile(
     r"(?<!grand )\b(?:jury|jurors)\b" + _GAP + r"{0,60}?\b(?:convicted|found|acquitted|returned|"
     r"reached|delivered|convicts|finds|acquits|returns)\b|"
-    r"\b(?:found|finds) (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
+    r"\b(?:found|finds|held|holds) (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
     r"\b(?:was|were|has been|have been|is|got)\s+(?:\w+\s+)?(?:convicted|acquitted)\b|"
     r"\b(?:pleaded|pleads|pled|has pleaded) guilty\b|"
     r"\b(?:entered|enters|entering|tendered|lodged|offered)\s+(?:an?|his|her|their)\s+"
@@ -806,10 +838,17 @@ _CHARGE = re.compile(
     r"\b(?:indictment|criminal complaint)\b" + _GAP + r"{0,100}?\b(?:was|were|has been|"
     r"have been)\s+(?:\w+\s+)?(?:unsealed|returned|filed|handed up|made public)\b|"
     r"\bcharged in an? (?:[\w-]+\s+){0,2}?(?:complaint|indictment)\b|"
-    r"\bfiled (?:an?|the) (?:[\w-]+\s+){0,2}?criminal complaint\b")
+    r"\bfiled (?:an?|the) (?:[\w-]+\s+){0,2}?criminal complaint\b|"
+    # "the FIR, registered at the police station on Thursday", "registered an FIR against"
+    r"\b(?:fir|first information report)\b" + _GAP + r"{0,60}?\b(?:registered|lodged)\b|"
+    r"\b(?:registered|lodged) (?:an?|the) (?:fir|first information report)\b|"
+    # "initiated suo motu criminal contempt proceedings against"
+    r"\b(?:initiated|initiates|instituted|institutes)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:contempt|criminal|disciplinary) proceedings\b")
 _APPEAL_FILED = re.compile(
     r"\b(?:appealed|filed (?:an?|a notice of|their|his|her|its) (?:notice of )?appeal|"
     r"notice of appeal|lodged an appeal|is appealing|are appealing|"
+    r"(?:the|an|her|his|their|its) appeal,?\s+(?:which was\s+|was\s+)?filed|"
     r"(?:asked|petitioned|urged) (?:an?|the) (?:[\w.-]+\s+){0,2}?(?:appeals|appellate|supreme|"
     r"high(?:est)?) court)\b")
 
@@ -880,10 +919,18 @@ def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list
     return []
 
 
+# "the coach who had pleaded guilty", "a co-defendant who was convicted last year"
+_OTHERS_PAST_VERDICT = re.compile(
+    r"\b(?:who|which|that)\s+(?:had|has|have|was|were)\s+(?:been\s+|already\s+|earlier\s+)?"
+    r"(?:pleaded guilty|pled guilty|convicted|found guilty|acquitted)\b")
+
+
 def _verdict_trigger(m: re.Match, low: str, whole: str) -> list[Trigger]:
     """The outcome is read from the whole sentence: "returned the verdict ..., finding him not
     guilty on both counts" tells it in what the jury found."""
     text = m.group(0)
+    whole = _OTHERS_PAST_VERDICT.sub(lambda r: " " * len(r.group(0)), whole) \
+        if not _OTHERS_PAST_VERDICT.search(whole, m.start(), m.end()) else whole
     acquitted = re.search(r"\bnot guilty\b|\bacquitt\w*|\bcleared\b", whole)
     convicted = re.search(r"(?<!not )\bguilty\b|\bconvict(?:ed|ion|ing)\b", whole)
     if re.search(r"mistrial|hung jury|deadlock|could not (?:agree|reach)|failed to agree", low) \
