@@ -270,10 +270,10 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         from_version: Annotated[int, Query(ge=1)] = 1,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ):
-        await asyncio.to_thread(render, slug, lambda v: v.version)
+        version = await asyncio.to_thread(render, slug, lambda v: v.version)  # 404 if none
         events = await asyncio.to_thread(store.read_stream, story_stream(slug), from_version,
                                          limit)
-        version = await asyncio.to_thread(store.stream_version, story_stream(slug))
+        version = max([version, *(e.version for e in events[-1:])])
         next_from = events[-1].version + 1 if events else from_version
         return {"events": [e.to_dict() for e in events], "next_from_version": next_from,
                 "version": version}
