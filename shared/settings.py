@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
 
     relay_interval: float = 0.5
-    relay_batch: int = 50
+    relay_batch: int = 50  # articles forwarded to the story service in one request
+    relay_batch_bytes: int = 4_000_000  # ...and at most this much body text (or one article)
     dispatch_interval: float = 1.0
     dispatch_batch: int = 200
     webhook_timeout: float = 5.0

@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
                run_relay_loop: bool = True):
     settings = settings or get_settings()
     engine = get_engine(settings.service_database_url("ingest"))
-    story_http = story_http or httpx.AsyncClient(base_url=settings.story_url, timeout=10.0)
+    # A batch of long articles takes the story service a while to analyze.
+    story_http = story_http or httpx.AsyncClient(base_url=settings.story_url,
+                                                 timeout=httpx.Timeout(10.0, read=120.0))
     story_http.headers.update(auth_headers(settings))
     client = StoryClient(story_http)
 
@@ -99,7 +101,8 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         task = None
         if run_relay_loop:
             task = asyncio.create_task(run_relay(engine, client, settings.relay_interval,
-                                                 settings.relay_batch))
+                                                 settings.relay_batch,
+                                                 settings.relay_batch_bytes))
         yield
         if task:
             task.cancel()

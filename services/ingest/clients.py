@@ -7,8 +7,12 @@ class StoryClient:
     def __init__(self, http: httpx.AsyncClient):
         self.http = http
 
-    async def attach_article(self, article: dict) -> dict:
-        """Forward one article; the story service treats a repeat of the same id as a no-op."""
-        response = await self.http.post("/v1/articles", json=article)
+    async def attach_articles(self, articles: list[dict]) -> list[dict]:
+        """Forward articles in order, one result each; the story service treats a repeat of
+        an article id as a no-op that answers as the first time."""
+        response = await self.http.post("/v1/articles:batch", json={"articles": articles})
         response.raise_for_status()
-        return response.json()
+        results = response.json()["results"]
+        if [r["article_id"] for r in results] != [a["id"] for a in articles]:
+            raise ValueError("the story service answered for other articles")
+        return results

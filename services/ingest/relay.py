@@ -34,33 +34,47 @@ def forward_payload(article: IngestArticle) -> dict:
     }
 
 
-async def relay_once(engine: Engine, client: StoryClient, batch: int) -> int:
-    """Forward what is due, one at a time in acceptance order; stops at the first failure so
-    that nothing overtakes it. Forwards are recorded together at the end of the pass (a crash
-    before that only repeats forwards, which the story service recognises). Returns the count.
+def within_bytes(due: list, max_bytes: int) -> list:
+    """The longest head of `due` whose bodies fit in `max_bytes` (always at least one)."""
+    total = 0
+    for count, (_, article) in enumerate(due):
+        total += len(article.body.encode())
+        if count and total > max_bytes:
+            return due[:count]
+    return due
+
+
+async def relay_once(engine: Engine, client: StoryClient, batch: int,
+                     max_bytes: int = 4_000_000) -> int:
+    """Forward what is due as one batch, in acceptance order. If the forward fails, the first
+    article waits (backing off) and nothing overtakes it. The forwards are recorded after the
+    story service answered; a crash before that only repeats them, which the story service
+    recognises. Returns how many were forwarded.
     """
-    due = await asyncio.to_thread(store.due_messages, engine, batch, utcnow())
-    forwarded = []
+    due = within_bytes(await asyncio.to_thread(store.due_messages, engine, batch, utcnow()),
+                       max_bytes)
+    if not due:
+        return 0
     try:
-        for message, article in due:
-            try:
-                result = await client.attach_article(forward_payload(article))
-            except (httpx.HTTPError, ValueError) as exc:
-                delay = retry_delay(message.attempts)
-                log.warning("forward of article %s failed (%s); retry in %.1fs",
-                            article.id, type(exc).__name__, delay.total_seconds())
-                await asyncio.to_thread(store.mark_failed, engine, message.id, str(exc), delay)
-                break
-            forwarded.append((message.id, article.id, result["stories"]))
-    finally:
-        await asyncio.to_thread(store.mark_forwarded, engine, forwarded)
+        results = await client.attach_articles([forward_payload(a) for _, a in due])
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        message, article = due[0]
+        delay = retry_delay(message.attempts)
+        log.warning("forward of %d articles from %s failed (%s); retry in %.1fs",
+                    len(due), article.id, type(exc).__name__, delay.total_seconds())
+        await asyncio.to_thread(store.mark_failed, engine, message.id, str(exc), delay)
+        return 0
+    forwarded = [(message.id, article.id, result["stories"])
+                 for (message, article), result in zip(due, results, strict=True)]
+    await asyncio.to_thread(store.mark_forwarded, engine, forwarded)
     return len(forwarded)
 
 
-async def run_relay(engine: Engine, client: StoryClient, interval: float, batch: int) -> None:
+async def run_relay(engine: Engine, client: StoryClient, interval: float, batch: int,
+                    max_bytes: int = 4_000_000) -> None:
     while True:
         try:
-            sent = await relay_once(engine, client, batch)
+            sent = await relay_once(engine, client, batch, max_bytes)
         except Exception:  # the loop must outlive a database hiccup
             log.exception("relay pass failed")
             sent = 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete, func, update
+from sqlalchemy import Engine, bindparam, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -187,12 +187,15 @@ def mark_forwarded(engine: Engine, forwarded: list[tuple[int, str, list[str]]]) 
     if not forwarded:
         return
     now = utcnow()
+    articles = IngestArticle.__table__
     with Session(engine) as session:
-        for message_id, article_id, stories in forwarded:
-            session.exec(update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
-                         .values(sent_at=now))
-            session.exec(update(IngestArticle).where(col(IngestArticle.id) == article_id)
-                         .values(status="forwarded", stories=stories, forwarded_at=now))
+        session.exec(update(OutboxMessage)
+                     .where(col(OutboxMessage.id).in_([m for m, _, _ in forwarded]))
+                     .values(sent_at=now))
+        session.connection().execute(
+            update(articles).where(articles.c.id == bindparam("article_id"))
+            .values(status="forwarded", stories=bindparam("article_stories"), forwarded_at=now),
+            [{"article_id": a, "article_stories": s} for _, a, s in forwarded])
         session.commit()
 
 

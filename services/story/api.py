@@ -21,9 +21,11 @@ from services.story.events import story_stream
 from services.story.offline import slugify
 from services.story.paging import MAX_PAGE, BadCursor
 from services.story.schemas import (
+    AttachedBatchPublic,
     AttachedPublic,
     EventsPublic,
     ForwardedArticle,
+    ForwardedBatch,
     StoryCreate,
     StoryEventsPublic,
     StoryUpdate,
@@ -45,6 +47,11 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most
 AsOf = Annotated[str | None, Query(description="a story version, or an ISO 8601 time: the "
                                                "story as it stood then")]
 IfNoneMatch = Annotated[str | None, Header()]
+
+
+def domain_article(article: ForwardedArticle) -> Article:
+    return Article(id=article.id, outlet=article.outlet, url=article.url, title=article.title,
+                   published_at=article.published_at, body=article.body)
 
 
 def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
@@ -143,11 +150,19 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.post("/v1/articles", response_model=AttachedPublic, dependencies=[require_key],
               tags=["articles"], summary="Attach a forwarded article (idempotent by article id)")
     async def attach_article(article: ForwardedArticle):
-        domain = Article(id=article.id, outlet=article.outlet, url=article.url,
-                         title=article.title, published_at=article.published_at,
-                         body=article.body)
-        result = await asyncio.to_thread(service.attach_article, domain, article.revision_of)
+        result = await asyncio.to_thread(service.attach_article, domain_article(article),
+                                         article.revision_of)
         return result.to_dict()
+
+    @app.post("/v1/articles:batch", response_model=AttachedBatchPublic,
+              dependencies=[require_key], tags=["articles"],
+              summary="Attach forwarded articles in order (idempotent by article id)")
+    async def attach_articles(batch: ForwardedBatch):
+        """Each article is analyzed knowing the ones before it; each story gets one append for
+        the whole batch, so either all of a story's new events are recorded or none."""
+        items = [(domain_article(a), a.revision_of) for a in batch.articles]
+        results = await asyncio.to_thread(service.attach_articles, items)
+        return {"results": [r.to_dict() for r in results]}
 
     # -- stories -------------------------------------------------------------------------------
 

@@ -67,8 +67,9 @@ def article_events(story: StoryDefinition, article: Article, analysis: Analysis,
         events.append(event(DEVELOPMENT_CORROBORATED,
                             f"corroboration/{corroboration.development_id}",
                             {"story": slug, **_as_dict(corroboration), "article": ref}))
-    for change in analysis.matter_changes:
-        events.append(event(MATTER_STATUS_CHANGED, f"matter/{change.matter_id}/{change.to_status}",
+    for i, change in enumerate(analysis.matter_changes):  # one article can move a matter twice
+        events.append(event(MATTER_STATUS_CHANGED,
+                            f"matter/{i}/{change.matter_id}/{change.to_status}",
                             {"story": slug, **_as_dict(change), "article": ref}))
     for i, conflict in enumerate(analysis.conflicts):
         events.append(event(CONFLICT_FLAGGED, f"conflict/{i}",

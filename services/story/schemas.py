@@ -15,11 +15,23 @@ class ForwardedArticle(BaseModel):
     revision_of: str | None = None
 
 
+MAX_FORWARDED_BATCH = 500
+
+
+class ForwardedBatch(BaseModel):
+    articles: list[ForwardedArticle] = Field(min_length=1, max_length=MAX_FORWARDED_BATCH,
+                                             description="in the order they were accepted")
+
+
 class AttachedPublic(BaseModel):
     article_id: str
     stories: list[str]
     unrouted: bool
     developments: int
+
+
+class AttachedBatchPublic(BaseModel):
+    results: list[AttachedPublic] = Field(description="one per article, in the same order")
 
 
 class EventPublic(BaseModel):

@@ -10,11 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+import orjson
+
 from services.story import events as ev
 from services.story.analysis import Analysis, Article, analyze
 from services.story.projection import StoryState, StoryView, definition_from
 from services.story.store import SNAPSHOTTER, Snapshots, checkpoints
-from shared.eventstore import NO_STREAM, ConcurrencyError, EventStore, RecordedEvent
+from shared.db import utcnow
+from shared.eventstore import (
+    NO_STREAM,
+    ConcurrencyError,
+    DuplicateEventError,
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+)
 
 log = logging.getLogger("storywire.story")
 T = TypeVar("T")
@@ -35,6 +45,17 @@ class AttachResult:
     def to_dict(self) -> dict:
         return {"article_id": self.article_id, "stories": self.stories,
                 "unrouted": self.unrouted, "developments": self.developments}
+
+
+def provisional(slug: str, version: int, event: NewEvent) -> RecordedEvent:
+    """An event as it will be read back, for the writer to learn before the append commits:
+    its data through JSON as the store keeps it (its position is not known yet, and nothing
+    the writer keeps uses it)."""
+    return RecordedEvent(position=0, stream_id=ev.story_stream(slug), version=version,
+                         event_id=event.event_id, type=event.type,
+                         schema_version=event.schema_version,
+                         data=orjson.loads(orjson.dumps(event.data)),
+                         metadata=event.metadata, recorded_at=utcnow())
 
 
 def replay_view(view: StoryView, events: list[RecordedEvent]) -> StoryView:
@@ -120,22 +141,40 @@ class StoryService:
         return state
 
     def attach_article(self, article: Article, revision_of: str | None = None) -> AttachResult:
-        """Route to every active story and attach where it belongs.
+        """Route to every active story and attach where it belongs (see `attach_articles`)."""
+        return self.attach_articles([(article, revision_of)])[0]
 
-        Idempotent: the same article id twice appends one set of events.
+    def attach_articles(self, items: list[tuple[Article, str | None]]) -> list[AttachResult]:
+        """Route each (article, revision_of), in order, to every active story and attach it
+        where it belongs: one append per story for the whole batch, one for the unrouted.
+
+        Idempotent: an article id seen before appends nothing and answers as the first time.
         """
-        attached, scores, developments = [], {}, 0
-        for slug in self.slugs():
-            analysis = self.attach_to_story(slug, article, revision_of)
-            if analysis is None:
-                continue
-            scores[slug] = round(analysis.route_score, 4)
-            if analysis.on_story:
-                attached.append(slug)
-                developments += len(analysis.developments)
-        if not attached:
-            self.store.append(ev.UNROUTED_STREAM, [ev.unrouted_event(article, scores)])
-        return AttachResult(article.id, attached, not attached, developments)
+        per_story = {slug: self.attach_to_story_batch(slug, items) for slug in self.slugs()}
+        results, unrouted = [], []
+        for i, (article, _) in enumerate(items):
+            attached, scores, developments = [], {}, 0
+            for slug, analyses in per_story.items():
+                analysis = analyses[i] if analyses is not None else None
+                if analysis is None:
+                    continue
+                scores[slug] = round(analysis.route_score, 4)
+                if analysis.on_story:
+                    attached.append(slug)
+                    developments += len(analysis.developments)
+            if not attached:
+                unrouted.append(ev.unrouted_event(article, scores))
+            results.append(AttachResult(article.id, attached, not attached, developments))
+        if unrouted:
+            self._append_unrouted(unrouted)
+        return results
+
+    def _append_unrouted(self, events: list) -> None:
+        try:
+            self.store.append(ev.UNROUTED_STREAM, events)
+        except DuplicateEventError:  # a retried batch that has grown: record each once
+            for event in events:
+                self.store.append(ev.UNROUTED_STREAM, [event])
 
     def attach_to_story(self, slug: str, article: Article, revision_of: str | None = None
                         ) -> Analysis | None:
@@ -144,26 +183,56 @@ class StoryService:
         Returns the analysis (the recorded one if the article is already attached), an
         off-story analysis if it does not belong, or None if the story is not active.
         """
+        found = self.attach_to_story_batch(slug, [(article, revision_of)])
+        return found[0] if found is not None else None
+
+    def attach_to_story_batch(self, slug: str, items: list[tuple[Article, str | None]]
+                              ) -> list[Analysis] | None:
+        """Analyze each article in order against one story, each knowing the ones before it,
+        and append all they change in one append. An analysis per item (the recorded one for
+        an article attached before); None if the story is not active.
+
+        The writer's state learns each article before the append commits, so that the next one
+        in the batch knows it; if the append fails, that state is dropped and rebuilt.
+        """
         with self._lock(slug):
             for _ in range(MAX_CONFLICT_RETRIES):
                 state = self._caught_up(slug)
                 if state.status != "active" or state.definition is None:
                     return None
-                if article.id in state.analyses:
-                    return state.analyses[article.id]
-                analysis = analyze(state.knowledge, article)
-                if not analysis.on_story:
-                    return analysis
-                new_events = ev.article_events(state.definition, article, analysis,
-                                               correlation_id=article.id,
-                                               revision_of=revision_of)
+                start = state.version
                 try:
-                    self.store.append(ev.story_stream(slug), new_events, state.version)
+                    analyses, new_events = self._analyze_batch(state, items)
+                    if new_events:
+                        self.store.append(ev.story_stream(slug), new_events, start)
                 except ConcurrencyError:
-                    log.info("story %s moved on while analysing %s; retrying", slug, article.id)
+                    self._states.pop(slug, None)
+                    log.info("story %s moved on while analysing a batch; retrying", slug)
                     continue
-                return analysis
+                except BaseException:
+                    self._states.pop(slug, None)
+                    raise
+                return analyses
         raise ConcurrencyError(ev.story_stream(slug), "exact", -1)
+
+    @staticmethod
+    def _analyze_batch(state: StoryState, items: list[tuple[Article, str | None]]
+                       ) -> tuple[list[Analysis], list[NewEvent]]:
+        analyses, new_events = [], []
+        for article, revision_of in items:
+            if article.id in state.analyses:
+                analyses.append(state.analyses[article.id])
+                continue
+            analysis = analyze(state.knowledge, article)
+            analyses.append(analysis)
+            if not analysis.on_story:
+                continue
+            events = ev.article_events(state.definition, article, analysis,
+                                       correlation_id=article.id, revision_of=revision_of)
+            for event in events:
+                state.apply(provisional(state.view.slug, state.version + 1, event))
+            new_events.extend(events)
+        return analyses, new_events
 
     def define_story(self, definition: dict, expected_version: int | str | None = None) -> bool:
         """Start tracking a story, or record a changed definition as a new event.

@@ -84,7 +84,7 @@ def test_story_outage_during_a_burst_loses_and_doubles_nothing(pg_url, processes
         assert len(set(ids)) == 500
         pending = [http.get(f"{ingest}/v1/articles/{i}").json() for i in ids[-5:]]
         assert all(s["status"] == "accepted" for s in pending)
-        wait_until(lambda: "forward of article" in ingest_proc.output(), 30,
+        wait_until(lambda: "failed (" in ingest_proc.output(), 30,
                    what="the relay to meet the outage")
 
         story_proc = serve("story")

@@ -247,7 +247,8 @@ def test_a_revision_is_forwarded_as_such_and_its_status_says_so(client, settings
         return await relay_once(engine, StoryClient(http), 10)
 
     assert asyncio.run(forward()) == 2
-    assert [s["revision_of"] for s in sent] == [None, first["id"]]
+    forwarded = [a for batch in sent for a in batch["articles"]]
+    assert [a["revision_of"] for a in forwarded] == [None, first["id"]]
     status = client.get(f"/v1/articles/{revised['id']}", headers=bearer(OPERATOR)).json()
     assert status["revision_of"] == first["id"]
     assert status["status"] == "attached" and status["stories"] == ["guzman-detention-conditions"]

@@ -154,3 +154,17 @@ def test_feed_polls_back_off_after_failures_and_honour_retry_after():
     assert max(delays) <= timedelta(hours=6) * 1.1
     assert next_poll_at(now, interval, 1, timedelta(hours=1)) == now + timedelta(hours=1)
     assert retry_after("120") == timedelta(seconds=120) and retry_after("soon") is None
+
+
+def test_a_relay_batch_stops_before_the_body_that_would_overflow_it():
+    from types import SimpleNamespace
+
+    from services.ingest.relay import within_bytes
+
+    due = [(n, SimpleNamespace(body="é" * size)) for n, size in enumerate([10, 20, 30, 5])]
+    assert [n for n, _ in within_bytes(due, 59)] == [0]       # "é" is two bytes: 20, 40, ...
+    assert [n for n, _ in within_bytes(due, 60)] == [0, 1]
+    assert [n for n, _ in within_bytes(due, 129)] == [0, 1, 2]
+    assert [n for n, _ in within_bytes(due, 130)] == [0, 1, 2, 3]
+    assert [n for n, _ in within_bytes(due, 1)] == [0]        # one always goes, however long
+    assert within_bytes([], 100) == []
