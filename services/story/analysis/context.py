@@ -38,6 +38,7 @@ _APPEALS = (r"\bappeals?\s+court\b|\bcourts? of appeals?\b|\bappellate\b|"
             r"\bcircuit judges?\b(?=[^.]{0,80}\bpanel\b)|(?<=\bpanel, )circuit judge\b|"
             r"\bcourt of criminal appeals\b|\bstate supreme court\b|\bappellate division\b")
 APPEALS_COURT = re.compile(_APPEALS)
+_NAME_WORD = re.compile(r"[A-Za-z'-]+")
 _PROSECUTION = re.compile(r"\b(?:prosecutors?|prosecution|the state|the crown|the government)\b")
 _DETENTION_ASKED = re.compile(r"\b(?:asked|sought|requested|moved|urged)\b[^.;]{0,60}?\b(?:held "
                               r"without (?:bail|bond)|detained|detention|kept in custody|"
@@ -75,7 +76,7 @@ def article_context(sentences: list[str], published: date,
     judges = list(judges_named(sentences))
     for judge in known_judges:
         surname = judge.split()[-1].lower()
-        if surname in {t.lower() for s in sentences for t in re.findall(r"[A-Za-z'-]+", fold(s))} \
+        if surname in {t.lower() for s in sentences for t in _NAME_WORD.findall(fold(s))} \
                 and all(j.split()[-1].lower() != surname for j in judges):
             judges.append(judge)
     # "she asked that he be held without bond": the detention order grants the prosecution

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-from .text import plain
+from .text import plain, regex
 
 MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
           "sep": 9, "oct": 10, "nov": 11, "dec": 12}
@@ -105,6 +106,11 @@ def _amount(text: str) -> int:
 
 def find_date_spans(sentence: str) -> list[DateSpan]:
     """Date expressions in a sentence, in order of appearance, without overlaps."""
+    return list(_date_spans(sentence))
+
+
+@lru_cache(maxsize=16384)
+def _date_spans(sentence: str) -> tuple[DateSpan, ...]:
     text = plain(sentence)
     taken: list[tuple[int, int]] = []
     spans: list[DateSpan] = []
@@ -117,7 +123,7 @@ def find_date_spans(sentence: str) -> list[DateSpan]:
             if span is not None:
                 taken.append((start, end))
                 spans.append(span)
-    return sorted(spans, key=lambda s: s.start)
+    return tuple(sorted(spans, key=lambda s: s.start))
 
 
 def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
@@ -325,7 +331,7 @@ def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDat
 
 
 def resolve_in(sentence: str, span: DateSpan, published: date) -> ResolvedDate | None:
-    if re.match(r"(?:until|till|for|to)\b", span.text, re.IGNORECASE):
+    if regex(r"(?:until|till|for|to)\b", re.IGNORECASE).match(span.text):
         return resolve(span, published, "future")     # "set for July", "delayed until June"
     return resolve(span, published, tense_at(sentence, span.start, span.end))
 

@@ -20,7 +20,7 @@ from .context import ArticleContext, article_context, judges_named
 from .dates import ResolvedDate, dates_in, is_well_before, resolve
 from .matters import Matter, matter_for, status_for
 from .names import GENERIC, proper_names
-from .text import fold, plain, without_quotes
+from .text import fold, plain, regex, without_quotes
 from .triggers import (
     BACKGROUND,
     COURT,
@@ -67,7 +67,7 @@ def find_developments(sentence: str, index: int, ctx: ArticleContext,
     """Every development one sentence reports, background ones marked as such."""
     own = fold(without_quotes(sentence))
     low = own.lower()
-    if len(re.findall(r"[a-z]+", low.replace("quote", ""))) < 3:
+    if len(regex(r"[a-z]+").findall(low.replace("quote", ""))) < 3:
         return []
     voice = reporter_voice(low)
     triggers = find_triggers(own, voice, ctx, previous)
@@ -171,9 +171,9 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
                                and not s.modifier else r) for s, r in dated]
     if trigger.date_rule == "new_date":
         candidates = [(s, r) for s, r in dated
-                      if re.search(r"\b(?:until|till|to|for|now be (?:heard|held))\s+(?:on\s+)?$",
-                                   low[max(0, s.start - 24):s.start])
-                      or re.match(r"(?:until|till|to|for)\b", s.text.lower())]
+                      if regex(r"\b(?:until|till|to|for|now be (?:heard|held))\s+(?:on\s+)?$"
+                               ).search(low[max(0, s.start - 24):s.start])
+                      or regex(r"(?:until|till|to|for)\b").match(s.text.lower())]
         # "had been set for Tuesday, but an order moves it to October": the old date is not
         # the new one
         candidates = [(s, r) for s, r in candidates
@@ -190,8 +190,8 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
         # take a date still ahead ("announced ... starting July 1", "has pleaded not guilty
         # and is due to stand trial on 13 January")
         candidates = [(s, r) for s, r in candidates
-                      if not re.match(r"(?:for|until|till|to)\b", s.text.lower())
-                      and not re.search(r"\b(?:for|until|till|to)\s+$",
+                      if not regex(r"(?:for|until|till|to)\b").match(s.text.lower())
+                      and not regex(r"\b(?:for|until|till|to)\s+$").search(
                                         low[max(0, s.start - 8):s.start])
                       and r.earliest <= published]
         if not candidates:
@@ -254,7 +254,7 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
                 published: date) -> tuple[str, ...]:
     reasons = []
     start, end = scope(low, trigger.start, trigger.end)
-    said = re.compile(r"\b(?:said|says|told|wrote|argued|added)\b").search(low, trigger.end, end)
+    said = regex(r"\b(?:said|says|told|wrote|argued|added)\b").search(low, trigger.end, end)
     if said:
         end = said.start()            # what the speaker then says is not this event's time
     text = low
@@ -275,15 +275,15 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
     if PAST_PERFECT.search(window) and not (
             _BY_ANCHOR.search(low) and when is not None and not is_well_before(when, published)):
         reasons.append("past perfect")    # but "by Thursday afternoon she had lodged": news
-    if re.search(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$", low[max(start, trigger.start - 40):
+    if regex(r"\bsince\s+(?:[\w.'-]+\s+){0,3}$").search(low[max(start, trigger.start - 40):
                                                          trigger.start]):
         reasons.append("history: since")            # "since he was flown to New York"
-    if when is None and re.search(r"\bbefore (?:the |his |her |their )?trial\b",
+    if when is None and regex(r"\bbefore (?:the |his |her |their )?trial\b").search(
                                   low[trigger.end:]):
         reasons.append("history: before trial")     # "dismissed a count, ..., before trial"
     for m in _RELATIVE_CLAUSE.finditer(low):
-        if m.start() <= trigger.start and trigger.end <= m.end() and re.search(
-                r"\b(?:first|initially|originally|already|earlier)\b", m.group(0)):
+        if m.start() <= trigger.start and trigger.end <= m.end() and regex(
+                r"\b(?:first|initially|originally|already|earlier)\b").search(m.group(0)):
             reasons.append("history: relative clause")  # "Smith, who was first charged
             break                                       # last week, still faces ..."
     offset = RELATIVE_OFFSET.search(low[max(0, trigger.start - 90):trigger.start])
@@ -295,24 +295,37 @@ def _background(trigger: Trigger, low: str, own: str, when: ResolvedDate | None,
     if when is not None and is_well_before(when, published):
         reasons.append(f"dated {when.value or when.earliest.isoformat()}")
     if when is None and trigger.type in ONE_SHOT and trigger.outcome in (None, "held") and \
-            re.search(r"\b(?:has|have)\b", low[max(0, trigger.start - 20):trigger.end]):
+            regex(r"\b(?:has|have)\b").search(low[max(0, trigger.start - 20):trigger.end]):
         reasons.append("present perfect, undated")     # "has pleaded not guilty"
     return tuple(dict.fromkeys(reasons))
+
+
+_PLACE_WORD_BEFORE = re.compile(r"\b(?:in|from|to|at|inside|near|outside|across|of)\s+"
+                                r"(?:the\s+|an?\s+)?\Z")
+
+
+def _after_place_word(text: str, name: str) -> bool:
+    """Whether `name` follows "in", "from", "near the" ... somewhere in `text`."""
+    at = text.find(name)
+    while at >= 0:
+        if _PLACE_WORD_BEFORE.search(text, 0, at):
+            return True
+        at = text.find(name, at + 1)
+    return False
 
 
 def _actors(sentence: str, ctx: ArticleContext) -> tuple[str, ...]:
     actors: list[str] = []
     low = fold(without_quotes(sentence)).lower()
-    titles = re.compile(r"^(?:.*\b(?:Judge|Justice|Magistrate|Attorney|Prosecutor|Agent|"
-                        r"Director|Sen\.?|Rep\.?|Gov\.?|President|Officer|Sgt\.?|Det\.?|Mr\.?|"
-                        r"Ms\.?|Mrs\.?|Dr\.?)\s+)")
+    titles = regex(r"^(?:.*\b(?:Judge|Justice|Magistrate|Attorney|Prosecutor|Agent|"
+                   r"Director|Sen\.?|Rep\.?|Gov\.?|President|Officer|Sgt\.?|Det\.?|Mr\.?|"
+                   r"Ms\.?|Mrs\.?|Dr\.?)\s+)")
     text = fold(plain(sentence))
     for name in proper_names(sentence, ctx.caps):
         cleaned = titles.sub("", name).strip()
         if not cleaned or cleaned.lower() in GENERIC:
             continue
-        if re.search(rf"\b(?:in|from|to|at|inside|near|outside|across|of)\s+(?:the\s+|an?\s+)?"
-                     rf"{re.escape(name)}", text):
+        if _after_place_word(text, name):
             continue                      # a place: "in Manhattan", "from Mexico"
         if " " not in cleaned and cleaned.lower() not in ctx.name_parts \
                 and not cleaned.isupper():
@@ -321,7 +334,7 @@ def _actors(sentence: str, ctx: ArticleContext) -> tuple[str, ...]:
             cleaned = next((j for j in ctx.judges
                             if j.split()[-1].lower() == cleaned.split()[-1].lower()), cleaned)
         actors.append(cleaned)
-    if re.search(r"\bjudge\b", low) and not any(a in ctx.judges for a in actors) \
+    if regex(r"\bjudge\b").search(low) and not any(a in ctx.judges for a in actors) \
             and len(ctx.judges) == 1:
         actors.insert(0, ctx.judges[0])
     for role, pattern in (("prosecutors", r"\bprosecutors?\b|\bthe government\b"),
@@ -329,7 +342,7 @@ def _actors(sentence: str, ctx: ArticleContext) -> tuple[str, ...]:
                                       r"\bpublic defenders?\b|\bhis (?:lawyers?|attorneys?)\b|"
                                       r"\bher (?:lawyers?|attorneys?)\b"),
                           ("jury", r"\bjury\b|\bjurors\b")):
-        if re.search(pattern, low):
+        if regex(pattern).search(low):
             actors.append(role)
     return tuple(dict.fromkeys(actors))
 
@@ -399,7 +412,7 @@ def _finding(trigger: Trigger, sentence: str, index: int, own: str, low: str, da
         if trigger.type == "custody":
             base, title = f"custody-{detail or 'change'}", f"custody: {detail or 'change'}"
         if person:
-            surname = re.sub(r"[^a-z0-9]+", "-", fold(person).lower().split()[-1])
+            surname = regex(r"[^a-z0-9]+").sub("-", fold(person).lower().split()[-1])
             matter = Matter(f"{base}-{surname}", f"{title} of {person}")
         else:
             matter = Matter(base, title, generic=True)
@@ -427,13 +440,13 @@ def quoted_ruling(sentence: str, index: int, ctx: ArticleContext) -> Finding | N
     """A ruling read from the court's own words, used only when the article has no reporter's
     sentence about the same ruling."""
     text = fold(plain(sentence))
-    quotes = re.findall(r'"([^"]*)"', text)
+    quotes = regex(r'"([^"]*)"').findall(text)
     if not quotes:
         return None
     outside = fold(without_quotes(sentence)).lower()
-    court = re.search(rf"\b(?:{COURT}|opinion|order|ruling|decision"
-                      + names_alternation(ctx.judge_surnames) + r")\b", outside)
-    pronoun = re.search(r"\b(?:he|she)\b", outside) and ctx.judges
+    court = regex(rf"\b(?:{COURT}|opinion|order|ruling|decision"
+                  + names_alternation(ctx.judge_surnames) + r")\b").search(outside)
+    pronoun = regex(r"\b(?:he|she)\b").search(outside) and ctx.judges
     if not (_ATTRIBUTION.search(outside) and (court or pronoun)):
         return None
     for quote in quotes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import STOPWORDS
+from .text import STOPWORDS, regex
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def matter_for(text: str, trigger: int, dev_type: str, detail: str | None = None
     if dev_type in ("ruling", "filing", "statement", "hearing", "appeal"):
         m = _OBJECT.search(text, trigger, end) or _OBJECT.search(text, 0, end)
         if m:
-            content = [w for w in re.findall(r"[a-z]+", m.group(1)) if w not in STOPWORDS][:2]
+            content = [w for w in regex(r"[a-z]+").findall(m.group(1)) if w not in STOPWORDS][:2]
             if content:
                 noun = m.group(0).split()[0]
                 return Matter(_slug([noun, "to", *content]), f"the {noun} to {' '.join(content)}")

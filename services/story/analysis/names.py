@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from .text import STOPWORDS, fold, plain, without_quotes, words
+from .text import STOPWORDS, fold, plain, regex, without_quotes, words
 
 # Capitalised words that are not names by themselves.
 GENERIC = frozenset("""
@@ -39,6 +40,11 @@ def proper_names(sentence: str, mid_sentence_caps: frozenset[str] = frozenset())
     """Capitalised word runs outside quotes ("Michelle Gelernt", "Federal Defenders of New
     York"). A lone capitalised word at the start of a sentence or quote counts only when the
     article also capitalises it mid-sentence (`mid_sentence_caps`, folded lowercase)."""
+    return list(_proper_names(sentence, mid_sentence_caps))
+
+
+@lru_cache(maxsize=16384)
+def _proper_names(sentence: str, mid_sentence_caps: frozenset[str]) -> tuple[str, ...]:
     letters = [c for c in sentence if c.isalpha()]
     if letters and sum(c.isupper() for c in letters) > len(letters) / 2:
         return []                         # an all-capitals line tells nothing about names
@@ -54,7 +60,7 @@ def proper_names(sentence: str, mid_sentence_caps: frozenset[str] = frozenset())
         while run and run[-1].lower() in NAME_JOINERS:
             run.pop()
         if run:
-            parts = [t.rstrip(".") if not re.fullmatch(r"(?:[A-Z]\.)+", t) else t for t in run]
+            parts = [t.rstrip(".") if not regex(r"(?:[A-Z]\.)+").fullmatch(t) else t for t in run]
             distinctive = [p for p in parts if p.lower().strip(".") not in GENERIC
                            and p.lower() not in NAME_JOINERS]
             if distinctive:
@@ -67,7 +73,7 @@ def proper_names(sentence: str, mid_sentence_caps: frozenset[str] = frozenset())
 
     position = 0
     for match in _TOKEN.finditer(text):
-        token = re.sub(r"'s$", "", match.group(0))
+        token = regex(r"'s$").sub("", match.group(0))
         gap = text[position:match.start()]
         position = match.end()
         starts_sentence = not run and (previous_char in _SENTENCE_OPENERS
@@ -90,7 +96,7 @@ def proper_names(sentence: str, mid_sentence_caps: frozenset[str] = frozenset())
             close()
         previous_char = token[-1]
     close()
-    return names
+    return tuple(names)
 
 
 def name_tokens(name: str) -> set[str]:

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from .model import Article, Route, StoryDefinition
 from .names import ORGANISATION_WORDS, entity_variants, is_organisation
-from .text import STOPWORDS, fold, split_paragraphs, split_sentences, strip_dateline, words
+from .text import STOPWORDS, fold, regex, split_paragraphs, split_sentences, strip_dateline, words
 
 TOPIC_MIN = 0.3          # how much of the story's topic an article must share
 ENTITY_WEIGHT = 0.4
@@ -37,6 +37,9 @@ DESCRIPTORS = "group|agency|department|company|firm|council|district|board|chari
 ROLE_WORDS = frozenset("judge justice magistrate attorney lawyer prosecutor counsel".split())
 
 
+_OPENS_SENTENCE = re.compile(r'(?:^|[.!?:"\n]\s*)$')
+
+
 @dataclass(frozen=True)
 class _Term:
     label: str
@@ -44,16 +47,20 @@ class _Term:
     single: re.Pattern | None           # one-word variants, matched capitalised
     person: bool = True                 # a surname; else an organisation's first word
     described: re.Pattern | None = None  # a headline's "river group" for "Sable River Keepers"
+    # the literal words each pattern needs: a text holding none of them cannot match it
+    phrase_words: tuple[str, ...] = ()
+    single_words: tuple[str, ...] = ()
 
     def count(self, text: str, lowered: str) -> int:
-        spans = [m.span() for m in self.phrases.finditer(lowered)] if self.phrases else []
+        spans = [m.span() for m in self.phrases.finditer(lowered)] \
+            if self.phrases and any(w in lowered for w in self.phrase_words) else []
         n = len(spans)
-        if self.single:
+        if self.single and any(w in text for w in self.single_words):
             for m in self.single.finditer(text):
                 if any(s <= m.start() < e for s, e in spans):
                     continue              # the surname inside the full name already counted
-                if not self.person and re.search(r'(?:^|[.!?:"\n]\s*)$',
-                                                 text[max(0, m.start() - 3):m.start()]):
+                if not self.person and _OPENS_SENTENCE.search(
+                        text[max(0, m.start() - 3):m.start()]):
                     continue              # "Patients ..." opening a sentence is no "Patients
                                           # First Alliance"; "Ruiz said" still is Ruiz
                 n += 1
@@ -78,7 +85,8 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
         if name:
             described = re.compile(rf"\b(?:{'|'.join(map(re.escape, name))})(?:'s)?\s+"
                                    rf"(?:{DESCRIPTORS})(?:'s|s)?\b")
-    return _Term(label, phrases, one, person, described)
+    return _Term(label, phrases, one, person, described, tuple(multi),
+                 tuple(v.capitalize() for v in single))
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,9 @@ def _significant(text: str) -> set[str]:
     return {w for w in words(text) if w not in STOPWORDS and len(w) > 2}
 
 
+_CASE_CAPTION = re.compile(r"\bv(?:s)?\.?\s")
+
+
 def _subject_indexes(story: StoryDefinition) -> tuple[int, ...]:
     """The story's subjects: every entity its title names ("Lanternlight Trust fraud case:
     Gillian Ashworth and Niall Brennock", "Acheampong v. Kestrel Mobility"), else its first
@@ -102,7 +113,7 @@ def _subject_indexes(story: StoryDefinition) -> tuple[int, ...]:
         return ()
     named = [i for i, entity in enumerate(story.entities) if _title_names(story.title, entity)]
     people = [i for i in named if _is_person(story.entities[i])]
-    if re.search(r"\bv(?:s)?\.?\s", fold(story.title)):
+    if _CASE_CAPTION.search(fold(story.title)):
         return tuple(named) or (0,)     # a case caption: both parties are its subjects
     if not people and named and all(fold(story.entities[i]).lower() not in fold(story.title).lower()
                                     for i in named):
@@ -121,7 +132,7 @@ def _title_names(title: str, entity: str) -> bool:
         tokens = variant.lower().split()
         if not tokens or not set(tokens) <= lowered:
             continue
-        if len(tokens) > 1 or re.search(rf"\b{re.escape(tokens[0].capitalize())}\b", folded):
+        if len(tokens) > 1 or regex(rf"\b{re.escape(tokens[0].capitalize())}\b").search(folded):
             return True
     return False
 
@@ -158,7 +169,7 @@ def _is_nickname(entity: str, primary: str, description: str) -> bool:
     if len(tokens) < 2 or not nickname:
         return False
     pattern = rf"\b{re.escape(tokens[0])}\s+{re.escape(nickname)}\s+{re.escape(tokens[-1])}\b"
-    return bool(re.search(pattern, " ".join(text.split())))
+    return bool(regex(pattern).search(" ".join(text.split())))
 
 
 @lru_cache(maxsize=256)
@@ -203,43 +214,64 @@ def _opening(body: str) -> str:
     return paragraphs[0] if paragraphs else ""
 
 
-def route(story: StoryDefinition, article: Article) -> Route:
-    """Score an article against a story's title, description, entities and keywords."""
-    profile = _profile(story)
-    title = fold(article.title)
-    text = fold(f"{article.title}\n{article.body}")
-    lowered = text.lower()
-    matched: list[str] = []
+@dataclass(frozen=True)
+class _ArticleText:
+    """What routing reads of an article, whatever the story: folded, and lowercased."""
+    title: str
+    title_lowered: str
+    text: str                   # headline and body
+    lowered: str
+    opening: str
+    opening_lowered: str
+    apart: str                  # the text without sentences that set another case apart
+    apart_lowered: str
+    words: frozenset[str]
 
-    mentions, prominent, described = 0, False, False
-    opening = fold(_opening(article.body))
+
+@lru_cache(maxsize=256)     # the articles of a batch, each routed against every story
+def _article_text(title: str, body: str) -> _ArticleText:
+    folded_title = fold(title)
+    text = fold(f"{title}\n{body}")
+    lowered = text.lower()
+    opening = fold(_opening(body))
     # a sentence that says the article's case is another one names the story only to set it
     # apart: "The case is unrelated to the prosecution of ...", "is not involved in"
     apart = _DISCLAIMER.sub("", text) if _DISCLAIMER_WORDS.search(lowered) else text
+    return _ArticleText(folded_title, folded_title.lower(), text, lowered, opening,
+                        opening.lower(), apart, apart.lower(), frozenset(words(text)))
+
+
+def route(story: StoryDefinition, article: Article) -> Route:
+    """Score an article against a story's title, description, entities and keywords."""
+    profile = _profile(story)
+    art = _article_text(article.title, article.body)
+    matched: list[str] = []
+
+    mentions, prominent, described = 0, False, False
     for term in profile.subject:
-        hits = term.count(apart, apart.lower())
+        hits = term.count(art.apart, art.apart_lowered)
         if hits:
             matched.append(term.label)
             mentions += hits
             # in the headline, the opening, or named twice: two parties named once each, in
             # passing ("a separate request from A to restrict B"), are not the article's subject
-            if hits >= 2 or term.count(title, title.lower()) or \
-                    term.count(opening, opening.lower()):
+            if hits >= 2 or term.count(art.title, art.title_lowered) or \
+                    term.count(art.opening, art.opening_lowered):
                 prominent = True
-            elif term.described and term.described.search(title.lower()):
+            elif term.described and term.described.search(art.title_lowered):
                 described = True
 
     entity_hits = 0
     for term in profile.entities:
-        if term.count(text, lowered):
+        if term.count(art.text, art.lowered):
             matched.append(term.label)
             entity_hits += 1
     keyword_hits = 0
     for term in profile.keywords:
-        if term.count(text, lowered):
+        if term.count(art.text, art.lowered):
             matched.append(term.label)
             keyword_hits += 1
-    title_share = (len(profile.title_words & set(words(text))) / len(profile.title_words)
+    title_share = (len(profile.title_words & art.words) / len(profile.title_words)
                    if profile.title_words else 0.0)
     topic = (ENTITY_WEIGHT * min(1.0, entity_hits / 2)
              + KEYWORD_WEIGHT * min(1.0, keyword_hits / 2)

@@ -7,12 +7,20 @@ import unicodedata
 from functools import lru_cache
 
 import pysbd
+from pysbd.lang.english import English
 
 from shared.text import comparable, content_hash
 
-__all__ = ["comparable", "content_hash", "fold", "plain", "words", "split_paragraphs",
+__all__ = ["comparable", "content_hash", "fold", "plain", "regex", "words", "split_paragraphs",
            "split_sentences", "article_sentences", "strip_dateline", "is_furniture",
            "without_quotes", "STOPWORDS"]
+
+@lru_cache(maxsize=4096)
+def regex(pattern: str, flags: int = 0) -> re.Pattern:
+    """`re.compile` with a cache of its own: pysbd compiles a new pattern for every sentence it
+    splits, which keeps evicting ours from the `re` module's 512 entries."""
+    return re.compile(pattern, flags)
+
 
 _PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
@@ -22,6 +30,7 @@ _PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "
                         "\u2026": "..."})
 
 
+@lru_cache(maxsize=65536)
 def plain(text: str) -> str:
     """Same characters a reader sees, with one kind of quote, apostrophe and dash; case kept."""
     text = unicodedata.normalize("NFKC", text).translate(_PLAIN)
@@ -36,6 +45,7 @@ def fold(text: str) -> str:
 
 
 _ABBREVIATION_DOTS = re.compile(r"\b((?:[a-z]\.){2,})")
+_POSSESSIVE = re.compile(r"'s\b")
 _WORD = re.compile(r"[a-z0-9]+")
 
 STOPWORDS = frozenset("""
@@ -52,11 +62,16 @@ one two new
 
 def words(text: str) -> list[str]:
     """Lowercase, accent-free word tokens; possessive 's dropped, "U.S." kept as "us"."""
+    return list(_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _words(text: str) -> tuple[str, ...]:
     folded = fold(text).lower()
     folded = _ABBREVIATION_DOTS.sub(lambda m: m.group(1).replace(".", ""), folded)
-    folded = re.sub(r"'s\b", "", folded)
+    folded = _POSSESSIVE.sub("", folded)
     folded = folded.replace("'", "")
-    return _WORD.findall(folded)
+    return tuple(_WORD.findall(folded))
 
 
 # -- paragraphs and sentences -------------------------------------------------------------------
@@ -66,9 +81,12 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
 def split_paragraphs(body: str) -> list[str]:
     body = body.replace("\r\n", "\n").replace("\r", "\n")
-    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", body))
+    paragraphs = (" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(body))
     return [p for p in paragraphs if p]
 
 
@@ -80,9 +98,48 @@ _TIME_WORDS = re.compile(r"^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday
                          r"Nov|Dec|[A-Z]{2,4}T|[A-Z]?[EPMC][SD]?T|local|ET|PT|GMT|UTC)\b")
 
 
-def _segment(paragraph: str) -> list[str]:
+# A paragraph pysbd has nothing to decide in: letters (ASCII and Latin-1/Extended-A, without
+# the dotless i, dotted I and long s that case-fold into ASCII), digits, spaces and plain
+# punctuation; straight double quotes in pairs with no sentence end inside; every "." and "?"
+# right after a word of two or more letters that is no pysbd abbreviation and followed by the
+# paragraph's end or a space and a capital (or a quote and a capital); no "!", no apostrophe
+# opening a word. There pysbd replaces nothing and cuts after every "." and "?", so splitting
+# there gives what pysbd gives (checked against pysbd in tests/unit/test_sentence_split.py).
+_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u012f\u0132-\u017e"
+_CAPITAL = "A-Z\u00c0-\u00d6\u00d8-\u00de"
+_PLAIN_PARAGRAPH = re.compile(rf"[{_LETTER}0-9 ,;:'\"$%&/.?-]+")
+_AMBIGUOUS = re.compile(rf"  |^ | $|--|(?<![{_LETTER}])['.?]|[.?](?! \"?[{_CAPITAL}]|$)|"
+                        rf"-\"|\"\"|(?<!,)\" [{_CAPITAL}]")
+_QUOTE_PAIR = re.compile(r'"[^"]*"')           # pysbd pairs quotes the same way, left to right
+_WORD_AND_PERIOD = re.compile(r"(\S*)\.")
+_PLAIN_BOUNDARY = re.compile(r"(?<=[.?]) ")
+_PYSBD_ABBREVIATIONS = frozenset(a.strip().lower() for a in English.Abbreviation.ABBREVIATIONS)
+
+
+def _plain_split(paragraph: str) -> list[str] | None:
+    """The sentences of a paragraph with no ambiguous boundary, as pysbd splits it; None when
+    pysbd has to decide ("U.S.", "Mr.", "5 p.m.", "3.5", ". . .", a quote ending a sentence)."""
+    if not _PLAIN_PARAGRAPH.fullmatch(paragraph) or _AMBIGUOUS.search(paragraph):
+        return None
+    if any("." in q or "?" in q for q in _QUOTE_PAIR.findall(paragraph)):
+        return None
+    for m in _WORD_AND_PERIOD.finditer(paragraph):
+        word = m.group(1)
+        if len(word) < 2 or word.lower() in _PYSBD_ABBREVIATIONS or word.endswith("Co"):
+            return None
+    return _PLAIN_BOUNDARY.split(paragraph)
+
+
+def _pysbd_split(paragraph: str) -> list[str]:
     pieces = [s.strip() for s in _segmenter().segment(paragraph)]
-    pieces = [s for s in pieces if s]
+    return [s for s in pieces if s]
+
+
+@lru_cache(maxsize=16384)
+def _segment(paragraph: str) -> tuple[str, ...]:
+    pieces = _plain_split(paragraph)
+    if pieces is None:
+        pieces = _pysbd_split(paragraph)
     merged: list[str] = []
     for piece in pieces:
         # pysbd sometimes cuts after "p.m." or an initial ("5 p.m. | Tuesday.")
@@ -92,7 +149,7 @@ def _segment(paragraph: str) -> list[str]:
             merged[-1] = f"{merged[-1]} {piece}"
         else:
             merged.append(piece)
-    return merged
+    return tuple(merged)
 
 
 def split_sentences(body: str) -> list[str]:
@@ -146,6 +203,7 @@ _CREDITS = re.compile(r"\bcontributed (?:to this report|reporting)\b|^this (?:st
                       r"(?:has been|was) (?:updated|corrected)\b|\ball rights reserved\b|"
                       r"^(?:follow|contact) (?:him|her|them|the author|[A-Z][a-z]+ [A-Z][a-z]+) "
                       r"(?:on|at)\b|^sign up\b", re.IGNORECASE)
+_BYLINE = re.compile(r"^by\s+[A-Z][\w.'\-]+(?:\s+[A-Z][\w.'\-]+){0,3}(?:\s*,.*)?$")
 _ENDS_LIKE_PROSE = re.compile(r"[.!?]['\")\]]*$|[.!?]\s*$|:$")
 
 
@@ -164,7 +222,7 @@ def is_furniture(paragraph: str, following: list[str] = ()) -> bool:
             return True
     if not _ENDS_LIKE_PROSE.search(text) and len(text.split()) <= 14:
         return True   # headline, section label, byline
-    if re.match(r"^by\s+[A-Z][\w.'\-]+(?:\s+[A-Z][\w.'\-]+){0,3}(?:\s*,.*)?$", text) \
+    if _BYLINE.match(text) \
             and len(text.split()) <= 12:
         return True
     return False

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .context import APPEALS_COURT, ArticleContext
-from .text import fold, without_quotes
+from .text import fold, regex, without_quotes
 
 # -- shared vocabulary ----------------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ def reporter_voice(low: str) -> str:
     for m in _REPORTED_CONTENT.finditer(low):
         before = low[max(0, m.start() - 40):m.start()]
         if m.group(0) == "claims" and _CLAIMS_NOUN.search(before) and \
-                not re.match(r"\s+(?:that|to)\b", low[m.end():]):
+                not regex(r"\s+(?:that|to)\b").match(low[m.end():]):
             continue
         if _FILED_NOUN.search(before):
             comma = low.find(",", m.end())
@@ -134,7 +134,7 @@ def _court_subject(low: str, position: int, ctx: ArticleContext,
                    previous: str | None) -> re.Match | bool | None:
     """The court or judge acting as subject of a trigger: named before it in the sentence,
     "he"/"she" continuing a sentence about the judge, or "by the judge" after a passive."""
-    pattern = re.compile(rf"\b(?:{COURT}{names_alternation(ctx.judge_surnames)})\b")
+    pattern = regex(rf"\b(?:{COURT}{names_alternation(ctx.judge_surnames)})\b")
     found = None
     for m in pattern.finditer(low, max(0, position - 200), position):
         if _COURT_AS_OBJECT.search(low[max(0, m.start() - 40):m.start()]):
@@ -144,19 +144,19 @@ def _court_subject(low: str, position: int, ctx: ArticleContext,
         found = m
     if found is not None:
         return found
-    if re.search(r"\b(?:he|she)\s+(?:\w+\s+){0,2}$", low[max(0, position - 30):position]) \
+    if regex(r"\b(?:he|she)\s+(?:\w+\s+){0,2}$").search(low[max(0, position - 30):position]) \
             and previous is not None and ctx.judges:
         prev = fold(without_quotes(previous)).lower()
         names = names_alternation(ctx.judge_surnames)
-        if re.search(rf"\b(?:judge|justice|magistrate|court{names})\b", prev):
+        if regex(rf"\b(?:judge|justice|magistrate|court{names})\b").search(prev):
             return True
     return None
 
 
 def _court_after(low: str, end: int, ctx: ArticleContext) -> bool:
     alternatives = COURT + names_alternation(ctx.judge_surnames)
-    return bool(re.match(rf"\s+(?:\w+\s+)?by\s+(?:the\s+|a\s+)?(?:[\w.']+\s+){{0,3}}"
-                         rf"(?:{alternatives})\b", low[end:end + 80]))
+    return bool(regex(rf"\s+(?:\w+\s+)?by\s+(?:the\s+|a\s+)?(?:[\w.']+\s+){{0,3}}"
+                      rf"(?:{alternatives})\b").match(low[end:end + 80]))
 
 
 @dataclass(frozen=True)
@@ -277,8 +277,8 @@ _ACT_WORDS = re.compile(r"\b(?:approval|approvals|law|laws|policy|rule|rules|ord
 def _challenged_act(after: str) -> bool:
     """Whether the object of a striking-down verb is an act someone challenged (an approval,
     a law, a lawsuit, the charges) rather than a request (a motion, a bid)."""
-    phrase = re.split(r",|;|\b(?:to|for|that|because|after|while|as|but|and|saying|ruling|"
-                      r"finding|on|in|at|by|with)\b", after[:90], maxsplit=1)[0]
+    phrase = regex(r",|;|\b(?:to|for|that|because|after|while|as|but|and|saying|ruling|"
+                   r"finding|on|in|at|by|with)\b").split(after[:90], maxsplit=1)[0]
     if _REQUEST_WORDS.search(phrase):
         return False
     return bool(_ACT_WORDS.search(phrase))
@@ -292,18 +292,18 @@ def _decides_something(verb: str, after: str) -> bool:
     if verb in ("ordered", "orders"):
         return bool(_ORDERED_OBJECT.match(after) or _ORDERED_TO_STOP.match(after))
     if verb == "let":
-        return bool(re.match(r"\s+\w+", after))
+        return bool(regex(r"\s+\w+").match(after))
     if verb in ("kept", "keeps"):
-        return bool(re.match(r"\s+(?:[\w.'-]+\s+){0,4}?(?:in|on|under|behind|locked)\s+"
-                             r"(?:jail|custody|prison|isolation|solitary|detention|place)", after))
+        return bool(regex(r"\s+(?:[\w.'-]+\s+){0,4}?(?:in|on|under|behind|locked)\s+"
+                          r"(?:jail|custody|prison|isolation|solitary|detention|place)").match(after))
     if verb in ("suppressed", "excluded"):
         # "suppressed the test result", "excluded his statements": a ruling on evidence
-        return bool(re.match(r"\s+(?:the|his|her|their|its|all|some|any|most|evidence|"
-                             r"statements|testimony)\b", after))
+        return bool(regex(r"\s+(?:the|his|her|their|its|all|some|any|most|evidence|"
+                          r"statements|testimony)\b").match(after))
     if verb in ("barred", "bars", "prohibited", "precluded"):
         return bool(_BARRED_OBJECT.match(after))
     if verb in ("lifted", "lifts", "vacated", "vacates", "stayed", "stays"):
-        return bool(re.match(r"\s+(?:the|a|an|his|her|its|their)\b", after))
+        return bool(regex(r"\s+(?:the|a|an|his|her|its|their)\b").match(after))
     return True
 
 
@@ -332,7 +332,7 @@ def _outcome(m: re.Match, masked: str, after: str, detention_sought: bool = Fals
     if outcome == "denied" and _challenged_act(after):
         outcome = "granted"               # "struck down the approval", "dismissed the
                                           # lawsuit": the challenge to it succeeded
-    if outcome == "denied" and re.match(r"\s+(?:[\w.'-]+\s+){0,3}?defen[cs]es\b", after):
+    if outcome == "denied" and regex(r"\s+(?:[\w.'-]+\s+){0,3}?defen[cs]es\b").match(after):
         outcome = "granted"               # "rejected the defendant's defences": the claim won
     if verb in ("upheld", "upholds", "affirmed"):
         outcome = "other"
@@ -342,7 +342,8 @@ def _outcome(m: re.Match, masked: str, after: str, detention_sought: bool = Fals
             _PARTIAL_OBJECT.match(after)
             or _PARTIAL.search(masked, m.start(), min(m.end() + 120, scope(masked, m.start(),
                                                                           m.end())[1]))
-            or re.search(r"\b(?:partly|partially)\s+$", masked[max(0, m.start() - 12):m.start()])):
+            or regex(r"\b(?:partly|partially)\s+$").search(
+                masked[max(0, m.start() - 12):m.start()])):
         outcome = "mixed"                 # "dismissed part of the suit"
     return outcome
 
@@ -362,10 +363,10 @@ def _ruling_triggers(low: str, ctx: ArticleContext, previous: str | None) -> lis
         if _modal_before(masked, m.start()) or _negated(masked, m.start()) and not \
                 m.group("deny"):
             continue
-        if re.search(r"\bto\s+(?:be\s+)?$", masked[max(0, m.start() - 6):m.start()]):
+        if regex(r"\bto\s+(?:be\s+)?$").search(masked[max(0, m.start() - 6):m.start()]):
             continue                  # "a request to be released": the request, not a ruling
         court = _court_subject(masked, m.start(), ctx, previous)
-        if court is None and found and re.search(r"\b(?:and|but)\s+(?:then\s+|also\s+)?$",
+        if court is None and found and regex(r"\b(?:and|but)\s+(?:then\s+|also\s+)?$").search(
                                                  masked[max(0, m.start() - 12):m.start()]):
             court = True              # "granted it on one count ... and denied it on the rest"
         if court is None and not _court_after(masked, m.end(), ctx):
@@ -556,19 +557,19 @@ def _hearing_triggers(low: str) -> list[Trigger]:
         for m in pattern.finditer(low):
             if any(s < m.end() and m.start() < e for s, e in spans):
                 continue              # "a conference scheduled for May 28 was canceled"
-            if outcome == "held" and re.search(r"\b(?:jury|jurors)\b[^.;]{0,40}$",
+            if outcome == "held" and regex(r"\b(?:jury|jurors)\b[^.;]{0,40}$").search(
                                                low[max(0, m.start() - 40):m.start()]):
                 continue              # "the jury heard closing arguments": the trial
-            if _negated(low, m.start()) or re.match(r"\s*no\b", low[m.start():]):
+            if _negated(low, m.start()) or regex(r"\s*no\b").match(low[m.start():]):
                 continue
             if outcome != "scheduled" and _modal_before(low, m.start()):
                 continue
-            if outcome == "scheduled" and _modal_before(low, m.start()) and not re.match(
-                    r"\s*(?:will|would|is|are)\b", m.group(0)):
+            if outcome == "scheduled" and _modal_before(low, m.start()) and not regex(
+                    r"\s*(?:will|would|is|are)\b").match(m.group(0)):
                 continue
             start = m.start()
             verbs = list(_HEARING_VERB.finditer(low, m.start(), m.end()))
-            if verbs and re.match(_HEARING_NOUN, low[m.start():]):
+            if verbs and regex(_HEARING_NOUN).match(low[m.start():]):
                 start = verbs[-1].start()     # "The sentencing, which ..., was postponed"
             found.append(Trigger("hearing", outcome, start, m.end(), date_rule=rule))
             spans.append(m.span())
@@ -680,50 +681,51 @@ def _subject_before(low: str, position: int) -> tuple[str, str]:
 def _filing_triggers(low: str, ctx: ArticleContext) -> list[Trigger]:
     pattern = _FILING
     if ctx.judge_surnames:
-        pattern = re.compile(_FILING.pattern.replace(
+        pattern = regex(_FILING.pattern.replace(
             "|JUDGE", names_alternation(ctx.judge_surnames)))
     for m in pattern.finditer(low):
         if _modal_before(low, m.start()) or _negated(low, m.start()):
             continue
         before = low[max(0, m.start() - 60):m.start()]
-        if m.group("addressee") is None and re.search(rf"\b(?:the|a)\s+(?:[\w.-]+\s+)?"
-                                                      rf"{COURT}\s*$", before):
+        if m.group("addressee") is None and regex(rf"\b(?:the|a)\s+(?:[\w.-]+\s+)?"
+                                                  rf"{COURT}\s*$").search(before):
             continue                  # the court does not file
-        if re.match(r"(?:asks|urges|petitions|requests|presses)\b", m.group(0)) and \
-                re.search(r"\b(?:motion|lawsuit|suit|petition|complaint|filing|brief|"
-                          r"application|request|papers)\s+(?:also\s+|further\s+)?$",
+        if regex(r"(?:asks|urges|petitions|requests|presses)\b").match(m.group(0)) and \
+                regex(r"\b(?:motion|lawsuit|suit|petition|complaint|filing|brief|"
+                      r"application|request|papers)\s+(?:also\s+|further\s+)?$").search(
                           low[max(0, m.start() - 30):m.start()]):
             continue                  # "the injunction motion asks the court to": what it says
         if _PENALTY_ASKED.search(m.group(0)):
             continue                  # "the defence asked for a conditional sentence to be
                                       # served at home": a sentencing submission
-        if re.match(r"(?:filed|lodged)\s+on\s+(?:the\s+)?(?:[\w.'-]+\s+){0,3}?complaint",
+        if regex(r"(?:filed|lodged)\s+on\s+(?:the\s+)?(?:[\w.'-]+\s+){0,3}?complaint").match(
                     m.group(0)):
             continue                  # "the case lodged on the complaint of the firm": its origin
-        if m.group(0) == "sued" and not re.search(r"\b(?:was|were|been|being|is|are)\s+$",
+        if m.group(0) == "sued" and not regex(r"\b(?:was|were|been|being|is|are)\s+$").search(
                                                   low[max(0, m.start() - 8):m.start()]) and \
-                re.search(r"\bby\b", low[m.end():scope(low, m.start(), m.end())[1]]) and \
-                re.search(r"\b(?:the|a|an)\s+[\w-]+,?\s+$", low[max(0, m.start() - 30):m.start()]):
+                regex(r"\bby\b").search(low[m.end():scope(low, m.start(), m.end())[1]]) and \
+                regex(r"\b(?:the|a|an)\s+[\w-]+,?\s+$").search(
+                    low[max(0, m.start() - 30):m.start()]):
             continue                  # "the landlord sued in January by tenants, moved ...":
                                       # who was sued, said in passing
-        if re.search(r"\bin (?:his|her|their|its) complaint\b", m.group(0)) and \
-                not re.search(r"\b(?:court|lawsuit|suit|filed)\b", low):
+        if regex(r"\bin (?:his|her|their|its) complaint\b").search(m.group(0)) and \
+                not regex(r"\b(?:court|lawsuit|suit|filed)\b").search(low):
             continue                  # "alleged in his complaint" to the police: its content
         what = m.group("what") or m.group("relative") or ""
-        if what == "notice" and re.match(r"\s+of appeal", low[m.end():]):
+        if what == "notice" and regex(r"\s+of appeal").match(low[m.end():]):
             continue
         subject, _ = _subject_before(low, m.start())
-        if re.search(r"\b(?:complaint|indictment)\b", m.group(0)) and \
-                m.group("addressee") is None and (_PROSECUTOR.search(subject) or re.search(
-                r"\bcriminal\s+(?:\w+\s+)?complaint", low[max(0, m.start() - 20):m.end()])):
+        if regex(r"\b(?:complaint|indictment)\b").search(m.group(0)) and \
+                m.group("addressee") is None and (_PROSECUTOR.search(subject) or regex(
+                r"\bcriminal\s+(?:\w+\s+)?complaint").search(low[max(0, m.start() - 20):m.end()])):
             return [Trigger("charge", None, m.start(), m.end())]   # charging, not a filing
-        if m.group("addressee") and re.match(r"\s*(?:he|she)\b", subject):
+        if m.group("addressee") and regex(r"\s*(?:he|she)\b").match(subject):
             continue                  # a defendant asking the judge in court, not a filing
         if m.group("addressee") and APPEALS_COURT.search(low[m.start():m.end()]):
             return [Trigger("appeal", None, m.start(), m.end())]   # asked an appeals court
         clause_end = scope(low, m.start(), m.end())[1]
-        if m.group("addressee") is None and re.search(
-                rf"{APPEALS_COURT.pattern}|\b(?:permission|leave) to appeal\b",
+        if m.group("addressee") is None and regex(
+                rf"{APPEALS_COURT.pattern}|\b(?:permission|leave) to appeal\b").search(
                 low[m.end():min(clause_end, m.end() + 120)]):
             return [Trigger("appeal", None, m.start(), m.end())]   # a petition to appeal
         return [Trigger("filing", None, m.start(), m.end(), request_like=True)]
@@ -755,17 +757,17 @@ def _statement_triggers(low: str) -> list[Trigger]:
         return [Trigger("statement", None, letter.start(), letter.end(), request_like=True)]
     remedial = _REMEDIAL.search(low) or _REMEDIAL_OFFER.search(low)
     if remedial and (remedial.re is _REMEDIAL_OFFER or
-                     re.search(r"\b(?:says|said|announced|announces|told|confirmed)\b", low)) \
+                     regex(r"\b(?:says|said|announced|announces|told|confirmed)\b").search(low)) \
             and not _negated(low, remedial.start()) and not _modal_before(low, remedial.start()):
         return [Trigger("statement", None, remedial.start(), remedial.end(), request_like=True)]
     for m in _REQUEST_VERB.finditer(low):
-        if _negated(low, m.start()) or re.match(r"\w+ed\b", m.group(0)) and re.search(
-                r"\b(?:been|was|were|is|are|be)\s+$", low[max(0, m.start() - 6):m.start()]):
+        if _negated(low, m.start()) or regex(r"\w+ed\b").match(m.group(0)) and regex(
+                r"\b(?:been|was|were|is|are|be)\s+$").search(low[max(0, m.start() - 6):m.start()]):
             continue                  # "has been asked to assist the court": asked, not asking
         subject, clause = _subject_before(low, m.start())
-        if _PARTY.search(subject) or re.search(rf"\b{COURT}\b", subject):
+        if _PARTY.search(subject) or regex(rf"\b{COURT}\b").search(subject):
             continue
-        pronoun = re.fullmatch(r"\s*(?:\w+\s+)?(?:he|she|they|it|the group)\s+(?:\w+\s+)?",
+        pronoun = regex(r"\s*(?:\w+\s+)?(?:he|she|they|it|the group)\s+(?:\w+\s+)?").fullmatch(
                                subject)
         if _NON_PARTY.search(subject) or (pronoun and _NON_PARTY.search(clause)
                                           and not _PARTY.search(clause)):
@@ -865,11 +867,11 @@ def _person_subject(own: str, low: str, start: int, end: int) -> bool:
     after = own[end:end + 40]
     if _PERSON_NEAR.search(before.lower()) or _PERSON_NEAR.match(after.lower().lstrip()):
         return True
-    if re.search(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*", before.lstrip()[1:] if before.lstrip()
-                 else "") or re.match(r"\s+[A-Z][a-z]+", after):
+    if regex(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*").search(before.lstrip()[1:] if before.lstrip()
+                 else "") or regex(r"\s+[A-Z][a-z]+").match(after):
         return True
-    return bool(re.match(r"\s*(?!(?:The|A|An|This|That|These|Those|Its|It|Their|Some|All|"
-                         r"Any|Much|Most|Part)\b)[A-Z][a-z]+", before))   # not "The money"
+    return bool(regex(r"\s*(?!(?:The|A|An|This|That|These|Those|Its|It|Their|Some|All|"
+                      r"Any|Much|Most|Part)\b)[A-Z][a-z]+").match(before))   # not "The money"
 
 
 _ON_CHARGE = re.compile(r"\bon (?:an? )?(?:[\w-]+\s+){0,2}?charges?\b")
@@ -892,20 +894,20 @@ def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list
         detail = None
         if kind == "custody":
             verb = m.group("verb")
-            if verb == "moved" and not re.match(r"\s+(?:to|into|from|out of)\b", low[m.end():]):
+            if verb == "moved" and not regex(r"\s+(?:to|into|from|out of)\b").match(low[m.end():]):
                 continue
-            if re.search(r"(?:\b(?:trial|case|hearing|proceedings?|venue|lawsuit|suit|matter)\s+"
-                         r"(?:\w+\s+){0,2}|(?<!been )\bbe\s+)$", low[:m.start("verb")]):
+            if regex(r"(?:\b(?:trial|case|hearing|proceedings?|venue|lawsuit|suit|matter)\s+"
+                     r"(?:\w+\s+){0,2}|(?<!been )\bbe\s+)$").search(low[:m.start("verb")]):
                 continue              # "asked that the trial be moved": a thing, or a wish
-            if re.search(r"\b(?:judgment|decision|ruling|opinion|reasons|order|report|findings|"
-                         r"transcript|statement|video|footage|records?|documents?)\s+"
-                         r"(?:(?:was|were|has been|have been|had been)\s+)?$",
+            if regex(r"\b(?:judgment|decision|ruling|opinion|reasons|order|report|findings|"
+                     r"transcript|statement|video|footage|records?|documents?)\s+"
+                     r"(?:(?:was|were|has been|have been|had been)\s+)?$").search(
                          low[:m.start("verb")]):
                 continue              # "in a judgment released today": a document, no person
             if not _person_subject(own, low, m.start("verb"), m.end("verb")):
                 continue
-            if verb in ("detained", "booked", "jailed", "locked up") and not re.match(
-                    r"(?:was|were|has been|have been|had been|got|is being|are being)\s",
+            if verb in ("detained", "booked", "jailed", "locked up") and not regex(
+                    r"(?:was|were|has been|have been|had been|got|is being|are being)\s").match(
                     m.group(0)):
                 continue
             detail = _CUSTODY_DETAIL.get(verb.split()[0], verb.split()[0])
@@ -931,12 +933,12 @@ def _verdict_trigger(m: re.Match, low: str, whole: str) -> list[Trigger]:
     text = m.group(0)
     whole = _OTHERS_PAST_VERDICT.sub(lambda r: " " * len(r.group(0)), whole) \
         if not _OTHERS_PAST_VERDICT.search(whole, m.start(), m.end()) else whole
-    acquitted = re.search(r"\bnot guilty\b|\bacquitt\w*|\bcleared\b", whole)
-    convicted = re.search(r"(?<!not )\bguilty\b|\bconvict(?:ed|ion|ing)\b", whole)
-    if re.search(r"mistrial|hung jury|deadlock|could not (?:agree|reach)|failed to agree", low) \
+    acquitted = regex(r"\bnot guilty\b|\bacquitt\w*|\bcleared\b").search(whole)
+    convicted = regex(r"(?<!not )\bguilty\b|\bconvict(?:ed|ion|ing)\b").search(whole)
+    if regex(r"mistrial|hung jury|deadlock|could not (?:agree|reach)|failed to agree").search(low) \
             and not (acquitted or convicted):
         return []                 # a hung jury or a mistrial decides nothing: no verdict
-    if re.search(r"split|partial", low):
+    if regex(r"split|partial").search(low):
         outcome = "mixed"
     elif acquitted and convicted:
         outcome = "mixed"
@@ -944,15 +946,15 @@ def _verdict_trigger(m: re.Match, low: str, whole: str) -> list[Trigger]:
         outcome = "not_guilty"
     else:
         outcome = "guilty"
-    if re.match(r"(?:was|were|has been|have been|is|got)\s+(?:not|never)\b", text):
+    if regex(r"(?:was|were|has been|have been|is|got)\s+(?:not|never)\b").match(text):
         return []                 # "was not acquitted of the gun charge"
     if text in ("convicted", "acquitted"):
         before = low[max(0, m.start() - 14):m.start()]
-        if not re.search(r"\b(?:who|and|he|she|they|jury|jurors|but|also)\s+$", before):
+        if not regex(r"\b(?:who|and|he|she|they|jury|jurors|but|also)\s+$").search(before):
             return []             # "the convicted drug lord": an adjective, not an event
-    if text.startswith("cleared") and not re.search(r"\b(?:jury|jurors|judge|verdict)\b", low):
+    if text.startswith("cleared") and not regex(r"\b(?:jury|jurors|judge|verdict)\b").search(low):
         return []                 # "cleared of wrongdoing" by an inquiry is no verdict
-    if re.search(r"\bpleaded|pleads|pled|plea\b", text) and re.search(r"\bnot guilty\b", low):
+    if regex(r"\bpleaded|pleads|pled|plea\b").search(text) and regex(r"\bnot guilty\b").search(low):
         return []
     if outcome == "mixed":
         apart = _verdicts_apart(low)
@@ -976,7 +978,7 @@ def _verdicts_apart(low: str) -> list[Trigger]:
     for m in _ACTIVE_VERDICT.finditer(low):
         verb = m.group("verb")
         if verb in ("found", "finds"):
-            guilty = re.search(r"\b(?:not\s+)?guilty\b", low[m.start():m.end() + 120])
+            guilty = regex(r"\b(?:not\s+)?guilty\b").search(low[m.start():m.end() + 120])
             if not guilty:
                 continue
             outcome = "not_guilty" if guilty.group(0).startswith("not") else "guilty"
