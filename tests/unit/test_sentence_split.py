@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.story.analysis.corpus import load_story
-from services.story.analysis.text import _plain_split, _pysbd_split, split_paragraphs
+from services.story.analysis.text import _plain_split, _pysbd_split, _segmenter, split_paragraphs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,3 +112,23 @@ def test_fast_split_agrees_with_pysbd_on_generated_paragraphs():
             checked += 1
             assert _plain_split(paragraph) == _pysbd_split(paragraph), paragraph
     assert checked > 200
+
+
+def _pysbd_itself(paragraph: str) -> list[str]:
+    pieces = [s.strip() for s in _segmenter().segment(paragraph)]
+    return [s for s in pieces if s]
+
+
+def test_pysbd_split_finds_the_sentences_pysbd_segment_finds():
+    paragraphs = SAMPLES + _corpus_paragraphs()
+    assert [p for p in paragraphs if _pysbd_split(p) != _pysbd_itself(p)] == []
+
+
+def test_pysbd_split_finds_repeated_sentences_and_odd_spacing_as_pysbd_does():
+    rng = random.Random(7)
+    pieces = ["He said so.", "He said so.", "U.S. officials agreed.", "Mr. Lee left.", "Why?",
+              "Stop!", '"No."', "(AP)", "1. First.", "2. Second.", "...", "a.m.", "He  left.",
+              "Then \u00a0he\tleft.", "so."]
+    for _ in range(2000):
+        paragraph = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        assert _pysbd_split(paragraph) == _pysbd_itself(paragraph), paragraph

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .text import fold, plain
 
@@ -126,10 +127,15 @@ def observations(sentences: list[str] | tuple[str, ...]) -> list[Observation]:
     """What an article reports about the comparable attributes, in order, without repeats."""
     seen: dict[tuple[str, str], Observation] = {}
     for sentence in sentences:
-        text = fold(plain(sentence))
-        for obs in _institutions(text) + _ages(text) + _sentence_lengths(text):
+        for obs in _observed(sentence):
             seen.setdefault((obs.group, obs.key), obs)
     return list(seen.values())
+
+
+@lru_cache(maxsize=16384)      # an article's sentences are read when analysed and when learnt
+def _observed(sentence: str) -> tuple[Observation, ...]:
+    text = fold(plain(sentence))
+    return (*_institutions(text), *_ages(text), *_sentence_lengths(text))
 
 
 def disagree(earlier: Observation, later: Observation, years_apart: float = 0.0) -> bool:

@@ -74,11 +74,12 @@ def article_context(sentences: list[str], published: date,
                 parts.update(t.strip(".") for t in tokens)
     appeals = any(APPEALS_COURT.search(fold(without_quotes(s)).lower()) for s in sentences[:3])
     judges = list(judges_named(sentences))
-    for judge in known_judges:
-        surname = judge.split()[-1].lower()
-        if surname in {t.lower() for s in sentences for t in _NAME_WORD.findall(fold(s))} \
-                and all(j.split()[-1].lower() != surname for j in judges):
-            judges.append(judge)
+    if known_judges:
+        name_words = {t.lower() for s in sentences for t in _NAME_WORD.findall(fold(s))}
+        for judge in known_judges:
+            surname = judge.split()[-1].lower()
+            if surname in name_words and all(j.split()[-1].lower() != surname for j in judges):
+                judges.append(judge)
     # "she asked that he be held without bond": the detention order grants the prosecution
     sought = any(_PROSECUTION.search(low) and _DETENTION_ASKED.search(low)
                  for low in (fold(without_quotes(s)).lower() for s in sentences))

@@ -445,7 +445,7 @@ def quoted_ruling(sentence: str, index: int, ctx: ArticleContext) -> Finding | N
         return None
     outside = fold(without_quotes(sentence)).lower()
     court = regex(rf"\b(?:{COURT}|opinion|order|ruling|decision"
-                  + names_alternation(ctx.judge_surnames) + r")\b").search(outside)
+                  + names_alternation(ctx.judge_surnames, outside) + r")\b").search(outside)
     pronoun = regex(r"\b(?:he|she)\b").search(outside) and ctx.judges
     if not (_ATTRIBUTION.search(outside) and (court or pronoun)):
         return None

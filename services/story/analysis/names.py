@@ -73,7 +73,7 @@ def _proper_names(sentence: str, mid_sentence_caps: frozenset[str]) -> tuple[str
 
     position = 0
     for match in _TOKEN.finditer(text):
-        token = regex(r"'s$").sub("", match.group(0))
+        token = match.group(0).removesuffix("'s")
         gap = text[position:match.start()]
         position = match.end()
         starts_sentence = not run and (previous_char in _SENTENCE_OPENERS

@@ -168,8 +168,11 @@ def _is_nickname(entity: str, primary: str, description: str) -> bool:
     nickname = " ".join(fold(entity).lower().replace('"', " ").split())
     if len(tokens) < 2 or not nickname:
         return False
+    text = " ".join(text.split())
+    if f"{tokens[0]} {nickname} {tokens[-1]}" not in text:
+        return False            # the pattern matches only these words, one space apart
     pattern = rf"\b{re.escape(tokens[0])}\s+{re.escape(nickname)}\s+{re.escape(tokens[-1])}\b"
-    return bool(regex(pattern).search(" ".join(text.split())))
+    return bool(regex(pattern).search(text))
 
 
 @lru_cache(maxsize=256)

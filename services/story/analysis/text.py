@@ -37,11 +37,18 @@ def plain(text: str) -> str:
     return " ".join(text.split())
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _without_combining(run: re.Match) -> str:
+    return "".join(c for c in run.group(0) if not unicodedata.combining(c))
+
+
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """`plain` without accents: "Guzmán" and "Guzman" become the same letters. Case kept."""
     decomposed = unicodedata.normalize("NFKD", plain(text))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_ASCII.sub(_without_combining, decomposed)   # no ASCII character is combining
 
 
 _ABBREVIATION_DOTS = re.compile(r"\b((?:[a-z]\.){2,})")
@@ -131,8 +138,33 @@ def _plain_split(paragraph: str) -> list[str] | None:
 
 
 def _pysbd_split(paragraph: str) -> list[str]:
-    pieces = [s.strip() for s in _segmenter().segment(paragraph)]
+    sentences = _segmenter().processor(paragraph).process()
+    if all(sentences):
+        sentences = _as_written(sentences, paragraph)
+    else:
+        sentences = _segmenter().segment(paragraph)
+    pieces = [s.strip() for s in sentences]
     return [s for s in pieces if s]
+
+
+def _as_written(sentences: list[str], text: str) -> list[str]:
+    """What pysbd's `Segmenter.segment` returns for the sentences its processor found: each one
+    as it stands in `text` with the whitespace after it, matched left to right. pysbd compiles
+    `re.escape(sentence)` and trailing whitespace for every sentence to find it; `str.find` finds the same."""
+    found: list[str] = []
+    prior_end = 0
+    for sentence in sentences:
+        at = text.find(sentence)
+        while at >= 0:
+            end = at + len(sentence)
+            while end < len(text) and text[end].isspace():
+                end += 1
+            if end > prior_end:
+                found.append(text[at:end])
+                prior_end = end
+                break
+            at = text.find(sentence, end)
+    return found
 
 
 @lru_cache(maxsize=16384)

@@ -126,15 +126,18 @@ def _negated(low: str, start: int) -> bool:
     return bool(_NEGATION.search(low[max(0, start - 30):start]))
 
 
-def names_alternation(surnames: tuple[str, ...]) -> str:
-    return "".join(f"|{re.escape(s)}" for s in surnames)
+def names_alternation(surnames: tuple[str, ...], text: str) -> str:
+    """ "|cogan|sandoval": the surnames that occur in `text`, as alternatives for a pattern
+    searched in it (one that does not occur cannot match there, and leaving it out keeps the
+    compiled patterns few: one per set of judges named in a sentence, not one per article)."""
+    return "".join(f"|{re.escape(s)}" for s in surnames if s in text)
 
 
 def _court_subject(low: str, position: int, ctx: ArticleContext,
                    previous: str | None) -> re.Match | bool | None:
     """The court or judge acting as subject of a trigger: named before it in the sentence,
     "he"/"she" continuing a sentence about the judge, or "by the judge" after a passive."""
-    pattern = regex(rf"\b(?:{COURT}{names_alternation(ctx.judge_surnames)})\b")
+    pattern = regex(rf"\b(?:{COURT}{names_alternation(ctx.judge_surnames, low)})\b")
     found = None
     for m in pattern.finditer(low, max(0, position - 200), position):
         if _COURT_AS_OBJECT.search(low[max(0, m.start() - 40):m.start()]):
@@ -147,14 +150,14 @@ def _court_subject(low: str, position: int, ctx: ArticleContext,
     if regex(r"\b(?:he|she)\s+(?:\w+\s+){0,2}$").search(low[max(0, position - 30):position]) \
             and previous is not None and ctx.judges:
         prev = fold(without_quotes(previous)).lower()
-        names = names_alternation(ctx.judge_surnames)
+        names = names_alternation(ctx.judge_surnames, prev)
         if regex(rf"\b(?:judge|justice|magistrate|court{names})\b").search(prev):
             return True
     return None
 
 
 def _court_after(low: str, end: int, ctx: ArticleContext) -> bool:
-    alternatives = COURT + names_alternation(ctx.judge_surnames)
+    alternatives = COURT + names_alternation(ctx.judge_surnames, low[end:end + 80])
     return bool(regex(rf"\s+(?:\w+\s+)?by\s+(?:the\s+|a\s+)?(?:[\w.']+\s+){{0,3}}"
                       rf"(?:{alternatives})\b").match(low[end:end + 80]))
 
@@ -455,6 +458,7 @@ _OFF_CALENDAR = (r"(?:taken|removed|struck|pulled|dropped)\s+(?:off|from)\s+"
                  r"(?:(?:the|its|his|her)\s+)?(?:calendar|docket|schedule)\b")
 _DELAY_VERBS = (r"postponed|delayed|adjourned|pushed back|pushed|rescheduled|put off|moved back|"
                 r"moved|continued|reset|bumped|shifted")
+# A new alternative here needs one of its outcome's words in _HEARING_NEEDS below.
 _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
     ("cancelled", re.compile(
         rf"\b(?:cancell?ed|called off|scrapped|scratched|vacated|struck)\s+(?:the\s+|a\s+|an\s+|"
@@ -540,6 +544,20 @@ _HEARING_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
 )
 
 
+# the words a match of each hearing pattern holds one of (every alternative of it needs a
+# hearing noun or one of the others): a sentence with none of them cannot match it
+_HEARING_NOUN_WORDS = ("hearing", "arraignment", "sentencing", "conference", "argument",
+                       "court date", "appearance")
+_HEARING_NEEDS = {
+    "cancelled": _HEARING_NOUN_WORDS,
+    "postponed": (*_HEARING_NOUN_WORDS, "adjourned", "put over", "set over", "stood down",
+                  "traversed"),
+    "scheduled": (*_HEARING_NOUN_WORDS, "arraigned", "sentenced", "appear", "court"),
+    "held": (*_HEARING_NOUN_WORDS, "arraigned", "produced", "not guilty", "appeared", "back",
+             "entered", "before"),
+}
+
+
 _HEARING_VERB = re.compile(r"\b(?:postponed|delayed|adjourned|pushed back|rescheduled|put off|"
                            r"moved|continued|cancell?ed|called off|scrapped|vacated|set|"
                            r"scheduled|slated|calendared|due|got under way|opened|began|"
@@ -554,6 +572,8 @@ def _hearing_triggers(low: str) -> list[Trigger]:
     for outcome, pattern, rule in _HEARING_PATTERNS:
         if outcome == "held" and any(t.outcome == "scheduled" for t in found):
             break                     # "is due to appear at a bail hearing": not held yet
+        if not any(w in low for w in _HEARING_NEEDS[outcome]):
+            continue
         for m in pattern.finditer(low):
             if any(s < m.end() and m.start() < e for s, e in spans):
                 continue              # "a conference scheduled for May 28 was canceled"
@@ -619,6 +639,9 @@ _FILING = re.compile(
     r"\b(?:asked|asks|urged|urges|petitioned|petitions|requested|requests|pressed|"
     r"implored)\s+(?:the\s+)?(?:[\w.']+\s+){0,5}?(?P<addressee>judge|court|magistrate"
     r"|JUDGE)\b(?:[\s,]+[\w.']+){0,4}?\s+(?:to|for)\b")
+# the verbs of _FILING's last alternative, the one that names the judge a party asks
+_ASKING = ("asked", "asks", "urged", "urges", "petitioned", "petitions", "requested", "requests",
+           "pressed", "implored")
 _PROSECUTOR = re.compile(r"\b(?:prosecutors?|district attorney|county attorney|state's attorney|"
                          r"u\.s\. attorney|attorney's office|grand jury|"
                          r"(?:county|district|state) attorney's office)\b")
@@ -680,9 +703,9 @@ def _subject_before(low: str, position: int) -> tuple[str, str]:
 
 def _filing_triggers(low: str, ctx: ArticleContext) -> list[Trigger]:
     pattern = _FILING
-    if ctx.judge_surnames:
-        pattern = regex(_FILING.pattern.replace(
-            "|JUDGE", names_alternation(ctx.judge_surnames)))
+    names = names_alternation(ctx.judge_surnames, low)
+    if names and any(w in low for w in _ASKING):
+        pattern = regex(_FILING.pattern.replace("|JUDGE", names))
     for m in pattern.finditer(low):
         if _modal_before(low, m.start()) or _negated(low, m.start()):
             continue
@@ -777,7 +800,7 @@ def _statement_triggers(low: str) -> list[Trigger]:
 
 # -- verdicts, sentences, custody, charges, appeals filed -----------------------------------------
 
-_VERDICT = re.compile(
+_VERDICT = re.compile(  # a new alternative needs one of _VERDICT_WORDS below
     r"(?<!grand )\b(?:jury|jurors)\b" + _GAP + r"{0,60}?\b(?:convicted|found|acquitted|returned|"
     r"reached|delivered|convicts|finds|acquits|returns)\b|"
     r"\b(?:found|finds|held|holds) (?:[\w.'-]+,?\s+){0,4}?(?:not\s+)?guilty\b|"
@@ -788,6 +811,8 @@ _VERDICT = re.compile(
     r"\bsplit verdict\b|\bpartial verdict\b|\bconvicted\b|"
     r"\bacquitted\b|\bcleared\s+(?:[\w.'-]+\s+){0,4}?of (?:all |the |both )?(?:charges|"
     r"counts|murder|manslaughter|homicide|fraud)\b")
+# a match of _VERDICT holds one of these (every alternative of it needs one)
+_VERDICT_WORDS = ("jur", "guilty", "convicted", "acquitted", "verdict", "cleared")
 _SENTENCE = re.compile(
     r"\b(?:was|were|has been|have been|is|got|been)\s+(?:then\s+|later\s+|also\s+|formally\s+)?"
     r"sentenced\b(?!\s+to\s+(?:face|appear))|"
@@ -1041,7 +1066,8 @@ def find_triggers(own: str, voice: str, ctx: ArticleContext,
     triggers += _ruling_triggers(voice, ctx, previous)
     triggers += _hearing_triggers(voice)
     triggers += _filing_triggers(voice, ctx)
-    triggers += _simple_triggers("verdict", _VERDICT, own, voice)
+    if any(w in voice for w in _VERDICT_WORDS):
+        triggers += _simple_triggers("verdict", _VERDICT, own, voice)
     triggers += _simple_triggers("sentence", _SENTENCE, own, voice)
     triggers += _simple_triggers("charge", _CHARGE, own, voice) or _charge_on_arrest(voice)
     triggers += _simple_triggers("custody", _CUSTODY, own, voice)
