@@ -150,7 +150,8 @@ def _pysbd_split(paragraph: str) -> list[str]:
 def _as_written(sentences: list[str], text: str) -> list[str]:
     """What pysbd's `Segmenter.segment` returns for the sentences its processor found: each one
     as it stands in `text` with the whitespace after it, matched left to right. pysbd compiles
-    `re.escape(sentence)` and trailing whitespace for every sentence to find it; `str.find` finds the same."""
+    a pattern of each sentence (and the whitespace after it) to find it; `str.find` finds the
+    same."""
     found: list[str] = []
     prior_end = 0
     for sentence in sentences:
