@@ -2,6 +2,7 @@
 time, one append per story, idempotent retries (also of a batch that has grown), and a writer
 that recovers from an append that fails after it learned the batch."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_retried_and_grown_batches_record_each_article_once(store, corpus):
 
     # the relay retries after a crash, and meanwhile more arrived: a grown batch
     grown = [(articles[0], None), (stadium, None), (articles[0], None), (articles[1], None),
-             (Article(**{**vars(stadium), "id": "off-topic-2"}), None)]
+             (replace(stadium, id="off-topic-2"), None)]
     again = StoryService(store).attach_articles(grown)
     assert [r.to_dict() for r in again[:2]] == [r.to_dict() for r in first]
     assert again[2].to_dict() == first[0].to_dict()  # the same article twice in one batch

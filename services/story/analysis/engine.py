@@ -23,7 +23,7 @@ from .model import (
 )
 from .names import proper_names
 from .routing import route
-from .text import article_sentences, content_hash
+from .text import article_sentences
 
 ALIGNED = 80.0          # a sentence this close to an earlier one repeats it (rapidfuzz, 0..100)
 COVERED = 0.7           # ...and says nothing new if the earlier one holds this share of its words
@@ -44,7 +44,7 @@ def development_id(type_: str, outcome: str | None, matter_id: str | None,
 def analyze(knowledge: StoryKnowledge, article: Article) -> Analysis:
     """What `article` changes about the story `knowledge` describes."""
     decision = route(knowledge.story, article)
-    digest = content_hash(article.body)
+    digest = article.content_hash
     if not decision.on_story:
         return Analysis(article_id=article.id, on_story=False, route_score=decision.score,
                         route_matched=decision.matched, content_hash=digest)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
+
+from shared.text import content_hash
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -56,6 +59,11 @@ class Article:
 
     def __post_init__(self):
         object.__setattr__(self, "published_at", parse_moment(self.published_at))
+
+    @cached_property
+    def content_hash(self) -> str:
+        """The hash of the normalized body, computed once (every story routes the article)."""
+        return content_hash(self.body)
 
     @classmethod
     def from_dict(cls, d: dict) -> Article:
