@@ -58,6 +58,20 @@ def provisional(slug: str, version: int, event: NewEvent) -> RecordedEvent:
                          metadata=event.metadata, recorded_at=utcnow())
 
 
+@dataclass
+class FeedMark:
+    """A position in the global feed up to which the writer's states hold every event."""
+
+    position: int | None
+
+    def follow(self, recorded: list[RecordedEvent]) -> None:
+        """Move along this writer's own append; anyone else's before it loses the mark."""
+        if self.position is not None and recorded and recorded[0].position == self.position + 1:
+            self.position = recorded[-1].position
+        else:
+            self.position = None
+
+
 def replay_view(view: StoryView, events: list[RecordedEvent]) -> StoryView:
     for event in events:
         view.apply(event)
@@ -76,6 +90,7 @@ class StoryService:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._slugs: tuple[float, list[str]] | None = None
+        self._synced_to: int | None = None  # the writer's states hold every event up to here
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -132,12 +147,16 @@ class StoryService:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _caught_up(self, slug: str) -> StoryState:
+    def _caught_up(self, slug: str, read: bool = True) -> StoryState:
+        """The story's writer state, with the events recorded since it was last used (none
+        are read when `read` is false: the caller knows nobody else has written)."""
         state = self._states.get(slug)
         if state is None:
-            state = self._states[slug] = StoryState(StoryView(slug))
-        for event in self._events(slug, state.version):
-            state.apply(event)
+            state, read = StoryState(StoryView(slug)), True
+            self._states[slug] = state
+        if read:
+            for event in self._events(slug, state.version):
+                state.apply(event)
         return state
 
     def attach_article(self, article: Article, revision_of: str | None = None) -> AttachResult:
@@ -149,8 +168,14 @@ class StoryService:
         where it belongs: one append per story for the whole batch, one for the unrouted.
 
         Idempotent: an article id seen before appends nothing and answers as the first time.
+        While the feed's head is where this writer's own appends left it, nobody else has
+        written, and the stories' states are used without reading anything back.
         """
-        per_story = {slug: self.attach_to_story_batch(slug, items) for slug in self.slugs()}
+        head = self.store.head_position()
+        in_sync, self._synced_to = self._synced_to == head, None
+        mark = FeedMark(head)
+        per_story = {slug: self.attach_to_story_batch(slug, items, mark, in_sync)
+                     for slug in self.slugs()}
         results, unrouted = [], []
         for i, (article, _) in enumerate(items):
             attached, scores, developments = [], {}, 0
@@ -166,15 +191,15 @@ class StoryService:
                 unrouted.append(ev.unrouted_event(article, scores))
             results.append(AttachResult(article.id, attached, not attached, developments))
         if unrouted:
-            self._append_unrouted(unrouted)
+            mark.follow(self._append_unrouted(unrouted))
+        self._synced_to = mark.position
         return results
 
-    def _append_unrouted(self, events: list) -> None:
+    def _append_unrouted(self, events: list) -> list[RecordedEvent]:
         try:
-            self.store.append(ev.UNROUTED_STREAM, events)
+            return self.store.append(ev.UNROUTED_STREAM, events)
         except DuplicateEventError:  # a retried batch that has grown: record each once
-            for event in events:
-                self.store.append(ev.UNROUTED_STREAM, [event])
+            return [r for event in events for r in self.store.append(ev.UNROUTED_STREAM, [event])]
 
     def attach_to_story(self, slug: str, article: Article, revision_of: str | None = None
                         ) -> Analysis | None:
@@ -186,25 +211,29 @@ class StoryService:
         found = self.attach_to_story_batch(slug, [(article, revision_of)])
         return found[0] if found is not None else None
 
-    def attach_to_story_batch(self, slug: str, items: list[tuple[Article, str | None]]
+    def attach_to_story_batch(self, slug: str, items: list[tuple[Article, str | None]],
+                              mark: FeedMark | None = None, in_sync: bool = False
                               ) -> list[Analysis] | None:
         """Analyze each article in order against one story, each knowing the ones before it,
         and append all they change in one append. An analysis per item (the recorded one for
         an article attached before); None if the story is not active.
 
         The writer's state learns each article before the append commits, so that the next one
-        in the batch knows it; if the append fails, that state is dropped and rebuilt.
+        in the batch knows it; if the append fails, that state is dropped and rebuilt. `mark`
+        follows the append; `in_sync` says the state needs nothing read back first.
         """
+        mark = mark or FeedMark(None)
         with self._lock(slug):
             for _ in range(MAX_CONFLICT_RETRIES):
-                state = self._caught_up(slug)
+                state = self._caught_up(slug, read=not in_sync)
+                in_sync = False  # a retry reads what moved the stream on
                 if state.status != "active" or state.definition is None:
                     return None
                 start = state.version
                 try:
                     analyses, new_events = self._analyze_batch(state, items)
                     if new_events:
-                        self.store.append(ev.story_stream(slug), new_events, start)
+                        mark.follow(self.store.append(ev.story_stream(slug), new_events, start))
                 except ConcurrencyError:
                     self._states.pop(slug, None)
                     log.info("story %s moved on while analysing a batch; retrying", slug)
