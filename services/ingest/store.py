@@ -76,12 +76,17 @@ def article_id_of(url: str, body: str) -> tuple[str, str]:
 
 def _accept(session: Session, items: list[dict]) -> list[Accepted]:
     keyed = [(*article_id_of(f["url"], f["body"]), f) for f in items]
-    known = {a.id: a for a in session.exec(
-        select(IngestArticle).where(col(IngestArticle.id).in_({k[0] for k in keyed})))}
-    latest = dict(session.exec(  # each URL's latest version, to link revisions
+    ids = {k[0] for k in keyed}
+    # the versions of these URLs, oldest first: the latest links a revision, and an exact
+    # repeat is among them (its id is made of its URL)
+    versions = session.exec(
         select(IngestArticle.url, IngestArticle.id)
         .where(col(IngestArticle.url).in_({f["url"] for f in items}))
-        .order_by(col(IngestArticle.received_at))).all())
+        .order_by(col(IngestArticle.received_at))).all()
+    latest = dict(versions)
+    repeats = ids & {article_id for _, article_id in versions}
+    known = {a.id: a for a in session.exec(
+        select(IngestArticle).where(col(IngestArticle.id).in_(repeats)))} if repeats else {}
     results = []
     for article_id, digest, fields in keyed:
         if article_id in known:
