@@ -1464,3 +1464,29 @@ def test_a_refusal_and_a_partial_bar_joined_by_but_are_two_rulings():
 
 def test_declining_to_give_details_is_still_no_ruling():
     assert developments_of("The judge declined to give details of the order on Tuesday.") == []
+
+
+def test_a_copy_of_many_wire_copies_is_a_copy_of_the_first_and_most_credit_wins():
+    from itertools import permutations
+
+    wire = ["Hector Ruiz was moved to a cell block at the Central Detention Center on Monday.",
+            "His lawyer Dana Whitfield said the jail had denied him visits for three weeks.",
+            "Prosecutors told the judge the move followed a fight in the dining hall.",
+            "The jail's warden declined to comment on the transfer on Tuesday."]
+    extra = ["A hearing on his bail request is set for next month, court records show.",
+             "Whitfield said the family had not been told where he was held."]
+    # 24 wire copies, the same sentences in another order each: no exact repeats, and each
+    # shares all four with every copy before it, so all tie and the first learnt wins
+    copies = [article(f"copy-{n}", "\n\n".join(order), outlet=f"Outlet {n}",
+                      published=THURSDAY.replace(minute=n), title="Hector Ruiz moved in jail")
+              for n, order in enumerate(permutations(wire))]
+    longer = article("longer", "\n\n".join(wire[:1] + extra),
+                     published=THURSDAY.replace(hour=19))
+    latest = article("latest", "\n\n".join(wire[:1] + extra + wire[1:2]),
+                     published=THURSDAY.replace(hour=20))
+    first_copy, *others, by_longer, by_latest = run_offline(STORY, [*copies, longer, latest])
+    assert first_copy.duplicate_of is None and len(others) == 23
+    assert all(a.duplicate_of == "copy-0" and not a.exact_repeat for a in others)
+    # `latest` shares three sentences with `longer` and two with each copy: `longer` wins
+    assert by_longer.duplicate_of is None
+    assert by_latest.duplicate_of == "longer" and by_latest.aligned_fraction == 0.75

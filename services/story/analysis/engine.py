@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from dataclasses import replace
+from itertools import chain
 
 from .conflicts import observations
 from .dates import find_date_spans
@@ -110,17 +112,13 @@ def _copy_of(knowledge: StoryKnowledge, digest: str, aligned_facts: list[int | N
         return original, True, 1.0
     if not aligned_facts:
         return None, False, 0.0
-    credit: dict[str, int] = {}
-    order: dict[str, int] = {}
-    for fact_id in aligned_facts:
-        if fact_id is None:
-            continue
-        for source in dict.fromkeys(s.article_id for s in knowledge.fact_sources(fact_id)):
-            credit[source] = credit.get(source, 0) + 1
-            order.setdefault(source, len(order))
+    credit = Counter(chain.from_iterable(
+        knowledge.fact_articles(f) for f in aligned_facts if f is not None))
     if not credit:
         return None, False, 0.0
-    best = min(credit, key=lambda a: (-credit[a], knowledge.article_order(a), order[a]))
+    # the most credited; of equals, the one learned first (article orders are distinct)
+    top = max(credit.values())
+    best = knowledge.earliest(a for a, n in credit.items() if n == top)
     share = round(credit[best] / len(aligned_facts), 4)
     if share >= min_share and credit[best] >= min_sentences:
         return best, False, share

@@ -6,6 +6,7 @@ the same analyses into a fresh `StoryKnowledge` rebuilds the same knowledge.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -91,7 +92,7 @@ class Alignment:
 
 class _FactEntry:
     __slots__ = ("id", "text", "key", "content", "article_id", "sentence_index", "sources",
-                 "developments")
+                 "articles", "developments")
 
     def __init__(self, id_: int, text: str, key: str, content: frozenset[str], article_id: str,
                  sentence_index: int):
@@ -102,6 +103,7 @@ class _FactEntry:
         self.article_id = article_id
         self.sentence_index = sentence_index
         self.sources: list[Source] = []
+        self.articles: list[str] = []       # the sources' article ids, each once, in order
         self.developments: list[str] = []
 
 
@@ -183,7 +185,10 @@ class StoryKnowledge:
                                              verdict.match.sentence_index))
             if fact_id is None:
                 fact_id = self._add_fact(verdict.text, article.id, verdict.index)
-            self._facts[fact_id].sources.append(Source(article.id, article.outlet, verdict.index))
+            fact = self._facts[fact_id]
+            fact.sources.append(Source(article.id, article.outlet, verdict.index))
+            if not fact.articles or fact.articles[-1] != article.id:  # one article's are adjacent
+                fact.articles.append(article.id)
             self._fact_at[(article.id, verdict.index)] = fact_id
 
         evidence_at = {v.text: v.index for v in analysis.sentences}
@@ -251,6 +256,10 @@ class StoryKnowledge:
         """When an article was learnt: 0 for the first (unknown articles sort last)."""
         return self._order.get(article_id, len(self._order))
 
+    def earliest(self, article_ids: Iterable[str]) -> str:
+        """Of learnt articles, the one learnt first (thousands of wire copies may tie)."""
+        return min(article_ids, key=self._order.__getitem__)
+
     def align(self, text: str) -> Alignment | None:
         """The earlier sentence closest to `text`, found through the index, scored by rapidfuzz."""
         key = comparable(text)
@@ -274,6 +283,11 @@ class StoryKnowledge:
 
     def fact_sources(self, fact_id: int) -> tuple[Source, ...]:
         return tuple(self._facts[fact_id].sources)
+
+    def fact_articles(self, fact_id: int) -> Sequence[str]:
+        """The articles that reported a fact, each once, in the order they were learned (read
+        only: a fact repeated by every wire copy has thousands, so this is no copy)."""
+        return self._facts[fact_id].articles
 
     def fact_developments(self, fact_id: int) -> tuple[str, ...]:
         return tuple(self._facts[fact_id].developments)
