@@ -15,8 +15,12 @@ appended), as ingest's article status shows. Then, as the baseline for the relay
 the story service alone in the same run: the same kind of articles POSTed straight to it one
 at a time (how the relay forwarded before batching) against batches of 50 (how it forwards now).
 
+Each workload runs with the story service's articles analysed in its own process
+(STORYWIRE_STORY_WRITERS=1, the baseline) and in two writer processes, each for a share of the
+stories (=2); the short workload has one story, so there the second process has nothing to do.
+
     .venv/bin/python bench/ingest.py [--articles 1000] [--workloads short corpus]
-                                      [--pg-url postgresql://...]
+                                      [--writers 1 2] [--pg-url postgresql://...]
 """
 
 import argparse
@@ -203,18 +207,21 @@ def main(argv=None) -> int:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--workloads", nargs="+", choices=("short", "corpus"),
                         default=["short", "corpus"])
+    parser.add_argument("--writers", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--pg-url", default=os.environ.get("STORYWIRE_TEST_PG_URL",
                                                            DEFAULT_PG_URL))
     args = parser.parse_args(argv)
     print(f"ingest bench: story and ingest as uvicorn processes on PostgreSQL, "
           f"{os.cpu_count()} CPUs")
     for workload in args.workloads:
-        for line in run_workload(args.pg_url, workload, args.articles):
-            print(line, flush=True)
+        for writers in args.writers:
+            print(f"{workload}, {writers} story writer process(es):", flush=True)
+            for line in run_workload(args.pg_url, workload, args.articles, writers):
+                print(line, flush=True)
     return 0
 
 
-def run_workload(pg_url: str, workload: str, n: int) -> list[str]:
+def run_workload(pg_url: str, workload: str, n: int, writers: int) -> list[str]:
     """One workload on its own fresh database and service processes."""
     name = f"storywire_bench_ingest_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -224,6 +231,7 @@ def run_workload(pg_url: str, workload: str, n: int) -> list[str]:
     env = {**os.environ, "STORYWIRE_DATABASE_URL": db_url, "STORYWIRE_API_KEY": KEY,
            "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
            "STORYWIRE_RELAY_INTERVAL": "0.05", "STORYWIRE_LOG_LEVEL": "WARNING",
+           "STORYWIRE_STORY_WRITERS": str(writers),
            "PYTHONPATH": str(ROOT)}
     procs = []
     try:

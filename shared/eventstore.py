@@ -22,8 +22,10 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    and_,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -263,6 +265,23 @@ class EventStore:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [_row_to_event(r) for r in conn.execute(query)]
+
+    def read_streams(self, after: dict[str, int]) -> dict[str, list[RecordedEvent]]:
+        """The events of several streams, each after a version, in version order: one query
+        for every hundred streams."""
+        found: dict[str, list[RecordedEvent]] = {stream: [] for stream in after}
+        pending = list(after.items())
+        if not pending:
+            return found
+        with self.engine.connect() as conn:
+            for start in range(0, len(pending), 100):
+                query = select(events_table).where(or_(*(
+                    and_(events_table.c.stream_id == stream, events_table.c.version > version)
+                    for stream, version in pending[start:start + 100]))
+                ).order_by(events_table.c.stream_id, events_table.c.version)
+                for row in conn.execute(query):
+                    found[row.stream_id].append(_row_to_event(row))
+        return found
 
     def version_at(self, stream_id: str, when: datetime) -> int:
         """The stream's version as it stood at `when` (0 before its first event)."""

@@ -32,6 +32,7 @@ from services.story.schemas import (
 )
 from services.story.service import StoryService
 from services.story.store import Snapshots
+from services.story.writers import ShardedWriters
 from shared.db import get_engine, ping
 from shared.eventstore import EventStore
 from shared.problems import Problem
@@ -56,18 +57,26 @@ def domain_article(article: ForwardedArticle) -> Article:
 
 def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     settings = settings or get_settings()
-    engine = get_engine(settings.service_database_url("story"))
+    db_url = settings.service_database_url("story")
+    engine = get_engine(db_url)
     store = EventStore(engine)
     service = StoryService(store, Snapshots(engine))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        if settings.story_writers > 1:
+            service.writers = ShardedWriters(db_url, settings.story_writers)
+            # start the processes and load their stories now, not on the first article
+            await asyncio.to_thread(service.writers.attach, service.slugs(), [])
         task = asyncio.create_task(_snapshot_loop(service)) if run_snapshotter else None
         yield
         if task:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if service.writers:
+            await asyncio.to_thread(service.writers.close)
+            service.writers = None
 
     app = make_app("storywire story", "Stories as event streams: state, timeline, developments, "
                    "matters, changes since a version, time travel and live events.", lifespan)

@@ -58,20 +58,6 @@ def provisional(slug: str, version: int, event: NewEvent) -> RecordedEvent:
                          metadata=event.metadata, recorded_at=utcnow())
 
 
-@dataclass
-class FeedMark:
-    """A position in the global feed up to which the writer's states hold every event."""
-
-    position: int | None
-
-    def follow(self, recorded: list[RecordedEvent]) -> None:
-        """Move along this writer's own append; anyone else's before it loses the mark."""
-        if self.position is not None and recorded and recorded[0].position == self.position + 1:
-            self.position = recorded[-1].position
-        else:
-            self.position = None
-
-
 def replay_view(view: StoryView, events: list[RecordedEvent]) -> StoryView:
     for event in events:
         view.apply(event)
@@ -82,15 +68,15 @@ class StoryService:
     """Keeps each story's view (and, for writing, its analysis knowledge) in memory, caught up
     from the event store before every use; views start from the newest snapshot."""
 
-    def __init__(self, store: EventStore, snapshots: Snapshots | None = None):
+    def __init__(self, store: EventStore, snapshots: Snapshots | None = None, writers=None):
         self.store = store
         self.snapshots = snapshots or Snapshots(store.engine)
+        self.writers = writers  # ShardedWriters, or None: this process writes every story
         self._states: dict[str, StoryState] = {}
         self._views: dict[str, StoryView] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._slugs: tuple[float, list[str]] | None = None
-        self._synced_to: int | None = None  # the writer's states hold every event up to here
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -148,8 +134,8 @@ class StoryService:
     # -- writing -------------------------------------------------------------------------------
 
     def _caught_up(self, slug: str, read: bool = True) -> StoryState:
-        """The story's writer state, with the events recorded since it was last used (none
-        are read when `read` is false: the caller knows nobody else has written)."""
+        """The story's writer state, with the events recorded since it was last used (unless
+        `read` is false: the caller has just caught it up)."""
         state = self._states.get(slug)
         if state is None:
             state, read = StoryState(StoryView(slug)), True
@@ -168,14 +154,10 @@ class StoryService:
         where it belongs: one append per story for the whole batch, one for the unrouted.
 
         Idempotent: an article id seen before appends nothing and answers as the first time.
-        While the feed's head is where this writer's own appends left it, nobody else has
-        written, and the stories' states are used without reading anything back.
         """
-        head = self.store.head_position()
-        in_sync, self._synced_to = self._synced_to == head, None
-        mark = FeedMark(head)
-        per_story = {slug: self.attach_to_story_batch(slug, items, mark, in_sync)
-                     for slug in self.slugs()}
+        slugs = self.slugs()
+        per_story = self.writers.attach(slugs, items) if self.writers else \
+            self.attach_to_stories(slugs, items)
         results, unrouted = [], []
         for i, (article, _) in enumerate(items):
             attached, scores, developments = [], {}, 0
@@ -191,15 +173,33 @@ class StoryService:
                 unrouted.append(ev.unrouted_event(article, scores))
             results.append(AttachResult(article.id, attached, not attached, developments))
         if unrouted:
-            mark.follow(self._append_unrouted(unrouted))
-        self._synced_to = mark.position
+            self._append_unrouted(unrouted)
         return results
 
-    def _append_unrouted(self, events: list) -> list[RecordedEvent]:
+    def attach_to_stories(self, slugs: list[str], items: list[tuple[Article, str | None]]
+                          ) -> dict[str, list[Analysis] | None]:
+        """`attach_to_story_batch` for each story, their states caught up in one read."""
+        self._catch_up(slugs)
+        return {slug: self.attach_to_story_batch(slug, items, read=False) for slug in slugs}
+
+    def _catch_up(self, slugs: list[str]) -> None:
+        """Apply what other writers recorded to the states in memory, with one read for all."""
+        states = {ev.story_stream(s): (s, self._states[s]) for s in slugs if s in self._states}
+        recorded = self.store.read_streams({stream: state.version
+                                            for stream, (_, state) in states.items()})
+        for stream, new in recorded.items():
+            slug, state = states[stream]
+            with self._lock(slug):
+                for event in new:
+                    if event.version == state.version + 1:  # not applied meanwhile
+                        state.apply(event)
+
+    def _append_unrouted(self, events: list) -> None:
         try:
-            return self.store.append(ev.UNROUTED_STREAM, events)
+            self.store.append(ev.UNROUTED_STREAM, events)
         except DuplicateEventError:  # a retried batch that has grown: record each once
-            return [r for event in events for r in self.store.append(ev.UNROUTED_STREAM, [event])]
+            for event in events:
+                self.store.append(ev.UNROUTED_STREAM, [event])
 
     def attach_to_story(self, slug: str, article: Article, revision_of: str | None = None
                         ) -> Analysis | None:
@@ -212,28 +212,26 @@ class StoryService:
         return found[0] if found is not None else None
 
     def attach_to_story_batch(self, slug: str, items: list[tuple[Article, str | None]],
-                              mark: FeedMark | None = None, in_sync: bool = False
-                              ) -> list[Analysis] | None:
+                              read: bool = True) -> list[Analysis] | None:
         """Analyze each article in order against one story, each knowing the ones before it,
         and append all they change in one append. An analysis per item (the recorded one for
         an article attached before); None if the story is not active.
 
         The writer's state learns each article before the append commits, so that the next one
-        in the batch knows it; if the append fails, that state is dropped and rebuilt. `mark`
-        follows the append; `in_sync` says the state needs nothing read back first.
+        in the batch knows it; if the append fails, that state is dropped and rebuilt. With
+        `read` false, the state was just caught up by the caller.
         """
-        mark = mark or FeedMark(None)
         with self._lock(slug):
             for _ in range(MAX_CONFLICT_RETRIES):
-                state = self._caught_up(slug, read=not in_sync)
-                in_sync = False  # a retry reads what moved the stream on
+                state = self._caught_up(slug, read)
+                read = True  # a retry reads what moved the stream on
                 if state.status != "active" or state.definition is None:
                     return None
                 start = state.version
                 try:
                     analyses, new_events = self._analyze_batch(state, items)
                     if new_events:
-                        mark.follow(self.store.append(ev.story_stream(slug), new_events, start))
+                        self.store.append(ev.story_stream(slug), new_events, start)
                 except ConcurrencyError:
                     self._states.pop(slug, None)
                     log.info("story %s moved on while analysing a batch; retrying", slug)

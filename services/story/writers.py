@@ -1,0 +1,79 @@
+"""Story writers in worker processes, so that stories are analyzed on several cores.
+
+Each story belongs to one shard, by a stable hash of its slug; the shard's process keeps that
+story's writer state (what the analysis knows) and appends its events. A batch of articles goes
+to every shard at once, each analysing it against its own stories. Stories never depend on one
+another, so the answers are the ones a single writer gives; the event store's expected-version
+check still guards each stream against any other writer.
+"""
+
+import logging
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+
+from services.story.analysis import Analysis, Article
+
+log = logging.getLogger("storywire.story.writers")
+
+_writer = None  # the StoryService of a worker process
+
+
+def _start(db_url: str) -> None:
+    from services.story.service import StoryService
+    from shared.db import get_engine
+    from shared.eventstore import EventStore
+
+    global _writer
+    _writer = StoryService(EventStore(get_engine(db_url)))
+
+
+def _attach(slugs: list[str], items: list[tuple[Article, str | None]]
+            ) -> dict[str, list[Analysis] | None]:
+    return _writer.attach_to_stories(slugs, items)
+
+
+def shard_of(slug: str, shards: int) -> int:
+    return zlib.crc32(slug.encode()) % shards
+
+
+class ShardedWriters:
+    """`count` worker processes, each writing the stories of its shard."""
+
+    def __init__(self, db_url: str, count: int):
+        self.db_url = db_url
+        self.count = count
+        self._pools = [self._pool() for _ in range(count)]
+
+    def _pool(self) -> ProcessPoolExecutor:
+        # spawned, not forked: a child must not inherit the parent's database connections
+        return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
+                                   initializer=_start, initargs=(self.db_url,))
+
+    def attach(self, slugs: list[str], items: list[tuple[Article, str | None]]
+               ) -> dict[str, list[Analysis] | None]:
+        """What `StoryService.attach_to_stories` answers, each shard doing its own stories."""
+        groups: dict[int, list[str]] = {}
+        for slug in slugs:
+            groups.setdefault(shard_of(slug, self.count), []).append(slug)
+        futures = {shard: self._pools[shard].submit(_attach, group, items)
+                   for shard, group in groups.items()}
+        found: dict[str, list[Analysis] | None] = {}
+        failure = None
+        for shard, future in futures.items():
+            try:
+                found.update(future.result())
+            except BrokenProcessPool as exc:  # the process died: the next batch gets a new one
+                log.error("story writer %d died; starting another", shard)
+                self._pools[shard] = self._pool()
+                failure = failure or exc
+            except Exception as exc:  # noqa: BLE001 - wait for every shard, then raise
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return {slug: found[slug] for slug in slugs}
+
+    def close(self) -> None:
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
