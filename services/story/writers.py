@@ -8,6 +8,9 @@ check still guards each stream against any other writer.
 """
 
 import logging
+import os
+import threading
+import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -20,13 +23,22 @@ log = logging.getLogger("storywire.story.writers")
 _writer = None  # the StoryService of a worker process
 
 
-def _start(db_url: str) -> None:
+def _start(db_url: str, parent: int) -> None:
     from services.story.service import StoryService
     from shared.db import get_engine
     from shared.eventstore import EventStore
 
     global _writer
     _writer = StoryService(EventStore(get_engine(db_url)))
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """A writer whose service was killed exits too (a half-done append rolls back, and the
+    relay sends the batch again to the service that replaces it)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _attach(slugs: list[str], items: list[tuple[Article, str | None]]
@@ -49,7 +61,7 @@ class ShardedWriters:
     def _pool(self) -> ProcessPoolExecutor:
         # spawned, not forked: a child must not inherit the parent's database connections
         return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
-                                   initializer=_start, initargs=(self.db_url,))
+                                   initializer=_start, initargs=(self.db_url, os.getpid()))
 
     def attach(self, slugs: list[str], items: list[tuple[Article, str | None]]
                ) -> dict[str, list[Analysis] | None]:

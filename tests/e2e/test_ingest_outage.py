@@ -2,9 +2,11 @@
 burst of 500 articles and started again; every article ends attached exactly once."""
 
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -48,9 +50,27 @@ def attached_ids(http: httpx.Client, story: str) -> Counter:
         after = page[-1]["version"] + 1
 
 
-def test_story_outage_during_a_burst_loses_and_doubles_nothing(pg_url, processes):
+def writer_processes(story_pid: int) -> list[int]:
+    found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(story_pid)], capture_output=True,
+                           text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().split(") ")[-1][0] != "Z"
+
+
+@pytest.mark.parametrize("writers", [1, 2])
+def test_story_outage_during_a_burst_loses_and_doubles_nothing(pg_url, processes, writers):
+    """With STORY_WRITERS=2 the killed service's writer processes exit with it."""
     ports = {"ingest": free_port(), "story": free_port()}
     env = {"STORYWIRE_DATABASE_URL": pg_url, "STORYWIRE_API_KEY": KEY,
+           "STORYWIRE_STORY_WRITERS": str(writers),
            "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
            "STORYWIRE_RELAY_INTERVAL": "0.2", "STORYWIRE_LOG_LEVEL": "WARNING"}
     migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate", "ingest", "story"],
@@ -76,7 +96,9 @@ def test_story_outage_during_a_burst_loses_and_doubles_nothing(pg_url, processes
             ids += [r["article"]["id"] for r in response.json()["results"]]
         wait_until(lambda: sum(attached_ids(http, story).values()) >= 10, 60,
                    what="the first articles to be attached")
-        story_proc.kill()  # SIGKILL in the middle of the burst
+        children = writer_processes(story_proc.proc.pid)
+        assert bool(children) == (writers > 1)  # a writer process (and its resource tracker)
+        os.kill(story_proc.proc.pid, signal.SIGKILL)  # the service alone, mid-burst
         for n in range(150, 500):
             response = http.post(f"{ingest}/v1/articles", json=articles[n])
             assert response.status_code == 202, response.text
@@ -87,6 +109,8 @@ def test_story_outage_during_a_burst_loses_and_doubles_nothing(pg_url, processes
         wait_until(lambda: "failed (" in ingest_proc.output(), 30,
                    what="the relay to meet the outage")
 
+        wait_until(lambda: not any(alive(pid) for pid in children), 15,
+                   what="the killed service's writer processes to exit")
         story_proc = serve("story")
         wait_until(lambda: sum(attached_ids(http, story).values()) >= 500, 240, interval=1,
                    what=f"all 500 attached\n{ingest_proc.output()[-3000:]}")
