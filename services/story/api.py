@@ -37,7 +37,7 @@ from shared.db import get_engine, ping
 from shared.eventstore import EventStore
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
-from shared.web import add_examples, api_key_dependency, health_router, make_app
+from shared.web import BodyLimit, add_examples, api_key_dependency, health_router, make_app
 
 log = logging.getLogger("storywire.story.api")
 BODY_CACHE = 256
@@ -48,6 +48,13 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most
 AsOf = Annotated[str | None, Query(description="a story version, or an ISO 8601 time: the "
                                                "story as it stood then")]
 IfNoneMatch = Annotated[str | None, Header()]
+
+
+def max_request_bytes(settings: Settings) -> int:
+    """Far above the most the relay sends (RELAY_BATCH_BYTES of text, or one article of at
+    most MAX_ARTICLE_BYTES, JSON-escaped at up to six bytes a character), so that a batch
+    ingest has accepted is never refused here."""
+    return 8 * (settings.relay_batch_bytes + settings.max_article_bytes)
 
 
 def domain_article(article: ForwardedArticle) -> Article:
@@ -82,6 +89,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                    "matters, changes since a version, time travel and live events.", lifespan)
     app.state.store = store
     app.state.service = service
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes(settings))
     app.include_router(health_router({"database": lambda: ping(engine)}))
     require_key = api_key_dependency(settings)
 

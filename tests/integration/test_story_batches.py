@@ -189,3 +189,17 @@ def test_a_batch_catches_up_every_story_in_one_read_and_routes_by_what_it_read(s
     attached = [e.data["article"]["id"] for e in stream(store, slug)
                 if e.type == ev.ARTICLE_ATTACHED]
     assert attached == [articles[0].id, articles[1].id, articles[2].id, "elsewhere-2"]
+
+
+def test_a_request_too_large_for_the_story_service_is_refused_before_it_is_read(store):
+    from services.story.api import max_request_bytes
+
+    settings = Settings(database_url=str(store.engine.url.render_as_string(False)),
+                        relay_batch_bytes=100_000, max_article_bytes=50_000)
+    limit = max_request_bytes(settings)
+    assert limit == 1_200_000
+    with TestClient(create_app(settings, run_snapshotter=False)) as client:
+        huge = client.post("/v1/articles:batch", content=b"x" * (limit + 1),
+                           headers={"content-type": "application/json"})
+        assert huge.status_code == 413
+        assert huge.headers["content-type"] == "application/problem+json"
