@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, func, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -74,7 +74,7 @@ def article_id_of(url: str, body: str) -> tuple[str, str]:
     return deterministic_id("article", url, digest), digest
 
 
-def _accept(session: Session, items: list[dict]) -> list[Accepted]:
+def _accept(session: Session, items: list[dict], now: datetime) -> list[Accepted]:
     keyed = [(*article_id_of(f["url"], f["body"]), f) for f in items]
     ids = {k[0] for k in keyed}
     # the versions of these URLs, oldest first: the latest links a revision, and an exact
@@ -87,19 +87,23 @@ def _accept(session: Session, items: list[dict]) -> list[Accepted]:
     repeats = ids & {article_id for _, article_id in versions}
     known = {a.id: a for a in session.exec(
         select(IngestArticle).where(col(IngestArticle.id).in_(repeats)))} if repeats else {}
-    results = []
+    results, new = [], []
     for article_id, digest, fields in keyed:
         if article_id in known:
             results.append(Accepted(known[article_id], created=False))
             continue
-        article = IngestArticle(id=article_id, content_hash=digest,
+        article = IngestArticle(id=article_id, content_hash=digest, received_at=now,
                                 revision_of=latest.get(fields["url"]), **fields)
-        session.add(article)
-        session.add(OutboxMessage(article_id=article_id))
-        session.flush()  # outbox ids in acceptance order
+        new.append(article)
         known[article_id] = article
         latest[fields["url"]] = article_id
         results.append(Accepted(article, created=True))
+    if new:  # one statement each; the outbox rows get their ids in acceptance order
+        connection = session.connection()
+        connection.execute(insert(IngestArticle.__table__), [a.model_dump() for a in new])
+        connection.execute(insert(OutboxMessage.__table__), [
+            {"article_id": a.id, "created_at": now, "attempts": 0, "next_attempt_at": now}
+            for a in new])
     return results
 
 
@@ -108,45 +112,51 @@ def accept_articles(engine: Engine, items: list[dict], render: Render,
                     receipt: tuple[str, str, timedelta] | None = None) -> Outcome:
     """Store new articles and their outbox rows atomically, with the answer to an
     Idempotency-Key or the receipt of a webhook (integration, webhook id, how long to remember
-    it) in the same transaction. Exact repeats return the original article."""
+    it) in the same transaction. Exact repeats return the original article; so does a request
+    that loses the race to store the same article (or key) to a concurrent one."""
     for attempt in range(2):
-        with Session(engine, expire_on_commit=False) as session:
-            now = utcnow()
-            if idempotency:
-                record = session.get(IdempotencyRecord, (idempotency.principal, idempotency.key))
-                if record and record.created_at > now - IDEMPOTENCY_TTL:
-                    if record.request_hash != idempotency.request_hash:
-                        raise IdempotencyKeyReused(idempotency.key)
-                    return Outcome([], record.status_code, record.response, replayed=True)
-                if record:
-                    session.delete(record)
-            if receipt:
-                integration, webhook_id, ttl = receipt
-                seen = session.get(WebhookReceipt, (integration, webhook_id))
-                if seen and seen.expires_at > now:
-                    raise WebhookReplayed(seen.article_id)
-                session.exec(delete(WebhookReceipt).where(col(WebhookReceipt.expires_at) <= now))
-            results = _accept(session, items)
-            status_code, response = render(results)
-            if idempotency:
-                session.exec(delete(IdempotencyRecord).where(
-                    col(IdempotencyRecord.created_at) < now - IDEMPOTENCY_TTL))
-                session.add(IdempotencyRecord(
-                    principal=idempotency.principal, key=idempotency.key,
-                    request_hash=idempotency.request_hash, status_code=status_code,
-                    response=response))
-            if receipt:
-                session.add(WebhookReceipt(integration=integration, webhook_id=webhook_id,
-                                           article_id=results[0].article.id,
-                                           expires_at=now + ttl))
-            try:
-                session.commit()
-            except IntegrityError:  # a concurrent request took the same id or key: look again
-                if attempt:
-                    raise
-                continue
-            return Outcome(results, status_code, response)
+        try:
+            return _accept_once(engine, items, render, idempotency, receipt)
+        except IntegrityError:  # a concurrent request took the same id or key: look again
+            if attempt:
+                raise
     raise AssertionError("unreachable")
+
+
+def _accept_once(engine: Engine, items: list[dict], render: Render,
+                 idempotency: IdempotencyKey | None,
+                 receipt: tuple[str, str, timedelta] | None) -> Outcome:
+    with Session(engine, expire_on_commit=False) as session:
+        now = utcnow()
+        if idempotency:
+            record = session.get(IdempotencyRecord, (idempotency.principal, idempotency.key))
+            if record and record.created_at > now - IDEMPOTENCY_TTL:
+                if record.request_hash != idempotency.request_hash:
+                    raise IdempotencyKeyReused(idempotency.key)
+                return Outcome([], record.status_code, record.response, replayed=True)
+            if record:
+                session.delete(record)
+        if receipt:
+            integration, webhook_id, ttl = receipt
+            seen = session.get(WebhookReceipt, (integration, webhook_id))
+            if seen and seen.expires_at > now:
+                raise WebhookReplayed(seen.article_id)
+            session.exec(delete(WebhookReceipt).where(col(WebhookReceipt.expires_at) <= now))
+        results = _accept(session, items, now)
+        status_code, response = render(results)
+        if idempotency:
+            session.exec(delete(IdempotencyRecord).where(
+                col(IdempotencyRecord.created_at) < now - IDEMPOTENCY_TTL))
+            session.add(IdempotencyRecord(
+                principal=idempotency.principal, key=idempotency.key,
+                request_hash=idempotency.request_hash, status_code=status_code,
+                response=response))
+        if receipt:
+            session.add(WebhookReceipt(integration=integration, webhook_id=webhook_id,
+                                       article_id=results[0].article.id,
+                                       expires_at=now + ttl))
+        session.commit()
+        return Outcome(results, status_code, response)
 
 
 def accept_article(engine: Engine, fields: dict) -> Accepted:
@@ -353,7 +363,7 @@ def accept_feed_entry(engine: Engine, feed_id: str, entry_key: str, fingerprint:
                       fields: dict) -> Accepted:
     """Accept a feed item's article and remember the item's fingerprint, atomically."""
     with Session(engine, expire_on_commit=False) as session:
-        accepted = _accept(session, [fields])[0]
+        accepted = _accept(session, [fields], utcnow())[0]
         session.merge(FeedEntry(feed_id=feed_id, entry_key=entry_key, fingerprint=fingerprint,
                                 article_id=accepted.article.id))
         session.commit()

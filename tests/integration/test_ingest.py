@@ -136,3 +136,32 @@ def test_relay_keeps_order_through_an_outage_and_forwards_once(client, settings)
     statuses = [client.get(f"/v1/articles/{i}").json() for i in ids]
     assert all(s["status"] == "attached" for s in statuses)
     assert all(s["stories"] == ["guzman-detention-conditions"] for s in statuses)
+
+
+def test_the_same_article_sent_at_once_by_several_clients_is_stored_once_and_none_fails(
+        settings):
+    import threading
+    from datetime import UTC, datetime
+
+    engine = get_engine(settings.database_url)
+    outcomes, failures = [], []
+    for n in range(15):
+        fields = dict(ARTICLE, url=f"{ARTICLE['url']}-{n}",
+                      published_at=datetime(2017, 5, 4, 20, tzinfo=UTC))
+        start = threading.Barrier(3)
+
+        def send(fields=fields, start=start):
+            start.wait()
+            try:
+                outcomes.append(store.accept_article(engine, dict(fields)))
+            except Exception as exc:  # noqa: BLE001 - a lost race must not surface as an error
+                failures.append(repr(exc))
+
+        threads = [threading.Thread(target=send) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert len(outcomes) == 45 and sum(o.created for o in outcomes) == 15
+    assert len(rows(settings, IngestArticle)) == len(rows(settings, OutboxMessage)) == 15
