@@ -1,11 +1,16 @@
 """Outbound URLs from outside input (subscriber endpoints, feeds and the pages they link to) must
 not reach into our own network: loopback, private, link-local and cloud metadata addresses are
-refused, when a URL is registered and again at each request (DNS can change)."""
+refused, when a URL is registered, again at each request, and at the connection itself: a
+guarded client connects only to an address it has just checked, so a name that resolves to a
+public address for the check and to a private one a moment later (DNS rebinding) gets nowhere."""
 
 import ipaddress
 import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
+
+import httpcore
+import httpx
 
 METADATA = {ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2",
                                                "100.100.100.200", "fd00:ec2::254")}
@@ -33,6 +38,49 @@ def forbidden_reason(address: str) -> str | None:
     return None
 
 
+def public_address(host: str, port: int, resolve: Callable[..., list] = socket.getaddrinfo,
+                   reason_for: Callable[[str], str | None] = forbidden_reason) -> str:
+    """An address of `host` to connect to, when every address it resolves to is public."""
+    try:
+        infos = resolve(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeURL(f"the host {host} does not resolve") from exc
+    if not infos:
+        raise UnsafeURL(f"the host {host} does not resolve")
+    for info in infos:
+        reason = reason_for(info[4][0])
+        if reason:
+            raise UnsafeURL(f"the host {host} resolves to {reason}")
+    return infos[0][4][0]
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Resolves the host itself and connects to the address it checked. TLS still names and
+    verifies the host, which httpcore passes to the handshake, not this address."""
+
+    def __init__(self, resolve: Callable[..., list] = socket.getaddrinfo,
+                 reason_for: Callable[[str], str | None] = forbidden_reason):
+        self.resolve = resolve
+        self.reason_for = reason_for
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            address = public_address(host, port, self.resolve, self.reason_for)
+        except UnsafeURL as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+
+def guarded_transport(allow_private: bool, backend: httpcore.SyncBackend | None = None
+                      ) -> httpx.HTTPTransport:
+    """An httpx transport that connects only to public addresses (any, if `allow_private`)."""
+    transport = httpx.HTTPTransport()
+    if not allow_private:
+        # httpx builds its connection pool without a way to pass the network backend in
+        transport._pool._network_backend = backend or GuardedBackend()
+    return transport
+
+
 def check_url(url: str, allow_private: bool,
               resolve: Callable[..., list] = socket.getaddrinfo) -> None:
     """Raise UnsafeURL unless every address the URL's host resolves to is public."""
@@ -41,12 +89,5 @@ def check_url(url: str, allow_private: bool,
         raise UnsafeURL("only http and https URLs with a host are accepted")
     if allow_private:
         return
-    try:
-        infos = resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                        type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeURL(f"the host {parts.hostname} does not resolve") from exc
-    for info in infos:
-        reason = forbidden_reason(info[4][0])
-        if reason:
-            raise UnsafeURL(f"the host {parts.hostname} resolves to {reason}")
+    public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                   resolve)

@@ -11,7 +11,7 @@ from services.ingest import store
 from services.ingest.feeds import FeedError, FeedItem, next_poll_at, parse_feed, retry_after
 from services.ingest.models import Feed
 from services.ingest.schemas import ArticleCreate
-from shared.urlguard import UnsafeURL, check_url
+from shared.urlguard import UnsafeURL, check_url, guarded_transport
 
 log = logging.getLogger("storywire.ingest.feeds")
 
@@ -24,7 +24,8 @@ def http_client(timeout: float, allow_private_urls: bool) -> httpx.Client:
     return httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
                         follow_redirects=True, max_redirects=5,
                         headers={"user-agent": "storywire-feeds/1"},
-                        event_hooks={"request": hooks})
+                        event_hooks={"request": hooks},
+                        transport=guarded_transport(allow_private_urls))
 
 
 def _read(response: httpx.Response) -> bytes:

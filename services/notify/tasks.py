@@ -16,7 +16,7 @@ from services.notify.tokens import UNSUBSCRIBE, sign, signing_key
 from shared.db import get_engine, utcnow
 from shared.settings import Settings
 from shared.tasks import celery_app, current_settings
-from shared.urlguard import UnsafeURL, check_url
+from shared.urlguard import UnsafeURL, check_url, guarded_transport
 
 log = logging.getLogger("storywire.notify.tasks")
 
@@ -27,9 +27,11 @@ def http_client() -> httpx.Client:
     """One HTTP client per worker process (made after the pool forks)."""
     global _http
     if _http is None or _http[0] != os.getpid():
-        timeout = current_settings().webhook_timeout
+        settings = current_settings()
+        timeout = settings.webhook_timeout
         _http = (os.getpid(), httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), follow_redirects=False))
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), follow_redirects=False,
+            transport=guarded_transport(settings.allow_private_urls)))
     return _http[1]
 
 
