@@ -69,8 +69,7 @@ class ShardedWriters:
         groups: dict[int, list[str]] = {}
         for slug in slugs:
             groups.setdefault(shard_of(slug, self.count), []).append(slug)
-        futures = {shard: self._pools[shard].submit(_attach, group, items)
-                   for shard, group in groups.items()}
+        futures = {shard: self._submit(shard, group, items) for shard, group in groups.items()}
         found: dict[str, list[Analysis] | None] = {}
         failure = None
         for shard, future in futures.items():
@@ -85,6 +84,14 @@ class ShardedWriters:
         if failure is not None:
             raise failure
         return {slug: found[slug] for slug in slugs}
+
+    def _submit(self, shard: int, slugs: list[str], items: list[tuple[Article, str | None]]):
+        try:
+            return self._pools[shard].submit(_attach, slugs, items)
+        except BrokenProcessPool:  # it died while idle: nothing ran, so a new one may start
+            log.error("story writer %d had died; starting another", shard)
+            self._pools[shard] = self._pool()
+            return self._pools[shard].submit(_attach, slugs, items)
 
     def close(self) -> None:
         for pool in self._pools:

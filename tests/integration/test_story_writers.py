@@ -89,6 +89,29 @@ def test_a_writer_process_that_dies_is_replaced_and_nothing_doubles(db_url, corp
     assert len(attached) == len(set(attached)) == sum(len(r.stories) for r in retried)
 
 
+def test_a_writer_process_that_died_while_idle_is_replaced_before_the_next_batch(
+        db_url, corpus):
+    import time
+
+    definitions, items = corpus
+    service = fresh_service(db_url, definitions)
+    service.writers = ShardedWriters(db_url, 2)
+    try:
+        first = service.attach_articles(items[:10])
+        pool = service.writers._pools[1]
+        for pid in list(pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not pool._broken and time.monotonic() < deadline:  # the pool notices
+            time.sleep(0.05)
+        assert pool._broken
+        again = service.attach_articles(items[:20])
+    finally:
+        service.writers.close()
+    assert [r.to_dict() for r in again[:10]] == [r.to_dict() for r in first]
+    assert sum(bool(r.stories) for r in again) >= 10
+
+
 def test_the_service_starts_and_stops_its_writer_processes(sqlite_url, corpus):
     definitions, items = corpus
     fresh_service(sqlite_url, definitions)
