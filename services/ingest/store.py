@@ -114,13 +114,16 @@ def accept_articles(engine: Engine, items: list[dict], render: Render,
     Idempotency-Key or the receipt of a webhook (integration, webhook id, how long to remember
     it) in the same transaction. Exact repeats return the original article; so does a request
     that loses the race to store the same article (or key) to a concurrent one."""
-    for attempt in range(2):
-        try:
-            return _accept_once(engine, items, render, idempotency, receipt)
-        except IntegrityError:  # a concurrent request took the same id or key: look again
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    return _again_on_conflict(lambda: _accept_once(engine, items, render, idempotency, receipt))
+
+
+def _again_on_conflict(transaction: Callable[[], T]) -> T:
+    """Run a transaction once more when a concurrent one stored the same article, key or
+    entry first: the second run finds what that one stored."""
+    try:
+        return transaction()
+    except IntegrityError:
+        return transaction()
 
 
 def _accept_once(engine: Engine, items: list[dict], render: Render,
@@ -362,9 +365,12 @@ def entry_fingerprints(engine: Engine, feed_id: str, entry_keys: list[str]) -> d
 def accept_feed_entry(engine: Engine, feed_id: str, entry_key: str, fingerprint: str,
                       fields: dict) -> Accepted:
     """Accept a feed item's article and remember the item's fingerprint, atomically."""
-    with Session(engine, expire_on_commit=False) as session:
-        accepted = _accept(session, [fields], utcnow())[0]
-        session.merge(FeedEntry(feed_id=feed_id, entry_key=entry_key, fingerprint=fingerprint,
-                                article_id=accepted.article.id))
-        session.commit()
-    return accepted
+    def transaction() -> Accepted:
+        with Session(engine, expire_on_commit=False) as session:
+            accepted = _accept(session, [fields], utcnow())[0]
+            session.merge(FeedEntry(feed_id=feed_id, entry_key=entry_key,
+                                    fingerprint=fingerprint, article_id=accepted.article.id))
+            session.commit()
+        return accepted
+
+    return _again_on_conflict(transaction)

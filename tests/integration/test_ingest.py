@@ -13,7 +13,7 @@ from services.embedded import asgi_client
 from services.ingest import store
 from services.ingest.api import create_app
 from services.ingest.clients import StoryClient
-from services.ingest.models import IngestArticle, OutboxMessage
+from services.ingest.models import Feed, IngestArticle, OutboxMessage
 from services.ingest.relay import relay_once
 from services.story.api import create_app as create_story_app
 from shared.db import get_engine, utcnow
@@ -138,22 +138,30 @@ def test_relay_keeps_order_through_an_outage_and_forwards_once(client, settings)
     assert all(s["stories"] == ["guzman-detention-conditions"] for s in statuses)
 
 
+@pytest.mark.parametrize("how", ["api", "feed"])
 def test_the_same_article_sent_at_once_by_several_clients_is_stored_once_and_none_fails(
-        settings):
+        settings, how):
     import threading
     from datetime import UTC, datetime
 
     engine = get_engine(settings.database_url)
+    if how == "feed":
+        feed = store.add_unique(engine, Feed(id="feed-1", url="https://feeds.example/rss",
+                                             outlet="Wire", interval_seconds=60))
     outcomes, failures = [], []
     for n in range(15):
         fields = dict(ARTICLE, url=f"{ARTICLE['url']}-{n}",
                       published_at=datetime(2017, 5, 4, 20, tzinfo=UTC))
         start = threading.Barrier(3)
 
-        def send(fields=fields, start=start):
+        def send(fields=fields, start=start, n=n):
             start.wait()
             try:
-                outcomes.append(store.accept_article(engine, dict(fields)))
+                if how == "api":
+                    outcomes.append(store.accept_article(engine, dict(fields)))
+                else:
+                    outcomes.append(store.accept_feed_entry(engine, feed.id, f"item-{n}",
+                                                            "fingerprint", dict(fields)))
             except Exception as exc:  # noqa: BLE001 - a lost race must not surface as an error
                 failures.append(repr(exc))
 
