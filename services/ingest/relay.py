@@ -12,8 +12,10 @@ from services.ingest import store
 from services.ingest.clients import StoryClient
 from services.ingest.models import IngestArticle
 from shared.db import utcnow
+from shared.settings import Settings
 
 log = logging.getLogger("storywire.ingest.relay")
+BATCH_BYTES = Settings.model_fields["relay_batch_bytes"].default
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -45,7 +47,7 @@ def within_bytes(due: list, max_bytes: int) -> list:
 
 
 async def relay_once(engine: Engine, client: StoryClient, batch: int,
-                     max_bytes: int = 4_000_000) -> int:
+                     max_bytes: int = BATCH_BYTES) -> int:
     """Forward what is due as one batch, in acceptance order. If the forward fails, the first
     article waits (backing off) and nothing overtakes it. The forwards are recorded after the
     story service answered; a crash before that only repeats them, which the story service
@@ -71,7 +73,7 @@ async def relay_once(engine: Engine, client: StoryClient, batch: int,
 
 
 async def run_relay(engine: Engine, client: StoryClient, interval: float, batch: int,
-                    max_bytes: int = 4_000_000) -> None:
+                    max_bytes: int) -> None:
     while True:
         try:
             sent = await relay_once(engine, client, batch, max_bytes)

@@ -252,10 +252,6 @@ class StoryKnowledge:
     def knows_article(self, article_id: str) -> bool:
         return article_id in self._articles
 
-    def article_order(self, article_id: str) -> int:
-        """When an article was learnt: 0 for the first (unknown articles sort last)."""
-        return self._order.get(article_id, len(self._order))
-
     def earliest(self, article_ids: Iterable[str]) -> str:
         """Of learnt articles, the one learnt first (thousands of wire copies may tie)."""
         return min(article_ids, key=self._order.__getitem__)
@@ -280,9 +276,6 @@ class StoryKnowledge:
         coverage = len(content & fact.content) / len(content) if content else 1.0
         return Alignment(fact.id, fact.article_id, fact.sentence_index, best[0],
                          round(coverage, 4))
-
-    def fact_sources(self, fact_id: int) -> tuple[Source, ...]:
-        return tuple(self._facts[fact_id].sources)
 
     def fact_articles(self, fact_id: int) -> Sequence[str]:
         """The articles that reported a fact, each once, in the order they were learned (read
