@@ -5,6 +5,7 @@ import asyncio
 import json
 import logging
 import sys
+from pathlib import Path
 
 from shared.settings import get_settings
 
@@ -36,10 +37,23 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from services.story.analysis.corpus import main as corpus_main
+    from services.story.analysis.measure import main as measure_main
 
-    argv = ["--errors", str(args.errors)] + (["--root", args.corpus] if args.corpus else [])
-    return corpus_main(argv + (["--json"] if args.json else []))
+    return measure_main(args.rest)
+
+
+def cmd_train(args) -> int:
+    from services.story.analysis.decision import MODEL_FILE
+    from services.story.analysis.training import SPLITS_FILE, load_splits, train, write_model
+
+    stories = load_splits(Path(args.splits) if args.splits else SPLITS_FILE)
+    model = train(stories)
+    out = Path(args.out) if args.out else MODEL_FILE
+    write_model(model, out)
+    print(f"trained on {model['examples']['candidates']} candidates "
+          f"({model['examples']['developments']} developments) of "
+          f"{sum(1 for s in stories if s.split == 'train')} stories; wrote {out}")
+    return 0
 
 
 def cmd_replay(args) -> int:
@@ -162,10 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     analyze.add_argument("--db", help="database URL to keep the events in (default: a fresh "
                          "temporary embedded store)")
 
-    evaluate = sub.add_parser("eval", help="score the analysis engine on the labelled corpus")
-    evaluate.add_argument("--corpus", help="corpus folder (default: tests/corpus)")
-    evaluate.add_argument("--errors", type=int, default=10, help="errors to list")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate = sub.add_parser("eval", add_help=False,
+                              help="score the analysis engine on the labelled corpora "
+                                   "(storywire eval --help for its options)")
+    evaluate.add_argument("rest", nargs="*", metavar="OPTION")
+
+    training = sub.add_parser("train", help="rebuild the decision model from the labelled "
+                              "corpora (deterministic)")
+    training.add_argument("--splits", help="splits file (default: tests/splits.json)")
+    training.add_argument("--out", help="where to write the model (default: the packaged one)")
 
     replay = sub.add_parser("replay", help="rebuild story views from their events")
     replay.add_argument("--story", help="the slug of one story (default: all)")
@@ -198,14 +217,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("beat", help="run Celery beat: notification sweeps (long retries, "
                    "sends cut short) and digests")
 
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["eval"]:
+        args = argparse.Namespace(command="eval", rest=argv[1:])   # its options are its own
+    else:
+        args = parser.parse_args(argv)
     # The demo prints its own report; only warnings and errors are logged beside it.
-    quiet = args.command in ("demo", "analyze", "eval", "keys")
+    quiet = args.command in ("demo", "analyze", "eval", "train", "keys")
     level = "WARNING" if quiet else get_settings().log_level.upper()
     logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per feed poll is noise
-    commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval,
+    commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval, "train": cmd_train,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
                 "worker": cmd_worker, "keys": cmd_keys, "beat": cmd_beat}
     return commands[args.command](args)

@@ -189,6 +189,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         definition = {"slug": body.slug or slugify(body.title), "title": body.title,
                       "description": body.description, "entities": body.entities,
                       "keywords": body.keywords}
+        if body.time_zone:
+            definition["time_zone"] = body.time_zone
 
         def work():
             if service.read(definition["slug"], lambda v: v.version):

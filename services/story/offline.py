@@ -27,6 +27,7 @@ def story_definition(story: dict) -> dict:
         "description": story.get("description", ""),
         "entities": list(story.get("entities", [])),
         "keywords": list(story.get("keywords", [])),
+        **({"time_zone": story["time_zone"]} if story.get("time_zone") else {}),
     }
 
 

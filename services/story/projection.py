@@ -20,10 +20,12 @@ def definition_from(data: dict) -> StoryDefinition:
     return StoryDefinition(
         slug=data["slug"], title=data["title"], description=data.get("description", ""),
         entities=tuple(data.get("entities", ())), keywords=tuple(data.get("keywords", ())),
+        time_zone=data.get("time_zone") or None,
     )
 
 
-DEFINITION_FIELDS = ("slug", "title", "description", "entities", "keywords", "status")
+DEFINITION_FIELDS = ("slug", "title", "description", "entities", "keywords", "time_zone",
+                     "status")
 
 
 @dataclass

@@ -1,8 +1,21 @@
 """Request and response bodies of the story API."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+
+
+def _iana_zone(value: str | None) -> str | None:
+    if value is not None and value not in available_timezones():
+        raise ValueError("not an IANA time zone, e.g. America/New_York")
+    return value
+
+
+TimeZone = Annotated[str | None, AfterValidator(_iana_zone), Field(
+    default=None, max_length=64, examples=["America/New_York"],
+    description="IANA zone in which the story's relative days (\"Friday\", \"yesterday\") "
+                "are read; defaults to the zone of the court or place the story names")]
 
 
 class ForwardedArticle(BaseModel):
@@ -72,6 +85,7 @@ class StoryCreate(BaseModel):
     description: str = Field(default="", max_length=2000)
     entities: list[str] = Field(default_factory=list, max_length=50)
     keywords: list[str] = Field(default_factory=list, max_length=50)
+    time_zone: TimeZone = None
 
 
 class StoryUpdate(BaseModel):
@@ -81,4 +95,5 @@ class StoryUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     entities: list[str] | None = Field(default=None, max_length=50)
     keywords: list[str] | None = Field(default=None, max_length=50)
+    time_zone: TimeZone = None
     status: Literal["active", "archived"] | None = None

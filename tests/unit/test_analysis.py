@@ -1,8 +1,13 @@
 """Unit tests of the pure analysis engine: dates, sentences, routing, developments, matters,
-conflicts, serialisation and rebuilding knowledge from stored analyses."""
+conflicts, serialisation and rebuilding knowledge from stored analyses.
+
+The engine runs here with the phrasings deciding (`RuleDecider`), so that these tests pin the
+candidates and the logic around the decision; the learned decision is measured on the corpora
+(`storywire eval`) and its plumbing is tested in test_judgment.py."""
 
 import json
 from datetime import UTC, date, datetime
+from functools import partial
 
 import pytest
 
@@ -18,6 +23,7 @@ from services.story.analysis import (
     split_sentences,
 )
 from services.story.analysis.dates import dates_in, find_date_spans, tense_at
+from services.story.analysis.decision import RuleDecider
 from services.story.analysis.developments import article_context, find_developments
 from services.story.analysis.text import article_sentences, strip_dateline
 
@@ -28,6 +34,9 @@ STORY = StoryDefinition(
     keywords=("detention", "jail", "bail", "judge", "hearing"))
 
 THURSDAY = datetime(2021, 3, 11, 18, 0, tzinfo=UTC)     # a Thursday
+
+analyze = partial(analyze, decider=RuleDecider())
+run_offline = partial(run_offline, decider=RuleDecider())
 
 
 def article(id_, body, outlet="Daily Ledger", published=THURSDAY, title=""):
@@ -202,7 +211,7 @@ def test_filing_verdict_sentence_charge_custody():
     acquitted = developments_of("Jurors acquitted Ruiz of the weapons charge on Wednesday.")
     assert [(f.type, f.outcome) for f in acquitted] == [("verdict", "not_guilty")]
     assert [f.type for f in developments_of(
-        "Ruiz was sentenced to 12 years in prison on Wednesday.")] == ["sentence", "hearing"]
+        "Ruiz was sentenced to 12 years in prison on Wednesday.")] == ["sentence"]
     assert [f.type for f in developments_of(
         "Ruiz was indicted on Wednesday on new money laundering charges.")] == ["charge"]
     assert [f.type for f in developments_of(
@@ -880,22 +889,20 @@ def test_next_appearances_and_relative_clauses_schedule_hearings(sentence):
     "Ruiz has today (10 March 2021) entered a guilty plea to theft.",
     "On Wednesday Ruiz entered a guilty plea to the theft count.",
 ])
-def test_a_guilty_plea_is_a_held_hearing_and_a_conviction(sentence):
+def test_a_guilty_plea_is_a_conviction_and_no_second_development(sentence):
     found = developments_of(sentence)
-    assert sorted((f.type, f.outcome) for f in found) == [("hearing", "held"),
-                                                           ("verdict", "guilty")]
+    assert sorted((f.type, f.outcome) for f in found) == [("verdict", "guilty")]
 
 
 def test_a_guilty_plea_mentioned_as_a_noun_is_no_event():
     assert developments_of("The judge said she had given Ruiz credit for his guilty plea.") == []
 
 
-def test_a_sentence_handed_down_is_a_held_sentencing_hearing():
+def test_a_sentence_handed_down_is_one_development_not_also_a_held_hearing():
     for sentence in ("Judge Whitfield handed down the sentence on Wednesday.",
                      "Ruiz was then sentenced on Wednesday to four years."):
         found = developments_of(sentence)
-        assert sorted((f.type, f.outcome) for f in found) == [("hearing", "held"),
-                                                               ("sentence", None)]
+        assert sorted((f.type, f.outcome) for f in found) == [("sentence", None)]
 
 
 @pytest.mark.parametrize("sentence", [

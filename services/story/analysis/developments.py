@@ -468,5 +468,19 @@ def quoted_ruling(sentence: str, index: int, ctx: ArticleContext) -> Finding | N
     return None
 
 
-__all__ = ["ArticleContext", "Finding", "TYPES", "ONE_SHOT", "article_context",
+__all__ = ["ArticleContext", "Finding", "TYPES", "ONE_SHOT", "article_context", "finding_at",
            "find_developments", "judges_named", "quoted_ruling"]
+
+
+def finding_at(type_: str, outcome: str | None, start: int, end: int, sentence: str, index: int,
+               ctx: ArticleContext, date_rule: str = "nearest") -> Finding:
+    """A finding for a cue that the phrasings in `triggers` did not read: `start`/`end` are
+    offsets into the sentence's folded, quote-blanked lowercase form. The date, actors, matter
+    and background reasons are worked out as for any trigger."""
+    own = fold(without_quotes(sentence))
+    low = own.lower()
+    trigger = Trigger(type_, outcome, start, end, date_rule=date_rule)
+    dated = [(sp, r) for sp, r in dates_in(own, ctx.published) if not _in_other_clause(low, sp,
+                                                                                        trigger)]
+    return _finding(trigger, sentence, index, own, low, dated, _actors(sentence, ctx), ctx,
+                    len(low))

@@ -9,9 +9,12 @@ from collections import Counter
 from dataclasses import replace
 from itertools import chain
 
+from .candidates import Candidate, cue_candidates, with_outcome
 from .conflicts import observations
 from .dates import find_date_spans
+from .decision import Decider, Item, default_decider
 from .developments import Finding, article_context, find_developments, quoted_ruling
+from .features import article_features, candidate_features
 from .knowledge import StoryKnowledge
 from .model import (
     Analysis,
@@ -26,6 +29,7 @@ from .model import (
 from .names import proper_names
 from .routing import route
 from .text import article_sentences
+from .zones import local_date, story_zone
 
 ALIGNED = 80.0          # a sentence this close to an earlier one repeats it (rapidfuzz, 0..100)
 COVERED = 0.7           # ...and says nothing new if the earlier one holds this share of its words
@@ -43,16 +47,19 @@ def development_id(type_: str, outcome: str | None, matter_id: str | None,
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
 
-def analyze(knowledge: StoryKnowledge, article: Article) -> Analysis:
+def analyze(knowledge: StoryKnowledge, article: Article,
+            decider: Decider | None = None) -> Analysis:
     """What `article` changes about the story `knowledge` describes."""
     decision = route(knowledge.story, article)
     digest = article.content_hash
-    if not decision.on_story:
+    if not decision.on_story and not _copies_the_story(knowledge, article, digest,
+                                                       decision.score):
         return Analysis(article_id=article.id, on_story=False, route_score=decision.score,
                         route_matched=decision.matched, content_hash=digest)
 
     sentences = article_sentences(article.body, article.title)
-    context = article_context(sentences, article.published_at.date(), knowledge.judges)
+    published = local_date(article.published_at, story_zone(knowledge.story))
+    context = article_context(sentences, published, knowledge.judges)
 
     verdicts: list[SentenceVerdict] = []
     aligned_facts: list[int | None] = []
@@ -82,7 +89,8 @@ def analyze(knowledge: StoryKnowledge, article: Article) -> Analysis:
         if rewrite is not None:
             duplicate_of, share = rewrite, loose_share
 
-    found, corroborations = _developments(knowledge, article, verdicts, aligned_facts, context)
+    found, corroborations = _developments(knowledge, article, verdicts, aligned_facts, context,
+                                          decider or default_decider())
     developments = [dev for dev, _ in found]
     changes = _matter_changes(knowledge, found)
     conflicts = knowledge.contradictions(article.id, article.outlet, observations(sentences),
@@ -94,6 +102,23 @@ def analyze(knowledge: StoryKnowledge, article: Article) -> Analysis:
         exact_repeat=exact, aligned_fraction=share, sentences=tuple(verdicts),
         developments=tuple(developments), corroborations=tuple(corroborations),
         matter_changes=tuple(changes), conflicts=tuple(conflicts))
+
+
+def _copies_the_story(knowledge: StoryKnowledge, article: Article, digest: str,
+                      route_score: float) -> bool:
+    """A copy of an article on the story is on the story, whatever its headline says: the
+    same text, or (for an article that shares something with the story) most of its sentences
+    aligned with one article the story holds."""
+    if knowledge.article_with_hash(digest) is not None:
+        return True
+    if route_score <= 0 or not knowledge.articles:
+        return False
+    facts = []
+    for text in article_sentences(article.body, article.title):
+        alignment = knowledge.align(text)
+        facts.append(alignment.fact_id if alignment is not None and alignment.score >= ALIGNED
+                     else None)
+    return _copy_of(knowledge, digest, facts)[0] is not None
 
 
 def _other_day(text: str, earlier: str) -> bool:
@@ -126,23 +151,45 @@ def _copy_of(knowledge: StoryKnowledge, digest: str, aligned_facts: list[int | N
 
 
 def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[SentenceVerdict],
-                  aligned_facts: list[int | None],
-                  context) -> tuple[list[tuple[Development, Finding]], list[Corroboration]]:
-    published = article.published_at.date()
+                  aligned_facts: list[int | None], context, decider: Decider
+                  ) -> tuple[list[tuple[Development, Finding]], list[Corroboration]]:
+    published = context.published
     started = knowledge.started.date() if knowledge.started else published
-    findings: list[tuple[Finding, SentenceVerdict]] = []
-    quoted: list[tuple[Finding, SentenceVerdict]] = []
+    items: list[Item] = []
+    by_item: list[SentenceVerdict] = []
     previous = None
     for verdict in verdicts:
-        for finding in find_developments(verdict.text, verdict.index, context, previous):
+        found = find_developments(verdict.text, verdict.index, context, previous)
+        candidates = []
+        for finding in found:
             if finding.background and _told_late(finding, started):
                 finding = replace(finding, background=False, reasons=(TOLD_LATE,))
-            if not finding.background:
-                findings.append((finding, verdict))
+            candidates.append(Candidate(finding, "rule"))
+        candidates += cue_candidates(verdict.text, verdict.index, context,
+                                     {(f.type, f.outcome) for f in found})
         quote = quoted_ruling(verdict.text, verdict.index, context)
-        if quote is not None and not quote.background:
-            quoted.append((quote, verdict))
+        if quote is not None:
+            candidates.append(Candidate(quote, "quote"))
+        score = verdict.match.score if verdict.match else 0.0
+        for candidate in candidates:
+            features = candidate_features(candidate, verdict.text, len(verdicts), published,
+                                          knowledge, verdict.known, score)
+            items.append(Item(candidate, verdict.text, features))
+            by_item.append(verdict)
         previous = verdict.text
+    for item, extra in zip(items, article_features([i.candidate for i in items], article.title),
+                           strict=True):
+        item.features.update(extra)
+    findings: list[tuple[Finding, SentenceVerdict]] = []
+    quoted: list[tuple[Finding, SentenceVerdict]] = []
+    for item, verdict, decision in zip(items, by_item, decider.decide(article.id, items),
+                                       strict=True):
+        if decision is None:
+            continue
+        finding = with_outcome(item.candidate, decision.outcome, verdict.text, context)
+        finding = replace(finding, background=False,
+                          date=decision.date if decision.date is not None else finding.date)
+        (quoted if item.candidate.source == "quote" else findings).append((finding, verdict))
     # the ruling's own words only count when no reporter's sentence tells of that ruling
     reported = {(f.type, f.outcome) for f, _ in findings}
     for quote, verdict in quoted:
@@ -291,6 +338,15 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
                     if not (f.type == "hearing" and f.outcome == "held" and postponed
                             and f.date not in new_dates)
                     and not (f.type == "ruling" and f.matter.id == "trial-delay")]
+    # one event, one development: a verdict or a sentencing is not also a hearing held
+    decided_days = {f.date for f, _ in findings if f.type in ("verdict", "sentence")}
+    decided_sentences = {f.sentence_index for f, _ in findings
+                         if f.type in ("verdict", "sentence")}
+    if decided_days or decided_sentences:
+        findings = [(f, v) for f, v in findings
+                    if not (f.type == "hearing" and f.outcome == "held"
+                            and ((f.date and f.date in decided_days)
+                                 or f.sentence_index in decided_sentences))]
     if any(f.type == "sentence" for f, _ in findings):
         # "her former finance director was jailed": in a sentencing story, the prison term
         findings = [(f, v) for f, v in findings
@@ -356,12 +412,13 @@ def _matter_changes(knowledge: StoryKnowledge,
     return changes
 
 
-def run_offline(story: StoryDefinition, articles: list[Article]) -> list[Analysis]:
+def run_offline(story: StoryDefinition, articles: list[Article],
+                decider: Decider | None = None) -> list[Analysis]:
     """Analyse articles in publish order, learning each on-story one before the next."""
     knowledge = StoryKnowledge(story)
     analyses = []
     for article in sorted(articles, key=lambda a: (a.published_at, a.id)):
-        analysis = analyze(knowledge, article)
+        analysis = analyze(knowledge, article, decider)
         if analysis.on_story:
             knowledge.learn(article, analysis)
         analyses.append(analysis)

@@ -45,6 +45,9 @@ OUTCOMES: dict[str, tuple[str | None, ...]] = {
 }
 
 
+DECIDED_TYPES = ("ruling", "hearing", "verdict", "appeal")
+
+
 def _norm_text(value) -> str | None:
     if value is None:
         return None
@@ -131,7 +134,7 @@ def score(predictions: list[dict], labels: dict[str, dict]) -> dict:
     routing = {"tp": 0, "fp": 0, "fn": 0}
     copies = {"tp": 0, "fp": 0, "fn": 0}
     per_type = {t: {"tp": 0, "fp": 0, "fn": 0} for t in DEVELOPMENT_TYPES}
-    loose = {"tp": 0, "fp": 0, "fn": 0, "outcome_agree": 0}
+    loose = {"tp": 0, "fp": 0, "fn": 0, "outcome_agree": 0, "decided": 0, "decided_agree": 0}
     dates_evaluated = 0
     dates_correct = 0
     missed: list[dict] = []
@@ -199,10 +202,17 @@ def score(predictions: list[dict], labels: dict[str, dict]) -> dict:
         loose["fn"] += len(loose_lost)
         loose["outcome_agree"] += sum(1 for pi, gi in loose_pairs
                                       if predicted[pi]["outcome"] == gold[gi]["outcome"])
+        decided = [(pi, gi) for pi, gi in loose_pairs if gold[gi]["type"] in DECIDED_TYPES]
+        loose["decided"] += len(decided)
+        loose["decided_agree"] += sum(1 for pi, gi in decided
+                                      if predicted[pi]["outcome"] == gold[gi]["outcome"])
 
     totals = {k: sum(counts[k] for counts in per_type.values()) for k in ("tp", "fp", "fn")}
     type_only = prf(loose["tp"], loose["fp"], loose["fn"])
     type_only["outcome_accuracy"] = (loose["outcome_agree"] / loose["tp"]) if loose["tp"] else None
+    # over the types whose outcome is decided: rulings, hearings, verdicts and appeals
+    type_only["decided_outcome_accuracy"] = (loose["decided_agree"] / loose["decided"]
+                                             if loose["decided"] else None)
 
     return {
         "articles": len(labels),
@@ -259,6 +269,9 @@ def format_report(scores: Mapping, max_errors: int = 0) -> str:
     lines.append(_row("type only", loose))
     if loose.get("outcome_accuracy") is not None:
         lines.append(f"outcome accuracy on type-only pairs: {loose['outcome_accuracy']:.3f}")
+    if loose.get("decided_outcome_accuracy") is not None:
+        lines.append("outcome accuracy of rulings, hearings, verdicts and appeals: "
+                     f"{loose['decided_outcome_accuracy']:.3f}")
     dates = scores["dates"]
     if dates["accuracy"] is None:
         lines.append("date accuracy: n/a (no matched development with a labelled date)")

@@ -33,6 +33,7 @@ class StoryDefinition:
     description: str = ""
     entities: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    time_zone: str | None = None      # IANA; relative days resolve in it (see `local_zone`)
 
     def __post_init__(self):
         object.__setattr__(self, "entities", tuple(self.entities))
@@ -41,11 +42,15 @@ class StoryDefinition:
     @classmethod
     def from_dict(cls, d: dict) -> StoryDefinition:
         return cls(slug=d["slug"], title=d["title"], description=d.get("description") or "",
-                   entities=tuple(d.get("entities") or ()), keywords=tuple(d.get("keywords") or ()))
+                   entities=tuple(d.get("entities") or ()), keywords=tuple(d.get("keywords") or ()),
+                   time_zone=d.get("time_zone") or None)
 
     def to_dict(self) -> dict:
-        return {"slug": self.slug, "title": self.title, "description": self.description,
+        data = {"slug": self.slug, "title": self.title, "description": self.description,
                 "entities": list(self.entities), "keywords": list(self.keywords)}
+        if self.time_zone:
+            data["time_zone"] = self.time_zone
+        return data
 
 
 @dataclass(frozen=True)

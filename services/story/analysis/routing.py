@@ -175,6 +175,25 @@ def _is_nickname(entity: str, primary: str, description: str) -> bool:
     return bool(regex(pattern).search(text))
 
 
+_ALIAS_ARTICLE = frozenset("el la los las the le il der die da".split())
+_ALIAS_CUE = r"(?:known as|nicknamed|dubbed|alias|a\.?k\.?a\.?|called|styled)\s+(?:the\s+)?"
+
+
+def _is_alias(entity: str, story: StoryDefinition) -> bool:
+    """A nickname the press uses for a subject ("El Chapo", "the Crypto Baron"): a name with
+    an article, or one the definition quotes or introduces as what someone is known as."""
+    name = " ".join(fold(entity).replace('"', " ").split())
+    tokens = name.lower().split()
+    if not tokens or is_organisation(entity) or len(tokens) > 4:
+        return False
+    if tokens[0] in _ALIAS_ARTICLE and len(tokens) > 1 and name.split()[1][:1].isupper():
+        return True
+    text = fold(f"{story.title}\n{story.description}").lower()
+    quoted = any(f"{q}{name.lower()}{e}" in text.replace("\u201c", '"').replace("\u201d", '"')
+                 for q, e in (('"', '"'), ("'", "'")))
+    return quoted or bool(regex(_ALIAS_CUE + re.escape(name.lower()) + r"\b").search(text))
+
+
 @lru_cache(maxsize=256)
 def _profile(story: StoryDefinition) -> _Profile:
     subjects = _subject_indexes(story)
@@ -183,8 +202,8 @@ def _profile(story: StoryDefinition) -> _Profile:
         term = _term(entity, entity_variants(entity))
         if term is None:
             continue
-        if i in subjects or any(_is_nickname(entity, story.entities[p], story.description)
-                                for p in subjects):
+        if i in subjects or _is_alias(entity, story) or any(
+                _is_nickname(entity, story.entities[p], story.description) for p in subjects):
             subject.append(term)
         else:
             others.append(term)

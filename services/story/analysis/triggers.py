@@ -1074,21 +1074,4 @@ def find_triggers(own: str, voice: str, ctx: ArticleContext,
     triggers += _simple_triggers("appeal", _APPEAL_FILED, own, voice)
     if not any(t.type in ("filing", "statement") for t in triggers):
         triggers += _statement_triggers(voice)
-    return _held_in_court(_resolve_overlaps(triggers), voice)
-
-
-_PLEA_OR_SENTENCE = re.compile(r"\b(?:pleaded|pleads|pled|has pleaded) guilty\b|\bguilty plea\b|"
-                               r"\bsentenced\b|\bsentence\b|\bprison\b")
-
-
-def _held_in_court(triggers: list[Trigger], low: str) -> list[Trigger]:
-    """A guilty plea is entered, and a sentence handed down, at a hearing: "pleaded guilty
-    at Leeds Crown Court", "was sentenced Thursday" tell of a held plea or sentencing hearing
-    as well as the conviction or the sentence."""
-    if any(t.type == "hearing" for t in triggers):
-        return triggers
-    for t in triggers:
-        if t.type in ("verdict", "sentence") and _PLEA_OR_SENTENCE.search(low[t.start:t.end]):
-            return sorted([*triggers, Trigger("hearing", "held", t.start, t.end)],
-                          key=lambda t: t.start)
-    return triggers
+    return _resolve_overlaps(triggers)

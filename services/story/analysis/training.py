@@ -1,0 +1,239 @@
+"""Training the decision from the labelled corpora, and measuring how well it generalizes.
+
+Examples come from running the engine over each labelled story in publish order with the
+labeller as the decider (`GoldDecider`): every candidate is recorded with its features and
+whether the labels mark it as a new development (and with what outcome), and the story learns
+the labelled developments, so that features which ask what the story already knows see what a
+correct engine would have known. A linear model (scikit-learn's logistic regression) is fit
+on the examples of the train split and exported as plain weights (`decision_model.json`);
+scoring needs no scikit-learn. Training is deterministic: the same corpora give the same file.
+
+    storywire train                 # rebuild decision_model.json from tests/splits.json
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .corpus import CorpusStory, load_story
+from .decision import OUTCOME_TYPES, Example, GoldDecider, LearnedDecider
+from .engine import run_offline
+from .evaluate import score
+from .model import Article, StoryDefinition
+
+ROOT = Path(__file__).resolve().parents[3]
+SPLITS_FILE = ROOT / "tests" / "splits.json"
+MODEL_VERSION = 1
+C_KEEP = 1.0           # inverse regularization of the keep model (chosen on the dev split)
+C_OUTCOME = 1.0
+THRESHOLD = 0.3        # P(new development) at which a candidate is kept (chosen on dev)
+
+
+@dataclass
+class LabelledStory:
+    split: str
+    corpus: str                 # the folder the story sits under, e.g. "learn" or "blind5"
+    story: CorpusStory
+
+    @property
+    def styles(self) -> dict[str, str]:
+        return {a["id"]: a.get("style") or "unknown" for a in self.story.articles}
+
+
+def load_splits(path: Path = SPLITS_FILE) -> list[LabelledStory]:
+    """Every labelled story named by the splits file, with its split."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    base = Path(path).parent
+    stories: list[LabelledStory] = []
+    for split in ("train", "dev", "test"):
+        for entry in data.get(split, []):
+            folder = base / entry
+            if (folder / "story.json").exists():
+                folders = [folder]
+            else:
+                folders = sorted(p for p in folder.iterdir() if (p / "story.json").exists()) \
+                    if folder.is_dir() else []
+            for f in folders:
+                stories.append(LabelledStory(split, entry.split("/")[0], load_story(f)))
+    return stories
+
+
+def definition_of(story: CorpusStory) -> StoryDefinition:
+    return StoryDefinition.from_dict({"slug": story.slug, **story.story})
+
+
+def articles_of(story: CorpusStory) -> list[Article]:
+    return [Article.from_dict(a) for a in story.articles]
+
+
+@dataclass
+class StoryExamples:
+    story: LabelledStory
+    examples: list[Example]
+    missed: list[tuple[str, dict]]
+
+
+def collect(story: LabelledStory) -> StoryExamples:
+    """The candidates of one story, labelled."""
+    gold = GoldDecider(story.story.labels)
+    run_offline(definition_of(story.story), articles_of(story.story), gold)
+    return StoryExamples(story, gold.examples, gold.missed)
+
+
+def _matrix(vectorizer, features: list[dict[str, float]], fit: bool = True):
+    """A CSR matrix with 32-bit indices (liblinear takes no others)."""
+    import numpy as np
+
+    x = (vectorizer.fit_transform(features) if fit else vectorizer.transform(features)).tocsr()
+    x.indices = x.indices.astype(np.int32)
+    x.indptr = x.indptr.astype(np.int32)
+    return x
+
+
+def _weights(names: list[str], coef) -> dict[str, float]:
+    return {n: round(float(w), 4) for n, w in zip(names, coef, strict=True) if abs(w) >= 1e-4}
+
+
+def fit(examples: Iterable[Example], c_keep: float = C_KEEP, c_outcome: float = C_OUTCOME,
+        threshold: float = THRESHOLD) -> dict:
+    """A decision model from labelled examples, as plain weights."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    rows = [e for e in examples if e.weight > 0]
+    vectorizer = DictVectorizer(sort=True)
+    x = _matrix(vectorizer, [e.features for e in rows])
+    y = [int(e.keep) for e in rows]
+    names = list(vectorizer.get_feature_names_out())
+    keep = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000)
+    keep.fit(x, y)
+    model: dict = {
+        "version": MODEL_VERSION, "threshold": threshold,
+        "examples": {"candidates": len(rows), "developments": sum(y)},
+        "keep": {"bias": round(float(keep.intercept_[0]), 4),
+                 "weights": _weights(names, keep.coef_[0])},
+        "outcome": {},
+    }
+    for type_ in OUTCOME_TYPES:
+        typed = [e for e in rows if e.keep and e.type == type_]
+        if not typed:
+            continue
+        labels = [e.outcome or "none" for e in typed]
+        classes = sorted(set(labels))
+        if len(classes) == 1:
+            model["outcome"][type_] = {"classes": classes, "bias": {classes[0]: 0.0},
+                                       "weights": {classes[0]: {}}}
+            continue
+        vec = DictVectorizer(sort=True)
+        xo = _matrix(vec, [e.features for e in typed])
+        onames = list(vec.get_feature_names_out())
+        clf = LogisticRegression(C=c_outcome, solver="lbfgs", max_iter=2000)
+        clf.fit(xo, labels)
+        if len(classes) == 2:
+            bias = {classes[0]: 0.0, classes[1]: round(float(clf.intercept_[0]), 4)}
+            weights = {classes[0]: {}, classes[1]: _weights(onames, clf.coef_[0])}
+        else:
+            bias = {c: round(float(b), 4) for c, b in zip(clf.classes_, clf.intercept_,
+                                                          strict=True)}
+            weights = {c: _weights(onames, w) for c, w in zip(clf.classes_, clf.coef_,
+                                                              strict=True)}
+        model["outcome"][type_] = {"classes": [str(c) for c in clf.classes_], "bias": bias,
+                                   "weights": weights}
+    return model
+
+
+def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **params) -> dict:
+    examples = [e for s in stories if s.split in splits for e in collect(s).examples]
+    return fit(examples, **params)
+
+
+def write_model(model: dict, path: Path) -> None:
+    path.write_text(json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n",
+                    encoding="utf-8")
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+def predict(story: LabelledStory, model: dict | None) -> list[dict]:
+    """The engine's contract object per article, with `model` deciding (None: the packaged
+    model, or the phrasings alone when none is packaged)."""
+    decider = LearnedDecider(model) if model is not None else None
+    analyses = run_offline(definition_of(story.story), articles_of(story.story), decider)
+    return [a.contract() for a in analyses]
+
+
+def score_stories(stories: list[LabelledStory], predictor: Callable[[LabelledStory], list[dict]],
+                  keep: Callable[[str, LabelledStory], bool] = lambda _id, _s: True) -> dict:
+    """Scores over `stories`; `keep(article_id, story)` limits which articles count."""
+    predictions: list[dict] = []
+    labels: dict[str, dict] = {}
+    for story in stories:
+        for p in predictor(story):
+            if keep(p["id"], story):
+                predictions.append(p)
+        for aid, label in story.story.labels.items():
+            if keep(aid, story):
+                labels[aid] = label
+    result = score(predictions, labels)
+    result["copy_alerts"] = copy_alerts(predictions, labels)
+    return result
+
+
+def copy_alerts(predictions: list[dict], labels: dict[str, dict]) -> int:
+    """Developments predicted on articles labelled as copies beyond what the labels give
+    them: each would be an alert a wire copy caused."""
+    count = 0
+    for p in predictions:
+        label = labels.get(p["id"])
+        if label and label.get("duplicate_of"):
+            count += max(0, len(p.get("developments") or []) - len(label.get("developments")
+                                                                     or []))
+    return count
+
+
+def leave_one_out(stories: list[LabelledStory], by: str,
+                  log: Callable[[str], None] = lambda _m: None, **params) -> dict[str, dict]:
+    """Train on everything but one story (`by="story"`) or one style (`by="style"`), score
+    the part left out. Returns the scores per part left out, and "all" pooled."""
+    collected = [collect(s) for s in stories]
+    parts: dict[str, dict] = {}
+    pooled_predictions: list[dict] = []
+    pooled_labels: dict[str, dict] = {}
+    if by == "story":
+        groups = {s.story.slug: [s] for s in stories}
+        for name, group in groups.items():
+            model = fit((e for c in collected if c.story.story.slug != name
+                         for e in c.examples), **params)
+            result = score_stories(group, lambda s, m=model: predict(s, m))
+            parts[name] = result
+            for s in group:
+                pooled_predictions.extend(predict(s, model))
+                pooled_labels.update(s.story.labels)
+            log(f"{name}: F1 {result['developments']['overall']['f1']:.3f}")
+    elif by == "style":
+        style_of = {aid: st for s in stories for aid, st in s.styles.items()}
+        styles = sorted({st for s in stories for st in s.styles.values()} - {"unknown"})
+        for style in styles:
+            model = fit((e for c in collected for e in c.examples
+                         if style_of.get(e.article_id) != style), **params)
+
+            def of_style(aid: str, _s: LabelledStory, style=style) -> bool:
+                return style_of.get(aid) == style
+
+            with_style = [s for s in stories if style in s.styles.values()]
+            outputs = {s.story.slug: predict(s, model) for s in with_style}
+            result = score_stories(with_style, lambda s, o=outputs: o[s.story.slug], of_style)
+            parts[style] = result
+            for s in with_style:
+                pooled_predictions.extend(p for p in outputs[s.story.slug]
+                                          if of_style(p["id"], s))
+                pooled_labels.update({a: lab for a, lab in s.story.labels.items()
+                                      if of_style(a, s)})
+            log(f"{style}: F1 {result['developments']['overall']['f1']:.3f}")
+    else:
+        raise ValueError(f"leave one {by!r} out: by story or style")
+    parts["all"] = score(pooled_predictions, pooled_labels)
+    return parts

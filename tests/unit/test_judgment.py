@@ -1,0 +1,203 @@
+"""Judgment that is logic, not phrasing: local days, aliases, copies, one event one development,
+and the learned decision's plumbing (candidates, labels, training, the packaged model)."""
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from services.story.analysis import Article, StoryDefinition, StoryKnowledge, analyze, route
+from services.story.analysis.candidates import cue_candidates
+from services.story.analysis.decision import (
+    MODEL_FILE,
+    GoldDecider,
+    Item,
+    LearnedDecider,
+    RuleDecider,
+    evidence_in,
+)
+from services.story.analysis.developments import article_context
+from services.story.analysis.engine import run_offline
+from services.story.analysis.training import fit, load_splits
+from services.story.analysis.zones import local_date, story_zone
+
+ROOT = Path(__file__).resolve().parents[2]
+
+STORY = StoryDefinition(
+    slug="delgado", title="Marco Delgado Ruiz prosecution",
+    description="The federal drug case in Manhattan against Marco Delgado Ruiz.",
+    entities=("Marco Delgado Ruiz", "El Toro", "Helen Park"),
+    keywords=("drug trafficking", "arraignment", "detention"))
+
+
+def article(id_, title, body, published):
+    return Article(id=id_, outlet="Wire", url=f"https://wire.example/{id_}", title=title,
+                   published_at=published, body=body)
+
+
+# -- local days -----------------------------------------------------------------------------------
+
+def test_a_story_reads_days_in_its_own_zone_or_the_zone_of_the_place_it_names():
+    assert str(story_zone(STORY)) == "America/New_York"            # "Manhattan"
+    london = StoryDefinition(slug="x", title="x", time_zone="Europe/London")
+    assert str(story_zone(london)) == "Europe/London"
+    nowhere = StoryDefinition(slug="y", title="Ashworth case", description="A fraud case.")
+    assert str(story_zone(nowhere)) == "UTC"
+    evening = datetime(2017, 5, 5, 1, 30, tzinfo=UTC)               # Thursday 21:30 in New York
+    assert local_date(evening, story_zone(STORY)).isoformat() == "2017-05-04"
+
+
+def test_friday_in_a_thursday_evening_article_is_the_next_day_not_a_week_later():
+    published = datetime(2017, 5, 5, 1, 30, tzinfo=UTC)             # Friday in UTC
+    body = ("Marco Delgado Ruiz, the accused trafficker known as El Toro, will be arraigned on "
+            "Friday in federal court in Manhattan on drug trafficking charges, prosecutors "
+            "said.\n\nThe case is before Judge Helen Park. His lawyers declined to comment on "
+            "his detention.")
+    result = run_offline(STORY, [article("a1", "Delgado Ruiz to be arraigned", body,
+                                         published)], RuleDecider())[0]
+    scheduled = [d for d in result.developments if (d.type, d.outcome) == ("hearing",
+                                                                          "scheduled")]
+    assert [d.date for d in scheduled] == ["2017-05-05"]
+
+
+# -- routing --------------------------------------------------------------------------------------
+
+def test_a_headline_naming_the_subject_only_by_an_alias_routes_to_the_story():
+    body = ("The lawyers for the man prosecutors call El Toro asked a judge on Tuesday to "
+            "ease his detention conditions in a Manhattan jail.\n\nEl Toro, who faces drug "
+            "trafficking charges, has been held in isolation since his extradition, his "
+            "lawyers said in the filing.")
+    decision = route(STORY, article("a2", "El Toro's lawyers seek an end to isolation", body,
+                                    datetime(2017, 5, 2, 15, tzinfo=UTC)))
+    assert decision.on_story
+
+
+def test_a_word_for_word_copy_of_an_on_story_article_is_on_the_story():
+    body = ("Marco Delgado Ruiz asked a Manhattan judge on Monday to lift the restrictions on "
+            "his detention.\n\nHis lawyers said the drug trafficking defendant was held in "
+            "his cell 23 hours a day.\n\nJudge Helen Park did not rule on the request.")
+    first = article("c1", "Delgado Ruiz seeks to lift jail restrictions", body,
+                    datetime(2017, 5, 2, 15, tzinfo=UTC))
+    copy = article("c2", "Judge asked to ease jail conditions", body.replace(
+        "Marco Delgado Ruiz asked", "A defendant asked"), datetime(2017, 5, 2, 18, tzinfo=UTC))
+    assert not route(STORY, copy).on_story          # routing alone would send it away
+    results = run_offline(STORY, [first, copy], RuleDecider())
+    assert results[0].on_story and results[1].on_story
+    assert results[1].duplicate_of == "c1"
+    assert results[1].developments == ()
+
+
+# -- one event, one development -------------------------------------------------------------------
+
+def test_a_sentencing_is_a_sentence_and_not_also_a_held_hearing():
+    body = ("Marco Delgado Ruiz was sentenced on Wednesday to 30 years in prison by Judge "
+            "Helen Park in Manhattan for drug trafficking.\n\nThe sentencing hearing lasted "
+            "two hours on Wednesday.")
+    result = run_offline(STORY, [article("s1", "Delgado Ruiz gets 30 years", body,
+                                         datetime(2017, 5, 4, 20, tzinfo=UTC))],
+                         RuleDecider())[0]
+    kinds = [(d.type, d.outcome) for d in result.developments]
+    assert ("sentence", None) in kinds and ("hearing", "held") not in kinds
+
+
+# -- candidates and the learned decision ----------------------------------------------------------
+
+def test_broad_cues_propose_what_the_phrasings_do_not_read():
+    sentence = "The application for bail is DENIED, the minute entry says."
+    ctx = article_context([sentence], datetime(2017, 5, 4).date())
+    found = cue_candidates(sentence, 0, ctx, set())
+    rulings = [c for c in found if c.finding.type == "ruling"]
+    assert rulings and rulings[0].finding.outcome == "denied"
+    assert "denied" in rulings[0].cue_outcomes
+
+
+def test_evidence_overlaps_its_sentence_only():
+    sentence = "Judge Park denied the request on Thursday."
+    assert evidence_in("denied the request on Thursday", sentence)
+    assert evidence_in("Judge Park denied the request on Thursday. She also set a date.",
+                       sentence)
+    assert not evidence_in("She set a hearing for Friday.", sentence)
+
+
+def _items(sentence):
+    ctx = article_context([sentence], datetime(2017, 5, 4).date())
+    return [Item(c, sentence, {"bias": 1.0, f"type={c.finding.type}": 1.0})
+            for c in cue_candidates(sentence, 0, ctx, set())]
+
+
+def test_the_labeller_keeps_the_labelled_candidate_and_records_every_example():
+    sentence = "Judge Park denied the request for bail on Thursday."
+    items = _items(sentence)
+    labels = {"a": {"developments": [{"type": "ruling", "outcome": "denied",
+                                      "date": "2017-05-04",
+                                      "evidence": "denied the request for bail"}]}}
+    gold = GoldDecider(labels)
+    decisions = gold.decide("a", items)
+    kept = [(i.candidate.finding.type, d.outcome, d.date) for i, d in zip(items, decisions,
+                                                                         strict=True) if d]
+    assert kept == [("ruling", "denied", "2017-05-04")]
+    assert len(gold.examples) == len(items)
+    assert sum(e.keep for e in gold.examples) == 1 and not gold.missed
+
+
+def test_a_learned_model_keeps_by_probability_and_picks_the_outcome():
+    items = _items("Judge Park denied the request for bail on Thursday.")
+    model = {"threshold": 0.5, "keep": {"bias": -1.0, "weights": {"type=ruling": 3.0}},
+             "outcome": {"ruling": {"classes": ["denied", "granted"],
+                                    "bias": {"denied": 0.0, "granted": 1.0},
+                                    "weights": {"denied": {"type=ruling": 2.0},
+                                                "granted": {}}}}}
+    decisions = LearnedDecider(model).decide("a", items)
+    kept = [(i.candidate.finding.type, d.outcome) for i, d in zip(items, decisions,
+                                                                  strict=True) if d]
+    assert kept == [("ruling", "denied")]
+
+
+def test_fitting_is_deterministic():
+    from services.story.analysis.decision import Example
+    examples = [Example("a", "ruling", {"bias": 1, f"w{i % 7}": 1, f"v{i % 3}": 0.5},
+                        i % 3 == 0, "denied" if i % 2 else "granted") for i in range(60)]
+    first, second = fit(examples), fit(list(reversed(examples))[::-1])
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert first["keep"]["weights"]
+
+
+def test_the_packaged_model_is_what_storywire_train_builds(tmp_path):
+    out = tmp_path / "model.json"
+    subprocess.run([sys.executable, "-m", "services.cli", "train", "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    assert out.read_text() == MODEL_FILE.read_text()
+
+
+def test_the_splits_keep_stories_apart_and_hold_no_guzman_coverage():
+    stories = load_splits()
+    by_split = {}
+    for s in stories:
+        by_split.setdefault(s.split, set()).add(s.story.slug)
+    assert by_split["train"] and by_split["dev"] and by_split["test"]
+    assert not (by_split["train"] & by_split["test"]) and not (by_split["dev"] & by_split["test"])
+    for s in stories:
+        text = json.dumps(s.story.story).lower() + " ".join(
+            a["body"].lower() for a in s.story.articles)
+        assert "guzman" not in text and "el chapo" not in text, s.story.slug
+
+
+def test_every_corpus_passes_the_format_check():
+    folders = [ROOT / "tests" / name for name in ("corpus", "blind", "blind2", "blind3",
+                                                  "blind4", "blind5", "holdout")]
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "check_corpus.py"),
+                             *map(str, folders)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    strict = subprocess.run([sys.executable, str(ROOT / "tests" / "check_corpus.py"),
+                             "--strict", str(ROOT / "tests" / "learn")],
+                            capture_output=True, text=True)
+    assert strict.returncode == 0, strict.stdout
+
+
+@pytest.mark.parametrize("name", ["zones.json", "cues.json"])
+def test_lexicons_are_data(name):
+    data = json.loads((ROOT / "services" / "story" / "analysis" / name).read_text())
+    assert data["about"]
