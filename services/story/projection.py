@@ -190,6 +190,7 @@ class StoryView:
             "description": self.definition.get("description", ""),
             "entities": self.definition.get("entities", []),
             "keywords": self.definition.get("keywords", []),
+            "time_zone": self.definition.get("time_zone"),
             "outlets": sorted({a["outlet"] for a in self.articles.values()}),
             "latest_developments": [self._with_corroborations(d)
                                     for d in self.developments[-LATEST:][::-1]],

@@ -266,3 +266,18 @@ def test_sse_resumes_after_a_disconnect_without_missing_anything(client, app):
         reader.join(20)
         assert done == [(new_head + 1, "StoryDefined")]
         assert httpx.get(url, headers={"last-event-id": "x"}).status_code == 400
+
+
+def test_a_story_keeps_the_time_zone_its_relative_days_are_read_in(client):
+    bad = client.post("/v1/stories", json={"title": "Zoned", "time_zone": "Mars/Olympus"})
+    assert bad.status_code == 422
+    assert client.get("/v1/stories/zoned").status_code == 404
+    created = client.post("/v1/stories", json={"slug": "zoned", "title": "Delgado Ruiz case",
+                                                "time_zone": "America/New_York"})
+    assert created.status_code == 201, created.text
+    assert client.get("/v1/stories/zoned").json()["time_zone"] == "America/New_York"
+    assert client.patch("/v1/stories/zoned", json={"time_zone": "Nowhere/Else"}
+                        ).status_code == 422
+    assert client.patch("/v1/stories/zoned", json={"time_zone": "Europe/London"}
+                        ).status_code == 200
+    assert client.get("/v1/stories/zoned").json()["time_zone"] == "Europe/London"

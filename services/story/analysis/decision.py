@@ -49,6 +49,8 @@ class Decider(Protocol):
 class RuleDecider:
     """A rule finding told as news is a development; cues alone are not."""
 
+    reads_news = False      # the article-level recap rules still apply to what it keeps
+
     def decide(self, article_id: str, items: Sequence[Item]) -> list[Decision | None]:
         return [Decision(i.candidate.finding.outcome)
                 if i.candidate.source in ("rule", "quote") and not i.candidate.finding.background
@@ -68,13 +70,19 @@ def _sigmoid(x: float) -> float:
 class LearnedDecider:
     """The trained linear model: P(new development) per candidate, then the outcome."""
 
+    reads_news = True       # what it keeps is news, dated or not
+
     def __init__(self, model: dict):
         self.model = model
         self.threshold = float(model.get("threshold", 0.5))
+        # a phrasing's reading told as news stands unless the model is this sure it is not
+        self.rule_floor = float(model.get("rule_floor", self.threshold))
+        self.thresholds: dict[str, float] = model.get("thresholds", {})   # per type
         keep = model["keep"]
         self.keep_weights: dict[str, float] = keep["weights"]
         self.keep_bias = float(keep["bias"])
         self.outcomes = model.get("outcome", {})
+        self.route_model = model.get("route")      # the learned routing decision, if any
 
     def keep_probability(self, features: dict[str, float]) -> float:
         return _sigmoid(self.keep_bias + _dot(self.keep_weights, features))
@@ -94,7 +102,11 @@ class LearnedDecider:
         out: list[Decision | None] = []
         for item in items:
             p = self.keep_probability(item.features)
-            if p < self.threshold:
+            candidate = item.candidate
+            threshold = self.thresholds.get(candidate.finding.type, self.threshold)
+            floor = self.rule_floor if candidate.source == "rule" and \
+                not candidate.finding.background else threshold
+            if p < min(threshold, floor):
                 out.append(None)
                 continue
             finding = item.candidate.finding
@@ -148,9 +160,15 @@ class Example:
 class GoldDecider:
     """Keeps the candidates the labels mark as new developments, with the labelled outcome and
     date, and records every candidate as a training example."""
+
+    reads_news = True
     labels: dict[str, dict]
     examples: list[Example] = field(default_factory=list)
     missed: list[tuple[str, dict]] = field(default_factory=list)
+
+    def on_story(self, article_id: str) -> bool | None:
+        label = self.labels.get(article_id)
+        return None if label is None else bool(label.get("on_story"))
 
     def decide(self, article_id: str, items: Sequence[Item]) -> list[Decision | None]:
         label = self.labels.get(article_id) or {}
@@ -164,8 +182,8 @@ class GoldDecider:
                 self.missed.append((article_id, g))
                 continue
             best = min(matching, key=lambda i: (
-                items[i].candidate.source != "rule",
                 items[i].candidate.finding.outcome != g.get("outcome"),
+                items[i].candidate.source != "rule",
                 items[i].candidate.finding.background))
             chosen[best] = g
         out: list[Decision | None] = []

@@ -165,6 +165,13 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
         if not dated:
             return None
     candidates = dated
+    if trigger.type == "hearing" and trigger.outcome in ("scheduled", "postponed"):
+        # a hearing set or moved lies ahead: "set his trial to begin Oct. 6" in May is this
+        # October, not last year's
+        dated = [(s, resolve(s, published, "future") if s.kind in ("month_day", "weekday")
+                  and not s.modifier and r.earliest < published else r) for s, r in dated]
+        dated = [(s, r) for s, r in dated if r is not None]
+        candidates = dated
     if trigger.date_rule in ("new_date", "set_date"):
         # the date a hearing is moved to, or was set for, lies ahead: "Thursday's hearing"
         candidates = dated = [(s, resolve(s, published, "future") if s.kind == "weekday"

@@ -50,7 +50,10 @@ def development_id(type_: str, outcome: str | None, matter_id: str | None,
 def analyze(knowledge: StoryKnowledge, article: Article,
             decider: Decider | None = None) -> Analysis:
     """What `article` changes about the story `knowledge` describes."""
-    decision = route(knowledge.story, article)
+    decision = route(knowledge.story, article, getattr(decider, "route_model", None))
+    labelled = getattr(decider, "on_story", None)
+    if labelled is not None and labelled(article.id) is not None:
+        decision = replace(decision, on_story=labelled(article.id))    # training: as labelled
     digest = article.content_hash
     if not decision.on_story and not _copies_the_story(knowledge, article, digest,
                                                        decision.score):
@@ -177,8 +180,10 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             items.append(Item(candidate, verdict.text, features))
             by_item.append(verdict)
         previous = verdict.text
-    for item, extra in zip(items, article_features([i.candidate for i in items], article.title),
-                           strict=True):
+    known_share = sum(v.known for v in verdicts) / max(1, len(verdicts))
+    extras = article_features([i.candidate for i in items], article.title, len(verdicts),
+                              known_share)
+    for item, extra in zip(items, extras, strict=True):
         item.features.update(extra)
     findings: list[tuple[Finding, SentenceVerdict]] = []
     quoted: list[tuple[Finding, SentenceVerdict]] = []
@@ -197,7 +202,7 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             findings.append((quote, verdict))
             reported.add(("ruling", quote.outcome))
     findings.sort(key=lambda fv: (fv[0].sentence_index, fv[0].position))
-    findings = _within_article(findings, published)
+    findings = _within_article(findings, published, getattr(decider, "reads_news", False))
 
     new: list[tuple[Development, Finding]] = []
     corroborations: dict[str, Corroboration] = {}
@@ -224,17 +229,17 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
         if earlier is not None:
             corroborate(earlier.id)
             continue
-        if (TOLD_LATE in finding.reasons or finding.date and len(finding.date) < 10) and \
+        if _RECAP_FILTERS and (TOLD_LATE in finding.reasons or finding.date and len(finding.date) < 10) and \
                 (finding.type, finding.outcome) not in _OWN_DATES and \
                 knowledge.development_near(finding.type, finding.date):
             continue            # "in January, the judge dismissed ...": the story knows it
-        if verdict.known and not _adds_an_event(knowledge, finding, verdict,
+        if _RECAP_FILTERS and verdict.known and not _adds_an_event(knowledge, finding, verdict,
                                                 fact_of.get(verdict.index)):
             continue            # a repeated sentence is never news
-        if finding.date is None and knowledge.related_development(finding.type,
+        if _RECAP_FILTERS and finding.date is None and knowledge.related_development(finding.type,
                                                                   finding.matter.id):
             continue            # an undated mention of a known matter: recap
-        if LEAD_DATED in finding.reasons and finding.type in ("verdict", "sentence") and \
+        if _RECAP_FILTERS and LEAD_DATED in finding.reasons and finding.type in ("verdict", "sentence") and \
                 not finding.matter.generic and knowledge.known_development(
                     finding.type, finding.outcome, finding.matter.id, None):
             continue            # "Her manager was acquitted.": a person's known verdict, recap
@@ -247,6 +252,8 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
     return new, list(corroborations.values())
 
 
+import os
+_RECAP_FILTERS = os.environ.get("RECAP", "1") == "1"
 TOLD_LATE = "told late"
 LEAD_DATED = "dated by the article's news"
 
@@ -323,10 +330,14 @@ def _same_event(a: Finding, b: Finding) -> bool:
     return same_matter or a.matter.generic or b.matter.generic
 
 
-def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
-                    published) -> list[tuple[Finding, SentenceVerdict]]:
+_TIMESTAMPED = re.compile(r"\s*\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?)?\s*[-\u2013\u2014:]")
+
+
+def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
+                    decided: bool = False) -> list[tuple[Finding, SentenceVerdict]]:
     """Article-level reading: undated events take the day of the article's news (an explainer
-    with no dated news is recap); one event told twice is one development."""
+    with no dated news is recap, unless a learned decision (`decided`) read them as news:
+    then they stay undated); one event told twice is one development."""
     outcomes = {(f.type, f.outcome) for f, _ in findings}
     if ("hearing", "postponed") in outcomes or ("hearing", "cancelled") in outcomes:
         # a brief appearance at which a hearing is put off, and the order putting it off,
@@ -388,8 +399,10 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]],
                 finding = replace(finding, date=held[-1].date)
             elif lead is not None:
                 finding = replace(finding, date=lead, reasons=(*finding.reasons, LEAD_DATED))
-            elif finding.type in _UNDATED_IS_RECAP and not (finding.type == "appeal"
-                                                            and finding.outcome is None):
+            elif _TIMESTAMPED.match(verdict.text):
+                finding = replace(finding, date=published.isoformat())   # a live entry: today
+            elif not decided and finding.type in _UNDATED_IS_RECAP and not (
+                    finding.type == "appeal" and finding.outcome is None):
                 continue      # an undated event in an article with no dated news: recap
         dated.append((finding, verdict))
     return dated

@@ -216,11 +216,18 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
     return feats
 
 
-def article_features(candidates: list[Candidate], title: str) -> list[dict[str, float]]:
+def article_features(candidates: list[Candidate], title: str, sentence_count: int = 0,
+                     known_share: float = 0.0) -> list[dict[str, float]]:
     """Features that need the whole article: whether the headline tells of the same kind of
-    event, and where a candidate stands among the article's candidates of its type (the
-    article's news comes first; later mentions retell it)."""
+    event, where a candidate stands among the article's candidates of its type (the
+    article's news comes first; later mentions retell it), how long the article is and how
+    much of it the story already knows (a long feature retells; a brief is all news)."""
     heading = cue_matches(fold(title).lower()) if title else {}
+    length = "len=" + ("1-4" if sentence_count <= 4 else "5-12" if sentence_count <= 12 else
+                       "13-25" if sentence_count <= 25 else "26+")
+    known = "known_share=" + ("0" if known_share == 0 else "<.25" if known_share < 0.25 else
+                              "<.5" if known_share < 0.5 else ">=.5")
+    per_candidate = len(candidates) / max(1, sentence_count)
     seen: dict[str, int] = {}
     seen_outcome: dict[tuple[str, str | None], int] = {}
     dates: dict[str, set[str]] = {}
@@ -234,6 +241,9 @@ def article_features(candidates: list[Candidate], title: str) -> list[dict[str, 
             feats[name] = 1.0
             feats[f"{t}|{name}"] = 1.0
 
+        add(length)
+        add(known)
+        feats["candidates_per_sentence"] = per_candidate
         if t in heading:
             add("title_type")
             if (f.outcome or "none") in cue_outcome_names(heading[t]):

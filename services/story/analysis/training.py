@@ -23,13 +23,16 @@ from .decision import OUTCOME_TYPES, Example, GoldDecider, LearnedDecider
 from .engine import run_offline
 from .evaluate import score
 from .model import Article, StoryDefinition
+from .routing import read, reading_features
 
 ROOT = Path(__file__).resolve().parents[3]
 SPLITS_FILE = ROOT / "tests" / "splits.json"
 MODEL_VERSION = 1
 C_KEEP = 1.0           # inverse regularization of the keep model (chosen on the dev split)
 C_OUTCOME = 1.0
-THRESHOLD = 0.3        # P(new development) at which a candidate is kept (chosen on dev)
+C_ROUTE = 1.0
+RULE_FLOOR = 0.15      # P below which a phrasing's reading told as news is dropped (dev)
+THRESHOLD = 0.4        # P(new development) at which a candidate is kept (chosen on dev)
 
 
 @dataclass
@@ -74,13 +77,19 @@ class StoryExamples:
     story: LabelledStory
     examples: list[Example]
     missed: list[tuple[str, dict]]
+    routes: list[Example]       # each article's routing measurements, on the story or not
 
 
 def collect(story: LabelledStory) -> StoryExamples:
-    """The candidates of one story, labelled."""
+    """The candidates of one story, labelled, and its articles' routing examples."""
     gold = GoldDecider(story.story.labels)
-    run_offline(definition_of(story.story), articles_of(story.story), gold)
-    return StoryExamples(story, gold.examples, gold.missed)
+    definition = definition_of(story.story)
+    articles = articles_of(story.story)
+    run_offline(definition, articles, gold)
+    routes = [Example(a.id, "route", reading_features(read(definition, a)),
+                      bool(story.story.labels[a.id]["on_story"]), None)
+              for a in articles if a.id in story.story.labels]
+    return StoryExamples(story, gold.examples, gold.missed, routes)
 
 
 def _matrix(vectorizer, features: list[dict[str, float]], fit: bool = True):
@@ -97,9 +106,10 @@ def _weights(names: list[str], coef) -> dict[str, float]:
     return {n: round(float(w), 4) for n, w in zip(names, coef, strict=True) if abs(w) >= 1e-4}
 
 
-def fit(examples: Iterable[Example], c_keep: float = C_KEEP, c_outcome: float = C_OUTCOME,
-        threshold: float = THRESHOLD) -> dict:
-    """A decision model from labelled examples, as plain weights."""
+def fit(examples: Iterable[Example], routes: Iterable[Example] = (), c_keep: float = C_KEEP,
+        c_outcome: float = C_OUTCOME, threshold: float = THRESHOLD,
+        rule_floor: float = RULE_FLOOR, tune_thresholds: bool = True) -> dict:
+    """A decision model from labelled examples (and routing examples), as plain weights."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -111,12 +121,23 @@ def fit(examples: Iterable[Example], c_keep: float = C_KEEP, c_outcome: float = 
     keep = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000)
     keep.fit(x, y)
     model: dict = {
-        "version": MODEL_VERSION, "threshold": threshold,
+        "version": MODEL_VERSION, "threshold": threshold, "rule_floor": rule_floor,
         "examples": {"candidates": len(rows), "developments": sum(y)},
         "keep": {"bias": round(float(keep.intercept_[0]), 4),
                  "weights": _weights(names, keep.coef_[0])},
         "outcome": {},
     }
+    if tune_thresholds:
+        model["thresholds"] = _type_thresholds(rows, c_keep, threshold)
+    routes = list(routes)
+    if routes and len({e.keep for e in routes}) == 2:
+        vec = DictVectorizer(sort=True)
+        xr = _matrix(vec, [e.features for e in routes])
+        router = LogisticRegression(C=C_ROUTE, solver="liblinear", max_iter=1000)
+        router.fit(xr, [int(e.keep) for e in routes])
+        model["route"] = {"bias": round(float(router.intercept_[0]), 4),
+                          "weights": _weights(list(vec.get_feature_names_out()),
+                                              router.coef_[0])}
     for type_ in OUTCOME_TYPES:
         typed = [e for e in rows if e.keep and e.type == type_]
         if not typed:
@@ -145,9 +166,55 @@ def fit(examples: Iterable[Example], c_keep: float = C_KEEP, c_outcome: float = 
     return model
 
 
+def _story_of(article_id: str) -> str:
+    return article_id.rsplit("-", 1)[0]
+
+
+def _type_thresholds(rows: list[Example], c_keep: float, default: float,
+                     folds: int = 5, min_positives: int = 20) -> dict[str, float]:
+    """Per type, the keep threshold that maximizes F1 on out-of-fold probabilities (folds by
+    story, so no story helps to judge itself); the default where a type has too few
+    developments to tell."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    stories = sorted({_story_of(e.article_id) for e in rows})
+    fold_of = {story: i % folds for i, story in enumerate(stories)}
+    probability = [0.0] * len(rows)
+    for k in range(folds):
+        train_idx = [i for i, e in enumerate(rows) if fold_of[_story_of(e.article_id)] != k]
+        test_idx = [i for i, e in enumerate(rows) if fold_of[_story_of(e.article_id)] == k]
+        if not test_idx or len({rows[i].keep for i in train_idx}) < 2:
+            continue
+        vec = DictVectorizer(sort=True)
+        x = _matrix(vec, [rows[i].features for i in train_idx])
+        clf = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000)
+        clf.fit(x, [int(rows[i].keep) for i in train_idx])
+        p = clf.predict_proba(_matrix(vec, [rows[i].features for i in test_idx], fit=False))
+        for i, value in zip(test_idx, p[:, 1], strict=True):
+            probability[i] = float(value)
+    thresholds: dict[str, float] = {}
+    for type_ in sorted({e.type for e in rows}):
+        idx = [i for i, e in enumerate(rows) if e.type == type_]
+        positives = sum(rows[i].keep for i in idx)
+        if positives < min_positives:
+            continue
+        best = (-1.0, default)
+        for step in range(2, 15):
+            cut = step / 20
+            tp = sum(1 for i in idx if rows[i].keep and probability[i] >= cut)
+            fp = sum(1 for i in idx if not rows[i].keep and probability[i] >= cut)
+            f1 = 2 * tp / (2 * tp + fp + (positives - tp)) if tp else 0.0
+            if f1 > best[0] + 1e-9:
+                best = (f1, cut)
+        thresholds[type_] = best[1]
+    return thresholds
+
+
 def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **params) -> dict:
-    examples = [e for s in stories if s.split in splits for e in collect(s).examples]
-    return fit(examples, **params)
+    collected = [collect(s) for s in stories if s.split in splits]
+    return fit([e for c in collected for e in c.examples],
+               [e for c in collected for e in c.routes], **params)
 
 
 def write_model(model: dict, path: Path) -> None:
@@ -205,8 +272,10 @@ def leave_one_out(stories: list[LabelledStory], by: str,
     if by == "story":
         groups = {s.story.slug: [s] for s in stories}
         for name, group in groups.items():
-            model = fit((e for c in collected if c.story.story.slug != name
-                         for e in c.examples), **params)
+            model = fit([e for c in collected if c.story.story.slug != name
+                         for e in c.examples],
+                        [e for c in collected if c.story.story.slug != name
+                         for e in c.routes], **params)
             result = score_stories(group, lambda s, m=model: predict(s, m))
             parts[name] = result
             for s in group:
@@ -217,8 +286,10 @@ def leave_one_out(stories: list[LabelledStory], by: str,
         style_of = {aid: st for s in stories for aid, st in s.styles.items()}
         styles = sorted({st for s in stories for st in s.styles.values()} - {"unknown"})
         for style in styles:
-            model = fit((e for c in collected for e in c.examples
-                         if style_of.get(e.article_id) != style), **params)
+            model = fit([e for c in collected for e in c.examples
+                         if style_of.get(e.article_id) != style],
+                        [e for c in collected for e in c.routes
+                         if style_of.get(e.article_id) != style], **params)
 
             def of_style(aid: str, _s: LabelledStory, style=style) -> bool:
                 return style_of.get(aid) == style
