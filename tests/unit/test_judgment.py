@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.story.analysis import Article, StoryDefinition, StoryKnowledge, analyze, route
+from services.story.analysis import Article, StoryDefinition, route
 from services.story.analysis.candidates import cue_candidates
 from services.story.analysis.decision import (
     MODEL_FILE,

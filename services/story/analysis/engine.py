@@ -93,7 +93,8 @@ def analyze(knowledge: StoryKnowledge, article: Article,
             duplicate_of, share = rewrite, loose_share
 
     found, corroborations = _developments(knowledge, article, verdicts, aligned_facts, context,
-                                          decider or default_decider())
+                                          decider or default_decider(),
+                                          copy=duplicate_of is not None)
     developments = [dev for dev, _ in found]
     changes = _matter_changes(knowledge, found)
     conflicts = knowledge.contradictions(article.id, article.outlet, observations(sentences),
@@ -154,7 +155,8 @@ def _copy_of(knowledge: StoryKnowledge, digest: str, aligned_facts: list[int | N
 
 
 def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[SentenceVerdict],
-                  aligned_facts: list[int | None], context, decider: Decider
+                  aligned_facts: list[int | None], context, decider: Decider,
+                  copy: bool = False
                   ) -> tuple[list[tuple[Development, Finding]], list[Corroboration]]:
     published = context.published
     started = knowledge.started.date() if knowledge.started else published
@@ -229,17 +231,19 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
         if earlier is not None:
             corroborate(earlier.id)
             continue
-        if _RECAP_FILTERS and (TOLD_LATE in finding.reasons or finding.date and len(finding.date) < 10) and \
+        if (TOLD_LATE in finding.reasons or finding.date and len(finding.date) < 10) and \
                 (finding.type, finding.outcome) not in _OWN_DATES and \
                 knowledge.development_near(finding.type, finding.date):
             continue            # "in January, the judge dismissed ...": the story knows it
-        if _RECAP_FILTERS and verdict.known and not _adds_an_event(knowledge, finding, verdict,
+        if verdict.known and not _adds_an_event(knowledge, finding, verdict,
                                                 fact_of.get(verdict.index)):
             continue            # a repeated sentence is never news
-        if _RECAP_FILTERS and finding.date is None and knowledge.related_development(finding.type,
+        if copy and verdict.match is not None:
+            continue            # a copy adds only what its new sentences tell
+        if finding.date is None and knowledge.related_development(finding.type,
                                                                   finding.matter.id):
             continue            # an undated mention of a known matter: recap
-        if _RECAP_FILTERS and LEAD_DATED in finding.reasons and finding.type in ("verdict", "sentence") and \
+        if LEAD_DATED in finding.reasons and finding.type in ("verdict", "sentence") and \
                 not finding.matter.generic and knowledge.known_development(
                     finding.type, finding.outcome, finding.matter.id, None):
             continue            # "Her manager was acquitted.": a person's known verdict, recap
@@ -252,8 +256,6 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
     return new, list(corroborations.values())
 
 
-import os
-_RECAP_FILTERS = os.environ.get("RECAP", "1") == "1"
 TOLD_LATE = "told late"
 LEAD_DATED = "dated by the article's news"
 

@@ -186,10 +186,10 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add("bullet")
 
     days = days_from(f.date, published)
-    if days is None:
-        add("date=none")
-    else:
+    src = candidate.source
+    if days is not None:
         add(f"date={_bin_days(days)}")
+        add(f"{src}|date={_bin_days(days)}")
         add("date_gran=" + {10: "day", 7: "month"}.get(len(f.date or ""), "year"))
         started = knowledge.started
         if started is not None and f.date < started.date().isoformat()[:len(f.date)]:
@@ -211,8 +211,18 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add("near_dev")
     if knowledge.related_development(t, f.matter.id):
         add("related_dev")
+    lede = index <= 1
+    if lede:
+        add("lede")
+        add(f"{src}|lede")
     if not knowledge.articles:
         add("first_article")
+        add(f"{src}|first_article")
+        if lede:
+            add("first_article|lede")
+    for name in ("present_perfect", "past_perfect", "modal", "negated", "reported_content"):
+        if name in feats:
+            add(f"{src}|{name}")
     return feats
 
 
@@ -237,7 +247,7 @@ def article_features(candidates: list[Candidate], title: str, sentence_count: in
         t = f.type
         feats: dict[str, float] = {}
 
-        def add(name: str) -> None:
+        def add(name: str, feats: dict[str, float] = feats, t: str = t) -> None:
             feats[name] = 1.0
             feats[f"{t}|{name}"] = 1.0
 

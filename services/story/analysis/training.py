@@ -31,7 +31,7 @@ MODEL_VERSION = 1
 C_KEEP = 1.0           # inverse regularization of the keep model (chosen on the dev split)
 C_OUTCOME = 1.0
 C_ROUTE = 1.0
-RULE_FLOOR = 0.15      # P below which a phrasing's reading told as news is dropped (dev)
+RULE_FLOOR = 0.05      # P below which a phrasing's reading told as news is dropped
 THRESHOLD = 0.4        # P(new development) at which a candidate is kept (chosen on dev)
 
 
