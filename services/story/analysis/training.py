@@ -118,7 +118,8 @@ def fit(examples: Iterable[Example], routes: Iterable[Example] = (), c_keep: flo
     x = _matrix(vectorizer, [e.features for e in rows])
     y = [int(e.keep) for e in rows]
     names = list(vectorizer.get_feature_names_out())
-    keep = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000)
+    keep = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000,
+                              random_state=0)
     keep.fit(x, y)
     model: dict = {
         "version": MODEL_VERSION, "threshold": threshold, "rule_floor": rule_floor,
@@ -133,7 +134,8 @@ def fit(examples: Iterable[Example], routes: Iterable[Example] = (), c_keep: flo
     if routes and len({e.keep for e in routes}) == 2:
         vec = DictVectorizer(sort=True)
         xr = _matrix(vec, [e.features for e in routes])
-        router = LogisticRegression(C=C_ROUTE, solver="liblinear", max_iter=1000)
+        router = LogisticRegression(C=C_ROUTE, solver="liblinear", max_iter=1000,
+                                    random_state=0)
         router.fit(xr, [int(e.keep) for e in routes])
         model["route"] = {"bias": round(float(router.intercept_[0]), 4),
                           "weights": _weights(list(vec.get_feature_names_out()),
@@ -188,7 +190,8 @@ def _type_thresholds(rows: list[Example], c_keep: float, default: float,
             continue
         vec = DictVectorizer(sort=True)
         x = _matrix(vec, [rows[i].features for i in train_idx])
-        clf = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000)
+        clf = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000,
+                                 random_state=0)
         clf.fit(x, [int(rows[i].keep) for i in train_idx])
         p = clf.predict_proba(_matrix(vec, [rows[i].features for i in test_idx], fit=False))
         for i, value in zip(test_idx, p[:, 1], strict=True):
