@@ -187,7 +187,8 @@ def test_the_splits_keep_stories_apart_and_hold_no_guzman_coverage():
 
 def test_every_corpus_passes_the_format_check():
     folders = [ROOT / "tests" / name for name in ("corpus", "blind", "blind2", "blind3",
-                                                  "blind4", "blind5", "holdout")]
+                                                  "blind4", "blind5", "blind6", "blind7",
+                                                  "blind8", "holdout")]
     result = subprocess.run([sys.executable, str(ROOT / "tests" / "check_corpus.py"),
                              *map(str, folders)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
