@@ -3,17 +3,18 @@
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 
-def _iana_zone(value: str | None) -> str | None:
-    if value is not None and value not in available_timezones():
+def _iana_zone(value: str) -> str:
+    if value not in available_timezones():
         raise ValueError("not an IANA time zone, e.g. America/New_York")
     return value
 
 
-TimeZone = Annotated[str | None, AfterValidator(_iana_zone), Field(
-    default=None, max_length=64, examples=["America/New_York"],
+Zone = Annotated[str, Field(max_length=64), AfterValidator(_iana_zone)]
+TimeZone = Annotated[Zone | None, Field(
+    default=None, examples=["America/New_York"],
     description="IANA zone in which the story's relative days (\"Friday\", \"yesterday\") "
                 "are read; defaults to the zone of the court or place the story names")]
 
@@ -71,8 +72,13 @@ class StoryEventsPublic(BaseModel):
     version: int = Field(description="The story's current version")
 
 
+# a title or name must say something: not blank, not only invisible characters
+TEXT = r"[^\s\u200b-\u200f\u2060\ufeff]"
+Term = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
+
+
 class StoryCreate(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{
         "title": "Guzman detention conditions",
         "description": "The court fight over his solitary confinement in a Manhattan jail.",
         "entities": ["Joaquin Guzman", "El Chapo", "Brian Cogan"],
@@ -81,19 +87,33 @@ class StoryCreate(BaseModel):
 
     slug: str | None = Field(default=None, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100,
                              description="defaults to the title, slugified")
-    title: str = Field(min_length=1, max_length=200)
+    title: Term
     description: str = Field(default="", max_length=2000)
-    entities: list[str] = Field(default_factory=list, max_length=50)
-    keywords: list[str] = Field(default_factory=list, max_length=50)
+    entities: list[Term] = Field(default_factory=list, max_length=50)
+    keywords: list[Term] = Field(default_factory=list, max_length=50)
     time_zone: TimeZone = None
 
 
 class StoryUpdate(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{"keywords": ["solitary", "hearing"]}]}}
+    """A partial change: a field left out stays as it is; only `time_zone` may be set to null
+    (back to the zone of the place the story names). A null title, description, list or
+    status would leave a story no article could be analysed against, so it is refused."""
+    model_config = {"extra": "forbid",
+                    "json_schema_extra": {"examples": [{"keywords": ["solitary", "hearing"]}]}}
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: Term | None = None
     description: str | None = Field(default=None, max_length=2000)
-    entities: list[str] | None = Field(default=None, max_length=50)
-    keywords: list[str] | None = Field(default=None, max_length=50)
+    entities: list[Term] | None = Field(default=None, max_length=50)
+    keywords: list[Term] | None = Field(default=None, max_length=50)
     time_zone: TimeZone = None
     status: Literal["active", "archived"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data):
+        if isinstance(data, dict):
+            nulls = sorted(k for k, v in data.items() if v is None and k != "time_zone")
+            if nulls:
+                raise ValueError(f"{', '.join(nulls)} cannot be null; leave a field out to "
+                                 "keep it")
+        return data

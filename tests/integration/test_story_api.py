@@ -281,3 +281,19 @@ def test_a_story_keeps_the_time_zone_its_relative_days_are_read_in(client):
     assert client.patch("/v1/stories/zoned", json={"time_zone": "Europe/London"}
                         ).status_code == 200
     assert client.get("/v1/stories/zoned").json()["time_zone"] == "Europe/London"
+
+
+@pytest.mark.parametrize("change", [{"title": None}, {"title": "   "}, {"title": "\u200b"},
+                                    {"entities": None}, {"keywords": None},
+                                    {"description": None}, {"status": None},
+                                    {"entities": [""]}, {"colour": "red"}])
+def test_a_story_definition_that_no_article_could_be_analysed_against_is_refused(client,
+                                                                                 change):
+    define(client)
+    before = events_of(client)
+    response = client.patch(f"/v1/stories/{SLUG}", json=change)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert events_of(client) == before                       # nothing recorded
+    attach_all(client, STORY.articles[:2])                   # and articles still go through
+    assert len(client.get(f"/v1/stories/{SLUG}/articles").json()["items"]) >= 1
