@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from shared.redact import install as redact_logs
 from shared.settings import get_settings
 
 PORTS = {"ingest": 8001, "story": 8002, "notify": 8003}
@@ -225,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     # The demo prints its own report; only warnings and errors are logged beside it.
     quiet = args.command in ("demo", "analyze", "eval", "train", "keys")
     level = "WARNING" if quiet else get_settings().log_level.upper()
+    redact_logs()
     logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per feed poll is noise

@@ -35,7 +35,8 @@ def get_engine(url: str) -> Engine:
                 engine = _sqlite_engine(url)
             else:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                                       json_serializer=_dumps, json_deserializer=orjson.loads)
+                                       json_serializer=_dumps, json_deserializer=orjson.loads,
+                                       hide_parameters=True)   # rows may hold secrets
             _ENGINES[url] = engine
         return engine
 
@@ -52,7 +53,8 @@ def _sqlite_engine(url: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                           json_serializer=_dumps, json_deserializer=orjson.loads)
+                           json_serializer=_dumps, json_deserializer=orjson.loads,
+                           hide_parameters=True)               # rows may hold secrets
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -6,6 +6,7 @@ Run one beat for the deployment (`storywire beat`) and workers per queue:
 
 from celery import Celery
 
+from shared.redact import install as redact_logs
 from shared.settings import Settings, get_settings
 
 NOTIFY_QUEUE = "storywire-notify"
@@ -27,6 +28,7 @@ def beat_schedule(settings: Settings) -> dict:
 
 def make_celery(broker_url: str, settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
+    redact_logs()           # `celery -A shared.tasks worker` too: no secret in its logs
     app = Celery("storywire", broker=broker_url, include=TASK_MODULES)
     app.conf.update(
         task_acks_late=True,

@@ -246,3 +246,21 @@ def test_digests_across_a_daylight_saving_change(api):
         # The feed lists digest developments too.
         feed = ET.fromstring(api.get(urlsplit(desk["feed_url"]).path).content)
         assert len(feed.findall(f"{ATOM}entry")) == 3
+
+
+def test_a_failing_insert_puts_no_signing_secret_in_an_error_or_a_log(api, caplog):
+    import logging
+    import traceback
+
+    desk = api.post("/v1/subscribers", json={"name": "Desk"}).json()
+    with caplog.at_level(logging.DEBUG):
+        try:
+            response = api.post("/v1/subscriptions", json={
+                "subscriber_id": desk["id"], "name": "bad\u0000name", "channel": "webhook",
+                "url": "https://hooks.example.org/nul"})
+            # where the database takes a NUL the row is stored and its secret shown once
+            told = "" if response.status_code == 201 else response.text
+        except Exception as exc:                     # PostgreSQL refuses the NUL
+            told = "".join(traceback.format_exception(exc))
+    assert "whsec_" not in told
+    assert "whsec_" not in caplog.text
