@@ -38,6 +38,7 @@ from services.ingest.signatures import (
 from shared.db import get_engine, ping
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
+from shared.urlguard import UnsafeURL, check_url
 from shared.web import (
     BodyLimit,
     Caller,
@@ -286,6 +287,10 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
               dependencies=[admin_key])
     async def create_feed(body: FeedCreate):
         """Register an RSS or Atom feed; Celery beat polls it (see services/ingest/tasks.py)."""
+        try:            # refused now, as a subscription's URL is, not only at each fetch
+            await asyncio.to_thread(check_url, str(body.url), settings.allow_private_urls)
+        except UnsafeURL as exc:
+            raise Problem(422, "unsafe-url", "The URL is not allowed", str(exc)) from exc
         feed = Feed(id=f"feed_{uuid.uuid4().hex[:16]}", url=str(body.url), outlet=body.outlet,
                     interval_seconds=body.interval_seconds)
         created = await asyncio.to_thread(store.add_unique, engine, feed)

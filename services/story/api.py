@@ -62,6 +62,13 @@ def domain_article(article: ForwardedArticle) -> Article:
                    published_at=article.published_at, body=article.body)
 
 
+# what the event store's columns hold: stream versions are 32-bit, feed positions 64-bit
+# (a read "since" or "after" N starts at N + 1)
+MAX_VERSION = 2**31 - 1
+LAST_SINCE = MAX_VERSION - 1
+MAX_POSITION = 2**63 - 1
+
+
 def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     settings = settings or get_settings()
     db_url = settings.service_database_url("story")
@@ -284,7 +291,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
 
     @app.get("/v1/stories/{slug}/changes", tags=["stories"],
              summary="What changed since a version: a readable summary plus the raw events")
-    async def read_changes(slug: str, since_version: Annotated[int, Query(ge=0)],
+    async def read_changes(slug: str, since_version: Annotated[int, Query(ge=0, le=LAST_SINCE)],
                            limit: Annotated[int, Query(ge=1, le=5000)] = 1000):
         def work():
             head = render(slug, lambda v: v.version)
@@ -301,7 +308,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
              summary="A story's raw events from a version")
     async def read_story_events(
         slug: str,
-        from_version: Annotated[int, Query(ge=1)] = 1,
+        from_version: Annotated[int, Query(ge=1, le=MAX_VERSION)] = 1,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ):
         version = await asyncio.to_thread(render, slug, lambda v: v.version)  # 404 if none
@@ -318,7 +325,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
              response_class=StreamingResponse)
     async def stream_story(slug: str, request: Request,
                            last_event_id: Annotated[str | None, Header()] = None,
-                           from_version: Annotated[int | None, Query(ge=0)] = None):
+                           from_version: Annotated[int | None, Query(ge=0, le=LAST_SINCE)] = None):
         head = await asyncio.to_thread(render, slug, lambda v: v.version)
         if last_event_id is not None:
             if not last_event_id.isdigit():
@@ -334,7 +341,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.get("/v1/events", response_model=EventsPublic, tags=["events"],
              summary="The global feed: every event after a position, in order, none skipped")
     async def read_events(
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_POSITION - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ):
         events = await asyncio.to_thread(store.read_all, after, limit)

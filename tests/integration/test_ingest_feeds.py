@@ -228,3 +228,15 @@ def test_beat_task_hands_due_feeds_to_poll_tasks(server, settings, monkeypatch):
     from shared.tasks import celery_app
 
     assert "ingest-poll-feeds" in celery_app.conf.beat_schedule
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/feed.xml", "http://169.254.169.254/latest",
+                                 "http://[::1]/feed.xml", "http://10.0.0.5/rss"])
+def test_a_feed_at_an_inside_address_is_refused_at_registration(db_url, url):
+    upgrade("ingest", get_engine(db_url))
+    settings = Settings(database_url=db_url, allow_private_urls=False)
+    with TestClient(create_app(settings, run_relay_loop=False)) as client:
+        response = client.post("/v1/feeds", json={"url": url, "outlet": "Inside"})
+        assert response.status_code == 422, response.text
+        assert response.json()["type"].endswith("unsafe-url")
+        assert client.get("/v1/feeds").json()["feeds"] == []

@@ -297,3 +297,19 @@ def test_a_story_definition_that_no_article_could_be_analysed_against_is_refused
     assert events_of(client) == before                       # nothing recorded
     attach_all(client, STORY.articles[:2])                   # and articles still go through
     assert len(client.get(f"/v1/stories/{SLUG}/articles").json()["items"]) >= 1
+
+
+def test_versions_and_positions_past_what_the_store_holds_are_refused_not_a_500(client):
+    define(client)
+    too_big = {f"/v1/stories/{SLUG}/changes?since_version={2**31}": 422,
+               f"/v1/stories/{SLUG}/events?from_version={2**31}": 422,
+               f"/v1/stories/{SLUG}/stream?from_version={2**31 - 1}": 422,
+               f"/v1/events?after={2**63 - 1}": 422,
+               f"/v1/stories/{SLUG}/changes?since_version={2**31 - 2}": 200,
+               f"/v1/stories/{SLUG}/events?from_version={2**31 - 1}": 200,
+               f"/v1/events?after={2**63 - 2}": 200}
+    for url, status in too_big.items():
+        response = client.get(url)
+        assert response.status_code == status, (url, response.text)
+        if status == 422:
+            assert response.headers["content-type"].startswith("application/problem+json")
