@@ -1,9 +1,17 @@
 """Request and response bodies of the ingest API."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+)
 
 from services.ingest.normalize import has_control_characters, plain_text
 from shared.text import clean_body
@@ -33,6 +41,38 @@ def _body(value: str) -> str:
 
 Line = Annotated[str, AfterValidator(_not_blank)]
 
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+AHEAD = timedelta(days=2)        # a clock a little fast, or a story set to go live
+
+
+def _iso_moment(value):
+    """An ISO 8601 date-time with its offset, that is a real instant: not a number (seconds or
+    milliseconds are a guess), not one that overflows when read in UTC."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValueError("must be an ISO 8601 date-time, e.g. 2017-05-04T20:00:00Z") from exc
+    else:
+        raise ValueError("must be an ISO 8601 date-time string, e.g. 2017-05-04T20:00:00Z")
+    if moment.tzinfo is None:
+        raise ValueError("must carry its offset, e.g. Z or +01:00")
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError("is not a representable instant") from exc
+
+
+def _plausible(moment: datetime) -> datetime:
+    if not EARLIEST <= moment <= datetime.now(UTC) + AHEAD:
+        raise ValueError("must lie between 1990 and two days from now")
+    return moment
+
+
+PublishedAt = Annotated[AwareDatetime, BeforeValidator(_iso_moment), AfterValidator(_plausible)]
+
 
 class ArticleCreate(BaseModel):
     model_config = ConfigDict(
@@ -50,7 +90,7 @@ class ArticleCreate(BaseModel):
     outlet: Annotated[Line, Field(min_length=1, max_length=200)]
     url: Annotated[HttpUrl, Field(max_length=2000)]
     title: Annotated[Line, Field(min_length=1, max_length=500)]
-    published_at: AwareDatetime
+    published_at: PublishedAt
     body: Annotated[str, AfterValidator(_body), Field(min_length=1, max_length=1_000_000)]
 
 

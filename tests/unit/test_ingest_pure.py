@@ -168,3 +168,23 @@ def test_a_relay_batch_stops_before_the_body_that_would_overflow_it():
     assert [n for n, _ in within_bytes(due, 130)] == [0, 1, 2, 3]
     assert [n for n, _ in within_bytes(due, 1)] == [0]        # one always goes, however long
     assert within_bytes([], 100) == []
+
+
+@pytest.mark.parametrize("value", [1493928000000, "0001-01-01T00:00:00+14:00",
+                                   "9999-12-31T23:59:59Z", "1989-12-31T23:00:00Z",
+                                   "2017-05-04T20:00:00", "yesterday"])
+def test_published_at_is_an_iso_instant_within_a_sane_window(value):
+    from pydantic import ValidationError
+
+    from services.ingest.schemas import ArticleCreate
+    with pytest.raises(ValidationError) as refused:
+        ArticleCreate(outlet="Wire", url="https://wire.example/a", title="t", body="b",
+                      published_at=value)
+    assert refused.value.errors()[0]["loc"] == ("published_at",)
+
+
+def test_published_at_is_read_in_utc():
+    from services.ingest.schemas import ArticleCreate
+    article = ArticleCreate(outlet="Wire", url="https://wire.example/a", title="t", body="b",
+                            published_at="2017-05-04T22:00:00+02:00")
+    assert article.published_at.isoformat() == "2017-05-04T20:00:00+00:00"
