@@ -41,7 +41,20 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+class UnsafeText(HTTPException):
+    """A NUL or a lone surrogate in a request (see shared/unsafe.py). An HTTPException, so that
+    the framework's body parsing lets it through instead of answering a bare 400."""
+
+    def __init__(self, detail: str):
+        super().__init__(status_code=422, detail=detail)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(UnsafeText)
+    async def _unsafe(request: Request, exc: UnsafeText):
+        return problem_response(422, "unsafe-text", "The request holds a NUL or a lone "
+                                "surrogate", str(exc.detail), request.url.path)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(exc.status, exc.type, exc.title, exc.detail,

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Depends, FastAPI, Header
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.redact import install as redact_logs
 from shared.settings import Settings
+from shared.unsafe import UnsafeTextGuard
 
 
 def make_app(title: str, description: str, lifespan=None) -> FastAPI:
     redact_logs()           # however the app is served, its logs carry no secret
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(UnsafeTextGuard)
     return app
 
 
