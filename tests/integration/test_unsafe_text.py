@@ -59,3 +59,17 @@ def test_a_nul_in_a_path_or_query_is_refused_and_a_surrogate_pair_is_fine(client
     made = clients["story"].post("/v1/stories", content=PAIR_JSON,
                                  headers={"content-type": "application/json"})
     assert made.status_code == 201, made.text
+
+
+def test_json_nested_past_any_need_is_refused_not_a_crash(clients):
+    deep = b'{"title": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for name, path in (("story", "/v1/stories"), ("notify", "/v1/subscribers"),
+                       ("ingest", "/v1/articles")):
+        response = clients[name].post(path, content=deep,
+                                      headers={"content-type": "application/json"})
+        _refused(response)
+        assert "nests deeper" in response.json()["detail"]
+    shallow = b'{"title": ' + b"[" * 10 + b"]" * 10 + b"}"
+    response = clients["story"].post("/v1/stories", content=shallow,
+                                     headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["type"].endswith("validation-error")
