@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.eventstore import ConcurrencyError, DuplicateEventError
 
@@ -70,9 +71,11 @@ def install_problem_handlers(app: FastAPI) -> None:
                                 f"{len(errors)} field(s) failed validation",
                                 request.url.path, errors=errors)
 
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException):
-        slug = {401: "unauthorized", 403: "forbidden", 404: "not-found",
+    # Starlette's own (an unknown route, a wrong method, a body it could not parse) as well
+    # as FastAPI's: every error answer is a problem
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        slug = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
                 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem_response(exc.status_code, slug, str(exc.detail), "", request.url.path,
                                 headers=exc.headers)

@@ -73,3 +73,11 @@ def test_json_nested_past_any_need_is_refused_not_a_crash(clients):
     response = clients["story"].post("/v1/stories", content=shallow,
                                      headers={"content-type": "application/json"})
     assert response.status_code == 422 and response.json()["type"].endswith("validation-error")
+
+
+def test_an_unknown_route_or_method_is_a_problem_too(clients):
+    for client in clients.values():
+        for response in (client.get("/v1/no-such-thing"), client.put("/healthz")):
+            assert response.status_code in (404, 405), response.text
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.json()["status"] == response.status_code
