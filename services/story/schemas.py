@@ -1,13 +1,19 @@
 """Request and response bodies of the story API."""
 
+from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())     # reads the zone database from disk: once
+
+
 def _iana_zone(value: str) -> str:
-    if value not in available_timezones():
+    if value not in _zones():
         raise ValueError("not an IANA time zone, e.g. America/New_York")
     return value
 

@@ -85,7 +85,7 @@ def cue_candidates(sentence: str, index: int, ctx: ArticleContext,
         for group in groups:
             if (type_, group[0][0].outcome) in read:
                 continue
-            cue, m = min(group, key=lambda cm: (_DATE_RULE_ORDER[cm[0].date_rule],
+            cue, _ = min(group, key=lambda cm: (_DATE_RULE_ORDER[cm[0].date_rule],
                                                 cm[1].start()))
             first = group[0][1]
             finding = finding_at(type_, cue.outcome, first.start(), first.end(), sentence,

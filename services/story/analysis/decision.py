@@ -82,7 +82,6 @@ class LearnedDecider:
         self.keep_weights: dict[str, float] = keep["weights"]
         self.keep_bias = float(keep["bias"])
         self.outcomes = model.get("outcome", {})
-        self.route_model = model.get("route")      # the learned routing decision, if any
 
     def keep_probability(self, features: dict[str, float]) -> float:
         return _sigmoid(self.keep_bias + _dot(self.keep_weights, features))

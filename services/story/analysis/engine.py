@@ -50,7 +50,8 @@ def development_id(type_: str, outcome: str | None, matter_id: str | None,
 def analyze(knowledge: StoryKnowledge, article: Article,
             decider: Decider | None = None) -> Analysis:
     """What `article` changes about the story `knowledge` describes."""
-    decision = route(knowledge.story, article, getattr(decider, "route_model", None))
+    decider = decider or default_decider()
+    decision = route(knowledge.story, article)
     labelled = getattr(decider, "on_story", None)
     if labelled is not None and labelled(article.id) is not None:
         decision = replace(decision, on_story=labelled(article.id))    # training: as labelled
@@ -93,8 +94,7 @@ def analyze(knowledge: StoryKnowledge, article: Article,
             duplicate_of, share = rewrite, loose_share
 
     found, corroborations = _developments(knowledge, article, verdicts, aligned_facts, context,
-                                          decider or default_decider(),
-                                          copy=duplicate_of is not None)
+                                          decider, copy=duplicate_of is not None)
     developments = [dev for dev, _ in found]
     changes = _matter_changes(knowledge, found)
     conflicts = knowledge.contradictions(article.id, article.outlet, observations(sentences),

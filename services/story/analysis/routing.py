@@ -263,62 +263,22 @@ def _article_text(title: str, body: str) -> _ArticleText:
                         opening.lower(), apart, apart.lower(), frozenset(words(text)))
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What routing measured of an article against a story."""
-    mentions: int               # subject mentions outside sentences that set the case apart
-    prominent: bool             # a subject in the headline, the opening, or named twice
-    described: bool             # the headline's "river group" for a subject named once
-    in_title: bool
-    in_opening: bool
-    subjects_named: int         # distinct subject terms named
-    entity_hits: int
-    keyword_hits: int
-    title_share: float
-    topic: float
-    paragraphs: int
-    subject_paragraphs: int     # paragraphs naming a subject
-    has_subject: bool           # the story has subjects to look for
-    matched: tuple[str, ...]
-
-    @property
-    def rule(self) -> bool:
-        """The hand-written verdict: about the subject and about the topic."""
-        if self.has_subject:
-            return (self.prominent or (self.described and self.topic >= STRONG_TOPIC)) and \
-                self.topic >= TOPIC_MIN
-        return self.topic >= 0.5
-
-    @property
-    def score(self) -> float:
-        if not self.has_subject:
-            return round(self.topic, 4)
-        prominent = self.prominent or (self.described and self.topic >= STRONG_TOPIC)
-        about_subject = 1.0 if prominent else (0.25 if self.mentions else 0.0)
-        return round(0.5 * about_subject + 0.5 * self.topic, 4)
-
-
-def read(story: StoryDefinition, article: Article) -> Reading:
-    """Measure an article against a story's title, description, entities and keywords."""
+def route(story: StoryDefinition, article: Article) -> Route:
+    """Score an article against a story's title, description, entities and keywords."""
     profile = _profile(story)
     art = _article_text(article.title, article.body)
     matched: list[str] = []
 
-    mentions, prominent, described, in_title, in_opening, named = 0, False, False, False, \
-        False, 0
+    mentions, prominent, described = 0, False, False
     for term in profile.subject:
         hits = term.count(art.apart, art.apart_lowered)
         if hits:
             matched.append(term.label)
             mentions += hits
-            named += 1
-            titled = bool(term.count(art.title, art.title_lowered))
-            opening = bool(term.count(art.opening, art.opening_lowered))
-            in_title |= titled
-            in_opening |= opening
             # in the headline, the opening, or named twice: two parties named once each, in
             # passing ("a separate request from A to restrict B"), are not the article's subject
-            if hits >= 2 or titled or opening:
+            if hits >= 2 or term.count(art.title, art.title_lowered) or \
+                    term.count(art.opening, art.opening_lowered):
                 prominent = True
             elif term.described and term.described.search(art.title_lowered):
                 described = True
@@ -338,47 +298,14 @@ def read(story: StoryDefinition, article: Article) -> Reading:
     topic = (ENTITY_WEIGHT * min(1.0, entity_hits / 2)
              + KEYWORD_WEIGHT * min(1.0, keyword_hits / 2)
              + TITLE_WEIGHT * title_share)
-    paragraphs = [p for p in art.apart.split("\n") if p.strip()]
-    with_subject = sum(1 for p in paragraphs
-                       if any(t.count(p, p.lower()) for t in profile.subject)) \
-        if mentions else 0
-    return Reading(mentions, prominent, described, in_title, in_opening, named, entity_hits,
-                   keyword_hits, title_share, topic, len(paragraphs), with_subject,
-                   bool(profile.subject), tuple(matched))
 
-
-def _bins(value: float, edges: tuple[float, ...]) -> str:
-    for edge in edges:
-        if value <= edge:
-            return f"<={edge:g}"
-    return f">{edges[-1]:g}"
-
-
-def reading_features(r: Reading) -> dict[str, float]:
-    """The routing measurements as features of a learned routing decision."""
-    f = {"bias": 1.0, f"rule={r.rule}": 1.0, f"prominent={r.prominent}": 1.0,
-         f"described={r.described}": 1.0, f"in_title={r.in_title}": 1.0,
-         f"in_opening={r.in_opening}": 1.0, f"has_subject={r.has_subject}": 1.0,
-         "mentions=" + _bins(r.mentions, (0, 1, 2, 4, 8)): 1.0,
-         "named=" + _bins(r.subjects_named, (0, 1, 2)): 1.0,
-         "entities=" + _bins(r.entity_hits, (0, 1, 2, 4, 6)): 1.0,
-         "keywords=" + _bins(r.keyword_hits, (0, 1, 2, 4)): 1.0,
-         "title_share=" + _bins(r.title_share, (0, 0.25, 0.5, 0.75)): 1.0,
-         "topic": r.topic, "score": r.score}
-    if r.paragraphs:
-        share = r.subject_paragraphs / r.paragraphs
-        f["subject_share=" + _bins(share, (0, 0.1, 0.25, 0.5))] = 1.0
-        f["subject_share"] = share
-    return f
-
-
-def route(story: StoryDefinition, article: Article, model: dict | None = None) -> Route:
-    """Whether an article belongs to a story: the learned routing decision over the routing
-    measurements when a model is given, else the hand-written one."""
-    r = read(story, article)
-    on_story = r.rule
-    if model is not None:
-        weights = model["weights"]
-        x = model["bias"] + sum(weights.get(k, 0.0) * v for k, v in reading_features(r).items())
-        on_story = x >= 0.0
-    return Route(on_story=on_story, score=r.score, matched=r.matched)
+    if described and topic >= STRONG_TOPIC:
+        prominent = True                  # named once, and the headline's "river group"
+    if profile.subject:
+        about_subject = 1.0 if prominent else (0.25 if mentions else 0.0)
+        score = 0.5 * about_subject + 0.5 * topic
+        on_story = prominent and topic >= TOPIC_MIN
+    else:
+        score = topic
+        on_story = topic >= 0.5
+    return Route(on_story=on_story, score=round(score, 4), matched=tuple(matched))

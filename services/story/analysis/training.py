@@ -23,14 +23,12 @@ from .decision import OUTCOME_TYPES, Example, GoldDecider, LearnedDecider
 from .engine import run_offline
 from .evaluate import score
 from .model import Article, StoryDefinition
-from .routing import read, reading_features
 
 ROOT = Path(__file__).resolve().parents[3]
 SPLITS_FILE = ROOT / "tests" / "splits.json"
 MODEL_VERSION = 1
 C_KEEP = 1.0           # inverse regularization of the keep model (chosen on the dev split)
 C_OUTCOME = 1.0
-C_ROUTE = 1.0
 RULE_FLOOR = 0.05      # P below which a phrasing's reading told as news is dropped
 THRESHOLD = 0.4        # P(new development) at which a candidate is kept (chosen on dev)
 
@@ -77,19 +75,13 @@ class StoryExamples:
     story: LabelledStory
     examples: list[Example]
     missed: list[tuple[str, dict]]
-    routes: list[Example]       # each article's routing measurements, on the story or not
 
 
 def collect(story: LabelledStory) -> StoryExamples:
-    """The candidates of one story, labelled, and its articles' routing examples."""
+    """The candidates of one story, labelled."""
     gold = GoldDecider(story.story.labels)
-    definition = definition_of(story.story)
-    articles = articles_of(story.story)
-    run_offline(definition, articles, gold)
-    routes = [Example(a.id, "route", reading_features(read(definition, a)),
-                      bool(story.story.labels[a.id]["on_story"]), None)
-              for a in articles if a.id in story.story.labels]
-    return StoryExamples(story, gold.examples, gold.missed, routes)
+    run_offline(definition_of(story.story), articles_of(story.story), gold)
+    return StoryExamples(story, gold.examples, gold.missed)
 
 
 def _matrix(vectorizer, features: list[dict[str, float]], fit: bool = True):
@@ -106,10 +98,10 @@ def _weights(names: list[str], coef) -> dict[str, float]:
     return {n: round(float(w), 4) for n, w in zip(names, coef, strict=True) if abs(w) >= 1e-4}
 
 
-def fit(examples: Iterable[Example], routes: Iterable[Example] = (), c_keep: float = C_KEEP,
+def fit(examples: Iterable[Example], c_keep: float = C_KEEP,
         c_outcome: float = C_OUTCOME, threshold: float = THRESHOLD,
         rule_floor: float = RULE_FLOOR, tune_thresholds: bool = True) -> dict:
-    """A decision model from labelled examples (and routing examples), as plain weights."""
+    """A decision model from labelled examples, as plain weights."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -130,16 +122,6 @@ def fit(examples: Iterable[Example], routes: Iterable[Example] = (), c_keep: flo
     }
     if tune_thresholds:
         model["thresholds"] = _type_thresholds(rows, c_keep, threshold)
-    routes = list(routes)
-    if routes and len({e.keep for e in routes}) == 2:
-        vec = DictVectorizer(sort=True)
-        xr = _matrix(vec, [e.features for e in routes])
-        router = LogisticRegression(C=C_ROUTE, solver="liblinear", max_iter=1000,
-                                    random_state=0)
-        router.fit(xr, [int(e.keep) for e in routes])
-        model["route"] = {"bias": round(float(router.intercept_[0]), 4),
-                          "weights": _weights(list(vec.get_feature_names_out()),
-                                              router.coef_[0])}
     for type_ in OUTCOME_TYPES:
         typed = [e for e in rows if e.keep and e.type == type_]
         if not typed:
@@ -216,8 +198,7 @@ def _type_thresholds(rows: list[Example], c_keep: float, default: float,
 
 def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **params) -> dict:
     collected = [collect(s) for s in stories if s.split in splits]
-    return fit([e for c in collected for e in c.examples],
-               [e for c in collected for e in c.routes], **params)
+    return fit([e for c in collected for e in c.examples], **params)
 
 
 def write_model(model: dict, path: Path) -> None:
@@ -273,25 +254,21 @@ def leave_one_out(stories: list[LabelledStory], by: str,
     pooled_predictions: list[dict] = []
     pooled_labels: dict[str, dict] = {}
     if by == "story":
-        groups = {s.story.slug: [s] for s in stories}
-        for name, group in groups.items():
+        for story in stories:
+            name = story.story.slug
             model = fit([e for c in collected if c.story.story.slug != name
-                         for e in c.examples],
-                        [e for c in collected if c.story.story.slug != name
-                         for e in c.routes], **params)
-            result = score_stories(group, lambda s, m=model: predict(s, m))
+                         for e in c.examples], **params)
+            output = predict(story, model)                  # once: scored, then pooled
+            result = score_stories([story], lambda _s, o=output: o)
             parts[name] = result
-            for s in group:
-                pooled_predictions.extend(predict(s, model))
-                pooled_labels.update(s.story.labels)
+            pooled_predictions.extend(output)
+            pooled_labels.update(story.story.labels)
             log(f"{name}: F1 {result['developments']['overall']['f1']:.3f}")
     elif by == "style":
         style_of = {aid: st for s in stories for aid, st in s.styles.items()}
         styles = sorted({st for s in stories for st in s.styles.values()} - {"unknown"})
         for style in styles:
             model = fit([e for c in collected for e in c.examples
-                         if style_of.get(e.article_id) != style],
-                        [e for c in collected for e in c.routes
                          if style_of.get(e.article_id) != style], **params)
 
             def of_style(aid: str, _s: LabelledStory, style=style) -> bool:
