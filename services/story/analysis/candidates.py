@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from .developments import ArticleContext, Finding, finding_at
-from .text import fold, without_quotes
+from .text import own_words
 
 CUES_FILE = Path(__file__).with_name("cues.json")
 
@@ -70,7 +70,7 @@ def cue_candidates(sentence: str, index: int, ctx: ArticleContext,
                    read: set[tuple[str, str | None]]) -> list[Candidate]:
     """One candidate per type whose cues occur in the sentence and that the phrasings did not
     read (`read`: the types and outcomes they found there; a hearing's outcomes count apart)."""
-    low = fold(without_quotes(sentence)).lower()
+    low = own_words(sentence).lower()
     if len(low) < 12:
         return []
     out = []

@@ -20,7 +20,7 @@ from .context import ArticleContext, article_context, judges_named
 from .dates import ResolvedDate, dates_in, is_well_before, resolve
 from .matters import Matter, matter_for, status_for
 from .names import GENERIC, proper_names
-from .text import fold, plain, regex, without_quotes
+from .text import fold, own_words, plain, regex, without_quotes
 from .triggers import (
     BACKGROUND,
     COURT,
@@ -65,7 +65,7 @@ class Finding:
 def find_developments(sentence: str, index: int, ctx: ArticleContext,
                      previous: str | None = None) -> list[Finding]:
     """Every development one sentence reports, background ones marked as such."""
-    own = fold(without_quotes(sentence))
+    own = own_words(sentence)
     low = own.lower()
     if len(regex(r"[a-z]+").findall(low.replace("quote", ""))) < 3:
         return []
@@ -484,7 +484,7 @@ def finding_at(type_: str, outcome: str | None, start: int, end: int, sentence: 
     """A finding for a cue that the phrasings in `triggers` did not read: `start`/`end` are
     offsets into the sentence's folded, quote-blanked lowercase form. The date, actors, matter
     and background reasons are worked out as for any trigger."""
-    own = fold(without_quotes(sentence))
+    own = own_words(sentence)
     low = own.lower()
     trigger = Trigger(type_, outcome, start, end, date_rule=date_rule)
     dated = [(sp, r) for sp, r in dates_in(own, ctx.published) if not _in_other_clause(low, sp,

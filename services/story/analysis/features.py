@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
 
 from .candidates import Candidate, cue_matches, cue_outcome_names
 from .knowledge import StoryKnowledge
-from .text import fold, without_quotes
+from .text import fold, own_words
 from .triggers import reporter_voice
 
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
@@ -46,11 +45,6 @@ _SAID = re.compile(r"\b(?:said|says|told|wrote|according|argued|added|stated|cla
 _TIMESTAMP = re.compile(r"^\s*(?:\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?|am|pm)?|\[\d)")
 _REGISTER = re.compile(r"\b(?:DENIED|GRANTED|DISMISSED|ORDERED|ALLOWED|REFUSED|ADJOURNED|"
                        r"SO ORDERED|ORDER|UPHELD|QUASHED)\b")
-
-
-@lru_cache(maxsize=1024)
-def _voice(low: str) -> str:
-    return reporter_voice(low)
 
 
 def _bin_days(days: int) -> str:
@@ -89,7 +83,7 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
     """The features of one candidate, as a sparse name -> value mapping."""
     f = candidate.finding
     t = f.type
-    own = fold(without_quotes(sentence))
+    own = own_words(sentence)
     low = own.lower()
     start = min(max(0, f.position), len(low))
     end = min(len(low), start + max(1, len(f.trigger)))
@@ -169,7 +163,7 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add("said_before")
     if _SAID.search(after[:30]):
         add("said_after")
-    voice = _voice(low)
+    voice = reporter_voice(low)
     if voice[start:end].strip() != low[start:end].strip():
         add("reported_content")
     if re.search(r"\bin part\b|\bpartly\b|\bpartially\b", low):

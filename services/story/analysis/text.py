@@ -296,6 +296,13 @@ def without_quotes(sentence: str, placeholder: str = "QUOTE") -> str:
     return _QUOTED.sub(placeholder, plain(sentence))
 
 
+@lru_cache(maxsize=4096)
+def own_words(sentence: str) -> str:
+    """The sentence without quotations, folded (case kept): what the detectors, the cues and
+    the features all read of one sentence, worked out once."""
+    return fold(without_quotes(sentence))
+
+
 def quoted_share(sentence: str) -> float:
     text = plain(sentence)
     inside = sum(len(m.group(0)) for m in _QUOTED.finditer(text))

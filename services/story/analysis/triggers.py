@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .context import APPEALS_COURT, ArticleContext
 from .text import fold, regex, without_quotes
@@ -89,6 +90,7 @@ _FILED_NOUN = re.compile(r"\b(?:action|lawsuit|suit|complaint|petition|motion|ca
                          r"indictment|filing)\s+$")
 
 
+@lru_cache(maxsize=4096)     # the detectors and the features read each sentence's voice
 def reporter_voice(low: str) -> str:
     """The sentence with what someone argues, says or finds blanked out (same length). "The
     wage claims will go forward" has a noun, not a verb; what a suit claims ("a class action
