@@ -105,14 +105,22 @@ class ArticleAccepted(BaseModel):
 class ArticleStatus(BaseModel):
     id: str
     url: str
-    status: str = Field(description="accepted (waiting to be forwarded) | forwarded | attached "
-                        "(to `stories`) | unrouted")
+    status: str = Field(description="accepted (waiting to be forwarded) | attached (to "
+                        "`stories`) | unrouted | failed (the story service kept refusing it; "
+                        "parked until redriven)")
     stories: list[str]
     unrouted: bool
     received_at: datetime
     forwarded_at: datetime | None
-    forward_attempts: int = 0
+    forward_attempts: int = Field(0, description="failed forwards so far")
+    last_error: str | None = Field(None, description="why the last forward failed, while the "
+                                   "article waits or is failed")
+    failed_at: datetime | None = None
     revision_of: str | None
+
+
+class ArticlesPublic(BaseModel):
+    articles: list[ArticleStatus]
 
 
 class ArticlesBatch(BaseModel):

@@ -4,6 +4,7 @@ import base64
 import random
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from standardwebhooks import Webhook
 
@@ -188,3 +189,36 @@ def test_published_at_is_read_in_utc():
     article = ArticleCreate(outlet="Wire", url="https://wire.example/a", title="t", body="b",
                             published_at="2017-05-04T22:00:00+02:00")
     assert article.published_at.isoformat() == "2017-05-04T20:00:00+00:00"
+
+
+def _answer(status: int, text: str = "Internal Server Error") -> httpx.HTTPStatusError:
+    request = httpx.Request("POST", "http://relay:s3cret@story.internal/v1/articles:batch")
+    response = httpx.Response(status, text=text, request=request)
+    return httpx.HTTPStatusError(f"{status} for url {request.url}", request=request,
+                                 response=response)
+
+
+@pytest.mark.parametrize("exc, refused", [
+    (_answer(500), True), (_answer(502), True), (_answer(422), True), (_answer(413), True),
+    (_answer(400), True),
+    (_answer(503), False), (_answer(429), False), (_answer(401), False), (_answer(403), False),
+    (_answer(404), False), (_answer(409), False),
+    (httpx.ConnectError("All connection attempts failed"), False),
+    (httpx.ReadTimeout("timed out"), False), (httpx.RemoteProtocolError("cut"), False),
+    (ValueError("the story service answered for other articles"), True),
+    (RuntimeError("raised by the story app in process"), True),
+])
+def test_only_a_refusal_by_the_story_service_counts_towards_parking(exc, refused):
+    from services.ingest.relay import refused as is_refusal
+
+    assert is_refusal(exc) is refused
+
+
+def test_a_failure_is_told_without_the_url_or_secrets():
+    from services.ingest.relay import failure_text
+
+    text = failure_text(_answer(500, "oops Bearer sw_live_abc_def\n  whsec_xyz " + "x" * 500))
+    assert text.startswith("HTTP 500 from the story service: oops Bearer")
+    assert "s3cret" not in text and "story.internal" not in text
+    assert "sw_live_" not in text and "whsec_" not in text and len(text) <= 300
+    assert failure_text(httpx.ReadTimeout("")) == "ReadTimeout"
