@@ -13,7 +13,7 @@ from pydantic import (
     HttpUrl,
 )
 
-from services.ingest.normalize import has_control_characters, plain_text
+from services.ingest.normalize import clean_text, has_control_characters
 from shared.text import clean_body
 
 
@@ -24,7 +24,8 @@ def _no_controls(value: str) -> str:
 
 
 def _not_blank(value: str) -> str:
-    value = " ".join(plain_text(_no_controls(value)).split())
+    """One line of plain text (markup and invisible characters removed), not blank."""
+    value = " ".join(clean_text(_no_controls(value)).split())
     if not value:
         raise ValueError("must not be blank")
     return value
@@ -32,8 +33,8 @@ def _not_blank(value: str) -> str:
 
 def _body(value: str) -> str:
     """Plain text; HTML (a CMS's rendered body) becomes its visible text, paragraph by
-    paragraph, without scripts or styles."""
-    value = clean_body(plain_text(_no_controls(value)))
+    paragraph, without scripts or styles; invisible characters are removed."""
+    value = clean_body(clean_text(_no_controls(value)))
     if not value:
         raise ValueError("must not be blank")
     return value

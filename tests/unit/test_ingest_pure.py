@@ -222,3 +222,40 @@ def test_a_failure_is_told_without_the_url_or_secrets():
     assert "s3cret" not in text and "story.internal" not in text
     assert "sw_live_" not in text and "whsec_" not in text and len(text) <= 300
     assert failure_text(httpx.ReadTimeout("")) == "ReadTimeout"
+
+
+PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u062f"  # with a zero-width non-joiner
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"           # an emoji sequence
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("\u200b\ufeff\u2060\u00ad", ""),                              # zero-width, BOM
+    ("\u202eevil\u202c \u2066isolated\u2069 \u200fmark", "evil isolated mark"),  # bidi
+    ("\u200d \u200c", " "),                                         # joiners joining nothing
+    (PERSIAN, PERSIAN), (FAMILY, FAMILY),                          # joiners that join stay
+    ("&#8203;&#x202E;", ""),                                          # encoded ones too
+    ("<img src=x onerror=alert(1)>Hi", "Hi"),
+    ("a < b", "a < b"), ("3<4 and 5>2", "3<4 and 5>2"), ("if a<b then", "if a<b then"),
+    ("mail <desk@bcr.example> or <https://bcr.example>",
+     "mail <desk@bcr.example> or <https://bcr.example>"),
+    ("AT&amp;T &lt;3 Q&A", "AT&T <3 Q&A"),
+    ("<b>Cogan</b> rules<script>if (a<b) {track()}</script><style>p{}</style>", "Cogan rules"),
+    ("<o:p>Word</o:p> <!-- a <p> comment -->done", "Word done"),
+    ("an open <!-- comment", "an open <!-- comment"),
+])
+def test_text_fields_keep_plain_visible_text(raw, clean):
+    from services.ingest.normalize import clean_text
+
+    assert clean_text(raw) == clean
+
+
+@pytest.mark.parametrize("field, value", [("title", "\u200b\ufeff"), ("outlet", "\u202e\u200d"),
+                                          ("body", "\ufeff\n\n\u200b<p>\u2060</p>")])
+def test_a_field_blank_once_cleaned_is_refused(field, value):
+    from pydantic import ValidationError
+
+    fields = {"outlet": "Wire", "url": "https://wire.example/a", "title": "t", "body": "b",
+              "published_at": "2017-05-04T20:00:00Z", field: value}
+    with pytest.raises(ValidationError) as refused:
+        ArticleCreate.model_validate(fields)
+    assert refused.value.errors()[0]["loc"] == (field,)
