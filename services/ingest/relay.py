@@ -1,4 +1,5 @@
-"""The outbox relay: forwards accepted articles to the story service, in order, until it lands."""
+"""The outbox relay: forwards accepted articles to the story service, in order, until each lands
+or, refused again and again by a ready story service, is parked as failed."""
 
 import asyncio
 import logging
