@@ -145,6 +145,24 @@ def cmd_keys(args) -> int:
     return 0
 
 
+def cmd_articles(args) -> int:
+    from services.ingest import store
+    from shared.db import get_engine
+    from shared.migrate import upgrade
+
+    if bool(args.id) == args.all:
+        raise SystemExit("name an article id or --all")
+    engine = get_engine(get_settings().service_database_url("ingest"))
+    upgrade("ingest", engine)
+    redriven = store.redrive(engine, None if args.all else [args.id])
+    if args.id and not redriven:
+        raise SystemExit(f"article {args.id} is not failed")
+    for article_id in redriven:
+        print(f"redriven {article_id}")
+    print(f"{len(redriven)} failed article(s) back in the outbox")
+    return 0
+
+
 def cmd_worker(args) -> int:
     from shared.tasks import celery_app
 
@@ -215,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")
 
+    articles = sub.add_parser("articles", help="articles ingest could not forward (failed)")
+    articles_sub = articles.add_subparsers(dest="articles_command", required=True)
+    redrive = articles_sub.add_parser("redrive", help="put failed articles back in the outbox")
+    redrive.add_argument("id", nargs="?", help="the article's id")
+    redrive.add_argument("--all", action="store_true", help="every failed article")
+
     sub.add_parser("beat", help="run Celery beat: notification sweeps (long retries, "
                    "sends cut short) and digests")
 
@@ -224,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
     # The demo prints its own report; only warnings and errors are logged beside it.
-    quiet = args.command in ("demo", "analyze", "eval", "train", "keys")
+    quiet = args.command in ("demo", "analyze", "eval", "train", "keys", "articles")
     level = "WARNING" if quiet else get_settings().log_level.upper()
     redact_logs()
     logging.basicConfig(level=level,
@@ -232,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per feed poll is noise
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval, "train": cmd_train,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
-                "worker": cmd_worker, "keys": cmd_keys, "beat": cmd_beat}
+                "worker": cmd_worker, "keys": cmd_keys, "articles": cmd_articles,
+                "beat": cmd_beat}
     return commands[args.command](args)
 
 
