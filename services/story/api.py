@@ -128,33 +128,45 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     bodies: OrderedDict[str, bytes] = OrderedDict()  # rendered JSON by ETag
     bodies_lock = threading.Lock()
 
-    async def cached(request: Request, slug: str, as_of: str | None,
-                     if_none_match: str | None, fn) -> Response:
-        """fn(view) as JSON with an ETag; 304 when the client has this version already. A
-        rendered body is kept per ETag, so polling an unchanged story costs one lookup."""
-        variant = request.url.path + str(sorted(request.query_params.items()))
-
-        def at_version(view):
-            tag = paging.etag(slug, view.version, variant)
-            if paging.etag_matches(if_none_match, tag):
-                return tag, None
-            with bodies_lock:
-                body = bodies.get(tag)
-                if body is not None:
-                    bodies.move_to_end(tag)
-            if body is None:
-                body = orjson.dumps(fn(view))
+    def tagged(tag: str, if_none_match: str | None, build, keep: bool = True
+               ) -> tuple[str, bytes | None]:
+        """(tag, build() as JSON), or (tag, None) when the client has this tag already. With
+        `keep`, a rendered body is kept per ETag, so polling an unchanged story costs one
+        lookup (raw event pages, which can be large, are rendered each time)."""
+        if paging.etag_matches(if_none_match, tag):
+            return tag, None
+        with bodies_lock:
+            body = bodies.get(tag)
+            if body is not None:
+                bodies.move_to_end(tag)
+        if body is None:
+            body = orjson.dumps(build())
+            if keep:
                 with bodies_lock:
                     bodies[tag] = body
                     while len(bodies) > BODY_CACHE:
                         bodies.popitem(last=False)
-            return tag, body
+        return tag, body
 
-        tag, body = await asyncio.to_thread(
-            lambda: render(slug, at_version, as_of_version(slug, as_of)))
+    def answer(tag: str, body: bytes | None) -> Response:
         if body is None:
             return Response(status_code=304, headers={"ETag": tag})
         return Response(body, media_type="application/json", headers={"ETag": tag})
+
+    def variant_of(request: Request) -> str:
+        return request.url.path + str(sorted(request.query_params.items()))
+
+    async def cached(request: Request, slug: str, as_of: str | None,
+                     if_none_match: str | None, fn) -> Response:
+        """fn(view) as JSON with an ETag; 304 when the client has this version already."""
+        variant = variant_of(request)
+
+        def at_version(view):
+            return tagged(paging.etag(slug, view.version, variant), if_none_match,
+                          lambda: fn(view))
+
+        return answer(*await asyncio.to_thread(
+            lambda: render(slug, at_version, as_of_version(slug, as_of))))
 
     async def paged(request, slug, items_of, cursor, limit, as_of, if_none_match):
         """A page of items_of(view). Every page of one walk reads the story at the version of
@@ -211,12 +223,17 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         return summary
 
     @app.get("/v1/stories", tags=["stories"], summary="Stories, newest first")
-    async def read_stories(status: Annotated[str | None, Query(pattern="^(active|archived)$")]
-                           = None):
+    async def read_stories(request: Request,
+                           status: Annotated[str | None, Query(pattern="^(active|archived)$")]
+                           = None, if_none_match: IfNoneMatch = None):
         def work():
-            briefs = [service.read(s, lambda v: v.brief()) for s in service.slugs()]
-            return [b for b in briefs if b and (status is None or b["status"] == status)]
-        return {"stories": await asyncio.to_thread(work)}
+            briefs = [b for b in (service.read(s, lambda v: v.brief()) for s in service.slugs())
+                      if b]
+            tag = paging.stories_etag({b["slug"]: b["version"] for b in briefs},
+                                      variant_of(request))
+            return tagged(tag, if_none_match, lambda: {"stories": [
+                b for b in briefs if status is None or b["status"] == status]})
+        return answer(*await asyncio.to_thread(work))
 
     @app.get("/v1/stories/{slug}", tags=["stories"],
              summary="A story's state: counts, latest developments, open matters, outlets, "
@@ -291,33 +308,45 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
 
     @app.get("/v1/stories/{slug}/changes", tags=["stories"],
              summary="What changed since a version: a readable summary plus the raw events")
-    async def read_changes(slug: str, since_version: Annotated[int, Query(ge=0, le=LAST_SINCE)],
-                           limit: Annotated[int, Query(ge=1, le=5000)] = 1000):
+    async def read_changes(slug: str, request: Request,
+                           since_version: Annotated[int, Query(ge=0, le=LAST_SINCE)],
+                           limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+                           if_none_match: IfNoneMatch = None):
         def work():
             head = render(slug, lambda v: v.version)
-            events = store.read_stream(story_stream(slug), since_version + 1, limit)
-            raw = [e.to_dict() for e in events]
-            upto = events[-1].version if events else max(head, since_version)
-            body = paging.changes(raw, since_version, upto)
-            body["events"] = raw
-            body["complete"] = upto >= head
-            return body
-        return await asyncio.to_thread(work)
+
+            def build():  # up to the version the tag names, whatever came since
+                events = store.read_stream(story_stream(slug), since_version + 1, limit)
+                raw = [e.to_dict() for e in events if e.version <= head]
+                upto = raw[-1]["version"] if raw else max(head, since_version)
+                body = paging.changes(raw, since_version, upto)
+                body["events"] = raw
+                body["complete"] = upto >= head
+                return body
+            return tagged(paging.etag(slug, head, variant_of(request)), if_none_match, build,
+                          keep=False)
+        return answer(*await asyncio.to_thread(work))
 
     @app.get("/v1/stories/{slug}/events", response_model=StoryEventsPublic, tags=["events"],
              summary="A story's raw events from a version")
     async def read_story_events(
-        slug: str,
+        slug: str, request: Request,
         from_version: Annotated[int, Query(ge=1, le=MAX_VERSION)] = 1,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        if_none_match: IfNoneMatch = None,
     ):
-        version = await asyncio.to_thread(render, slug, lambda v: v.version)  # 404 if none
-        events = await asyncio.to_thread(store.read_stream, story_stream(slug), from_version,
-                                         limit)
-        version = max([version, *(e.version for e in events[-1:])])
-        next_from = events[-1].version + 1 if events else from_version
-        return {"events": [e.to_dict() for e in events], "next_from_version": next_from,
-                "version": version}
+        def work():
+            version = render(slug, lambda v: v.version)  # 404 if none
+
+            def build():  # up to the version the tag names, whatever came since
+                events = [e for e in store.read_stream(story_stream(slug), from_version, limit)
+                          if e.version <= version]
+                next_from = events[-1].version + 1 if events else from_version
+                return {"events": [e.to_dict() for e in events],
+                        "next_from_version": next_from, "version": version}
+            return tagged(paging.etag(slug, version, variant_of(request)), if_none_match, build,
+                          keep=False)
+        return answer(*await asyncio.to_thread(work))
 
     @app.get("/v1/stories/{slug}/stream", tags=["events"],
              summary="Server-Sent Events of the story's new events; resumable with "
@@ -341,13 +370,22 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.get("/v1/events", response_model=EventsPublic, tags=["events"],
              summary="The global feed: every event after a position, in order, none skipped")
     async def read_events(
+        request: Request,
         after: Annotated[int, Query(ge=0, le=MAX_POSITION - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        if_none_match: IfNoneMatch = None,
     ):
-        events = await asyncio.to_thread(store.read_all, after, limit)
-        head = await asyncio.to_thread(store.head_position)
-        next_after = events[-1].position if events else after
-        return {"events": [e.to_dict() for e in events], "next_after": next_after, "head": head}
+        def work():
+            head = store.head_position()  # every event up to it is committed
+
+            def build():
+                events = [e for e in store.read_all(after, limit) if e.position <= head]
+                next_after = events[-1].position if events else after
+                return {"events": [e.to_dict() for e in events], "next_after": next_after,
+                        "head": head}
+            return tagged(paging.feed_etag(head, variant_of(request)), if_none_match, build,
+                          keep=False)
+        return answer(*await asyncio.to_thread(work))
 
     add_examples(app, {**json.loads(EXAMPLES.read_text(encoding="utf-8")), "stream_story": (
         'id: 12\nevent: DevelopmentDetected\ndata: {"position":14,"stream_id":'

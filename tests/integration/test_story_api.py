@@ -165,6 +165,33 @@ def test_etags_and_304(client):
     assert changed.status_code == 200 and changed.headers["etag"] != tag
 
 
+READS = ["/v1/stories", "/v1/stories?status=active", f"/v1/stories/{SLUG}",
+         f"/v1/stories/{SLUG}/timeline", f"/v1/stories/{SLUG}/developments",
+         f"/v1/stories/{SLUG}/matters", f"/v1/stories/{SLUG}/articles",
+         f"/v1/stories/{SLUG}/changes?since_version=0", f"/v1/stories/{SLUG}/events",
+         "/v1/events", "/v1/events?after=1&limit=5"]
+
+
+@pytest.mark.parametrize("url", READS)
+def test_every_read_answers_with_an_etag_and_honours_if_none_match(client, url):
+    define(client)
+    attach_all(client, STORY.articles[:1])
+    first = client.get(url)
+    assert first.status_code == 200, first.text
+    tag = first.headers.get("etag")
+    assert tag
+    again = client.get(url, headers={"if-none-match": tag})
+    assert (again.status_code, again.content, again.headers.get("etag")) == (304, b"", tag)
+    assert client.get(url).json() == first.json()           # the same tag, the same body
+
+    client.patch(f"/v1/stories/{SLUG}", json={"keywords": ["appeal"]})   # an append
+    after = client.get(url, headers={"if-none-match": tag})
+    assert after.status_code == 200
+    assert after.headers["etag"] != tag
+    assert after.json() != first.json()
+    assert client.get(url, headers={"if-none-match": after.headers["etag"]}).status_code == 304
+
+
 def test_pagination_never_repeats_or_skips_under_concurrent_appends(client, app):
     define(client)
     attach_all(client, STORY.articles[:5])
