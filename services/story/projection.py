@@ -108,10 +108,10 @@ class StoryView:
         match = sentence["match"]
         key = f"{match['article_id']}#{match['sentence_index']}"
         fact = self.corroborated_facts.get(key)
-        if fact is None:
-            first = self.articles.get(match["article_id"], {})
+        if fact is None:    # the first telling may be left out of this view (a later article)
+            first = self.articles.get(match["article_id"])
             fact = self.corroborated_facts[key] = {
-                "id": key, "text": sentence["text"], "outlets": [first.get("outlet", "?")]}
+                "id": key, "text": sentence["text"], "outlets": [first["outlet"]] if first else []}
         if article["outlet"] not in fact["outlets"]:
             fact["outlets"].append(article["outlet"])
 
@@ -256,13 +256,14 @@ def news_view(slug: str, events: Iterable[RecordedEvent], news_date: date | date
             return data["analysis"]["article_id"] in later_articles
         if "article" not in data:               # the story's own events
             return False
-        if data["article"]["id"] in later_articles or \
-                data.get("development_id") in later_developments:
-            return True
-        if event.type == ev.DEVELOPMENT_DETECTED and dated_later(data["development"].get("date")):
-            later_developments.add(data["development"]["id"])
-            return True
-        return event.type == ev.MATTER_STATUS_CHANGED and dated_later(data.get("date"))
+        reported_later = data["article"]["id"] in later_articles
+        if event.type == ev.DEVELOPMENT_DETECTED:
+            development = data["development"]
+            if reported_later or dated_later(development.get("date")):
+                later_developments.add(development["id"])
+            return development["id"] in later_developments
+        return reported_later or data.get("development_id") in later_developments or \
+            (event.type == ev.MATTER_STATUS_CHANGED and dated_later(data.get("date")))
 
     view = StoryView(slug)
     for event in events:

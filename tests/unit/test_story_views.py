@@ -142,3 +142,16 @@ def test_a_news_date_leaves_out_later_articles_and_later_dated_developments():
     assert news_view("s", events, date(2017, 5, 4)).facts() == []
     assert news_view("s", events, date(2017, 5, 5)).corroborations == {}   # of a later ruling
     assert news_view("s", events, date(2017, 5, 6)).corroborations["d1"]
+
+
+def test_a_news_date_leaves_out_what_a_later_article_reported_and_its_corroborations():
+    from services.story.projection import news_view
+    events = story_events()
+    # the first article to arrive was published after the second, which corroborates it
+    later = dict(REF, published_at="2017-05-06T20:00:00+00:00")
+    events[1] = event(2, "ArticleAttached", {"article": {**later, "body": "b"}})
+    view = news_view("s", events, date(2017, 5, 5))
+    assert list(view.articles) == ["a2"]
+    assert (view.developments, view.corroborations, view.matters) == ([], {}, {})
+    assert view.facts() == []                  # one outlet has told it by then
+    assert news_view("s", events, date(2017, 5, 6)).corroborations["d1"]
