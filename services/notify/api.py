@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from services.notify import store
 from services.notify.clients import StoryFeedClient
-from services.notify.dispatcher import run_dispatcher
+from services.notify.dispatcher import hand_over, run_dispatcher
 from services.notify.matching import sample_alert_body
 from services.notify.messages import atom_feed, templates
 from services.notify.models import (
@@ -291,7 +291,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
             found(session, Subscription, subscription_id, "subscription")
         delivery_id = store.add_test_delivery(engine, subscription_id,
                                               sample_alert_body(settings.public_url, utcnow()))
-        send_later(delivery_id)
+        hand_over(engine, [delivery_id], send_later)
         return {"delivery_id": delivery_id}
 
     # Deliveries
@@ -327,8 +327,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     def redrive_deliveries(body: RedriveRequest):
         """Failed deliveries (of active subscriptions) get a fresh retry schedule."""
         ids = store.redrive(engine, body.subscription_id, body.delivery_ids)
-        for delivery_id in ids:
-            send_later(delivery_id)
+        hand_over(engine, ids, send_later)
         return {"redriven": ids}
 
     # Unsubscribe links (no API key: the signed token is the credential)

@@ -162,6 +162,21 @@ def take_due(engine: Engine, limit: int = 500) -> list[str]:
     return list(ids)
 
 
+def release(engine: Engine, delivery_ids: list[str] | None = None) -> int:
+    """Pending deliveries marked enqueued whose task never reached the broker, or was lost
+    with it, marked not enqueued: the next pass enqueues them (due ones at once, later ones
+    when due). None: every pending delivery marked enqueued. A task that does reach a worker
+    after all finds its delivery taken by the other and does nothing."""
+    with Session(engine) as session:
+        query = update(Delivery).where(col(Delivery.status) == PENDING,
+                                       col(Delivery.enqueued_at).is_not(None))
+        if delivery_ids is not None:
+            query = query.where(col(Delivery.id).in_(delivery_ids))
+        released = session.exec(query.values(enqueued_at=None)).rowcount
+        session.commit()
+        return released
+
+
 def claim(engine: Engine, delivery_id: str, claim_seconds: int = CLAIM_SECONDS
           ) -> tuple[Delivery, Subscription | None] | None:
     """Take a pending delivery for sending; None if it is delivered, failed or taken."""

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from services.notify import store
 from services.notify.channels import SendResult, send_email, send_slack, send_webhook
+from services.notify.dispatcher import hand_over
 from services.notify.messages import email_message, notice_message, slack_message
 from services.notify.models import DELIVERED, PENDING, TEST, Delivery, DeliveryAttempt, Subscription
 from services.notify.policy import after_attempt, failing_too_long, signing_secrets, use_countdown
@@ -89,7 +90,8 @@ def deliver(delivery_id: str, http: httpx.Client,
         free_at = store.reserve_hook(engine, sub.target, settings.slack_interval)
         if free_at is not None:
             store.defer(engine, delivery_id, free_at)
-            schedule(delivery_id, max(0.0, (free_at - utcnow()).total_seconds()))
+            wait = max(0.0, (free_at - utcnow()).total_seconds())
+            hand_over(engine, [delivery_id], lambda d: schedule(d, wait))
             return "deferred"
     result = send(settings, http, delivery, sub)
     now = utcnow()
@@ -103,7 +105,7 @@ def deliver(delivery_id: str, http: httpx.Client,
     failing_since = store.settle(engine, delivery_id, attempt, outcome.status,
                                  now + outcome.delay if outcome.delay else None, countdown, sub)
     if countdown:
-        schedule(delivery_id, outcome.delay.total_seconds())
+        hand_over(engine, [delivery_id], lambda d: schedule(d, outcome.delay.total_seconds()))
     reason = outcome.disable_reason or failing_too_long(failing_since, now,
                                                         settings.disable_after_hours)
     if reason and delivery.kind != TEST and store.disable(engine, sub.id, reason):
@@ -135,20 +137,16 @@ def sweep_task() -> int:
     total = 0
     while True:
         ids = store.take_due(engine)
-        for delivery_id in ids:
-            enqueue(delivery_id)
-        total += len(ids)
-        if len(ids) < 500:
+        handed = hand_over(engine, ids, enqueue)
+        total += handed
+        if len(ids) < 500 or handed < len(ids):
             return total
 
 
 @celery_app.task(name="notify.digests")
 def digests_task() -> int:
     engine = get_engine(current_settings().service_database_url("notify"))
-    ids = store.close_digests(engine)
-    for delivery_id in ids:
-        enqueue(delivery_id)
-    return len(ids)
+    return hand_over(engine, store.close_digests(engine), enqueue)
 
 
 __all__ = ["DELIVERED", "deliver", "deliver_task", "digests_task",
