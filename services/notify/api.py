@@ -27,6 +27,7 @@ from services.notify.models import (
     Subscriber,
     Subscription,
 )
+from services.notify.policy import attempt_states
 from services.notify.schemas import (
     AlertQueued,
     AttemptPublic,
@@ -316,11 +317,13 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     @app.get("/v1/deliveries/{delivery_id}/attempts", response_model=list[AttemptPublic],
              dependencies=[require_key], tags=["deliveries"])
     def read_attempts(delivery_id: str, session: SessionDep):
-        found(session, Delivery, delivery_id, "delivery")
+        delivery = found(session, Delivery, delivery_id, "delivery")
         rows = session.exec(select(DeliveryAttempt)
                             .where(col(DeliveryAttempt.delivery_id) == delivery_id)
-                            .order_by(col(DeliveryAttempt.id)))
-        return [r.model_dump() for r in rows]
+                            .order_by(col(DeliveryAttempt.id))).all()
+        states = attempt_states([r.state for r in rows], delivery.status,
+                                delivery.claimed_until, utcnow())
+        return [{**r.model_dump(), "state": state} for r, state in zip(rows, states, strict=True)]
 
     @app.post("/v1/deliveries/redrive", response_model=Redriven, dependencies=[require_key],
               tags=["deliveries"])

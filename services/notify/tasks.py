@@ -11,7 +11,7 @@ from services.notify import store
 from services.notify.channels import SendResult, send_email, send_slack, send_webhook
 from services.notify.dispatcher import hand_over
 from services.notify.messages import email_message, notice_message, slack_message
-from services.notify.models import DELIVERED, PENDING, TEST, Delivery, DeliveryAttempt, Subscription
+from services.notify.models import DELIVERED, PENDING, TEST, Delivery, Subscription
 from services.notify.policy import after_attempt, failing_too_long, signing_secrets, use_countdown
 from services.notify.tokens import UNSUBSCRIBE, sign, signing_key
 from shared.db import get_engine, utcnow
@@ -80,16 +80,15 @@ def deliver(delivery_id: str, http: httpx.Client,
     claimed = store.claim(engine, delivery_id, settings.delivery_claim_seconds)
     if claimed is None:
         return "skipped"
-    delivery, sub = claimed
+    delivery, sub, attempt = claimed
     if sub is None or (not sub.active and delivery.kind != TEST):
-        reason = "subscription deleted" if sub is None else "subscription disabled"
-        store.settle(engine, delivery_id, DeliveryAttempt(delivery_id=delivery_id, error=reason),
-                     store.FAILED)
+        attempt.error = "subscription deleted" if sub is None else "subscription disabled"
+        store.settle(engine, delivery_id, attempt, store.FAILED)
         return store.FAILED
     if sub.channel == "slack":
         free_at = store.reserve_hook(engine, sub.target, settings.slack_interval)
         if free_at is not None:
-            store.defer(engine, delivery_id, free_at)
+            store.defer(engine, delivery_id, attempt.id, free_at)
             wait = max(0.0, (free_at - utcnow()).total_seconds())
             hand_over(engine, [delivery_id], lambda d: schedule(d, wait))
             return "deferred"
@@ -97,9 +96,8 @@ def deliver(delivery_id: str, http: httpx.Client,
     now = utcnow()
     if sub.channel == "slack" and result.status_code == 429 and result.retry_after:
         store.hold_hook(engine, sub.target, now + timedelta(seconds=result.retry_after))
-    attempt = DeliveryAttempt(delivery_id=delivery_id, attempted_at=now,
-                              status_code=result.status_code, error=result.error,
-                              response_excerpt=result.excerpt, duration_ms=result.duration_ms)
+    attempt.status_code, attempt.error = result.status_code, result.error
+    attempt.response_excerpt, attempt.duration_ms = result.excerpt, result.duration_ms
     outcome = after_attempt(result, delivery.attempts + 1, settings.delivery_max_attempts)
     countdown = outcome.status == PENDING and use_countdown(outcome.delay)
     failing_since = store.settle(engine, delivery_id, attempt, outcome.status,
