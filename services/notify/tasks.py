@@ -5,6 +5,7 @@ import os
 from datetime import timedelta
 
 import httpx
+from celery import bootsteps
 from sqlalchemy import Engine
 
 from services.notify import store
@@ -16,7 +17,7 @@ from services.notify.policy import after_attempt, failing_too_long, signing_secr
 from services.notify.tokens import UNSUBSCRIBE, sign, signing_key
 from shared.db import get_engine, utcnow
 from shared.settings import Settings
-from shared.tasks import celery_app, current_settings
+from shared.tasks import NOTIFY_QUEUE, celery_app, current_settings
 from shared.urlguard import UnsafeURL, check_url, guarded_transport
 
 log = logging.getLogger("storywire.notify.tasks")
@@ -146,6 +147,31 @@ def digests_task() -> int:
     engine = get_engine(current_settings().service_database_url("notify"))
     return hand_over(engine, store.close_digests(engine), enqueue)
 
+
+class ReleaseOnConnect(bootsteps.StartStopStep):
+    """Each time a notify worker (re)connects to the broker: the tasks it held when the
+    connection dropped are gone (reserved and countdown tasks are dropped with the connection),
+    and a broker restarted without persistence has lost its queue too. Every pending delivery
+    marked enqueued is marked not enqueued again; the dispatcher's next pass enqueues it
+    (due ones within seconds, countdown retries when due). A task that survived finds its
+    delivery taken by the duplicate, or the duplicate finds it taken, and does nothing."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c):
+        if NOTIFY_QUEUE not in c.app.amqp.queues.consume_from:
+            return
+        try:
+            released = store.release(get_engine(
+                current_settings().service_database_url("notify")))
+        except Exception:  # the database may be down too: the stale-enqueue rule remains
+            log.exception("could not release deliveries enqueued before the connection")
+            return
+        if released:
+            log.info("%d deliveries enqueued before this connection go out again", released)
+
+
+celery_app.steps["consumer"].add(ReleaseOnConnect)
 
 __all__ = ["DELIVERED", "deliver", "deliver_task", "digests_task",
            "sweep_task"]
