@@ -214,11 +214,51 @@ def cmd_articles(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from shared.tasks import celery_app
+    """Run the Celery worker as a child and start it again whenever it exits with an error
+    (an unrecoverable error in the broker client ends a worker for good). A clean exit, or
+    SIGTERM / SIGINT to this process (passed on to the worker, which finishes its tasks), ends
+    the command."""
+    import signal
+    import subprocess
+    import time
 
-    celery_app.worker_main(["worker", "--loglevel", get_settings().log_level,
-                            "--concurrency", str(args.concurrency), "--queues", args.queues])
-    return 0
+    log = logging.getLogger("storywire.worker")
+    command = worker_command(args.concurrency, args.queues, get_settings().log_level)
+    stopping = False
+    child: subprocess.Popen | None = None
+
+    def pass_on(signum, frame):
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, pass_on)
+    signal.signal(signal.SIGINT, pass_on)
+    quick_exits = 0
+    while True:
+        started = time.monotonic()
+        child = subprocess.Popen(command)
+        code = child.wait()
+        if stopping or code == 0:
+            return 0
+        quick_exits = quick_exits + 1 if time.monotonic() - started < 60 else 0
+        delay = restart_delay(quick_exits)
+        log.error("the worker exited with %s; starting it again in %.0f s", code, delay)
+        time.sleep(delay)
+        if stopping:
+            return 0
+
+
+def worker_command(concurrency: int, queues: str, log_level: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "shared.tasks", "worker",
+            "--loglevel", log_level, "--concurrency", str(concurrency), "--queues", queues]
+
+
+def restart_delay(quick_exits: int) -> float:
+    """Seconds before starting the worker again: 1 after one that ran a while, then 2, 4, ...
+    up to 30 for each exit in a row soon after starting."""
+    return float(min(2 ** quick_exits, 30))
 
 
 def cmd_beat(args) -> int:

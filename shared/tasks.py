@@ -38,7 +38,13 @@ def make_celery(broker_url: str, settings: Settings | None = None) -> Celery:
         task_soft_time_limit=50,
         task_ignore_result=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        # A worker outlives its broker: it reconnects for as long as the broker is away, and
+        # tasks running when the connection drops finish (their sends are settled in the
+        # database; cancelling them mid-send would only send them again).
+        broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         task_default_queue=NOTIFY_QUEUE,
         beat_schedule=beat_schedule(settings),
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

@@ -168,3 +168,52 @@ def allow_loopback_urls(monkeypatch):
     use unless the operator allows it; child processes inherit this. Tests of the URL guard
     build their own Settings."""
     monkeypatch.setenv("STORYWIRE_ALLOW_PRIVATE_URLS", "true")
+
+
+class RedisServer:
+    """A private `redis-server` on a free port of its own, without persistence (killing it
+    loses every queued message, as a broker restart without disk does)."""
+
+    def __init__(self, log_path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self) -> None:
+        import subprocess
+
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no"], stdout=log, stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        wait_until(lambda: self._pong(client), 10, what=f"redis-server on {self.port}")
+        client.close()
+
+    @staticmethod
+    def _pong(client) -> bool:
+        try:
+            return client.ping()
+        except redis.RedisError:
+            return False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_connect_timeout=2)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server the test starts, kills and restarts (not started yet)."""
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        missing("redis-server", "not installed")
+    server = RedisServer(tmp_path / "redis-server.log")
+    yield server
+    server.kill()

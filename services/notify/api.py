@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from services.notify import store
 from services.notify.clients import StoryFeedClient
-from services.notify.dispatcher import run_dispatcher
+from services.notify.dispatcher import hand_over, run_dispatcher
 from services.notify.matching import sample_alert_body
 from services.notify.messages import atom_feed, templates
 from services.notify.models import (
@@ -27,6 +27,7 @@ from services.notify.models import (
     Subscriber,
     Subscription,
 )
+from services.notify.policy import attempt_states
 from services.notify.schemas import (
     AlertQueued,
     AttemptPublic,
@@ -291,7 +292,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
             found(session, Subscription, subscription_id, "subscription")
         delivery_id = store.add_test_delivery(engine, subscription_id,
                                               sample_alert_body(settings.public_url, utcnow()))
-        send_later(delivery_id)
+        hand_over(engine, [delivery_id], send_later)
         return {"delivery_id": delivery_id}
 
     # Deliveries
@@ -316,19 +317,20 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     @app.get("/v1/deliveries/{delivery_id}/attempts", response_model=list[AttemptPublic],
              dependencies=[require_key], tags=["deliveries"])
     def read_attempts(delivery_id: str, session: SessionDep):
-        found(session, Delivery, delivery_id, "delivery")
+        delivery = found(session, Delivery, delivery_id, "delivery")
         rows = session.exec(select(DeliveryAttempt)
                             .where(col(DeliveryAttempt.delivery_id) == delivery_id)
-                            .order_by(col(DeliveryAttempt.id)))
-        return [r.model_dump() for r in rows]
+                            .order_by(col(DeliveryAttempt.id))).all()
+        states = attempt_states([r.state for r in rows], delivery.status,
+                                delivery.claimed_until, utcnow())
+        return [{**r.model_dump(), "state": state} for r, state in zip(rows, states, strict=True)]
 
     @app.post("/v1/deliveries/redrive", response_model=Redriven, dependencies=[require_key],
               tags=["deliveries"])
     def redrive_deliveries(body: RedriveRequest):
         """Failed deliveries (of active subscriptions) get a fresh retry schedule."""
         ids = store.redrive(engine, body.subscription_id, body.delivery_ids)
-        for delivery_id in ids:
-            send_later(delivery_id)
+        hand_over(engine, ids, send_later)
         return {"redriven": ids}
 
     # Unsubscribe links (no API key: the signed token is the credential)

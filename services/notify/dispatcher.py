@@ -15,6 +15,21 @@ from services.notify.clients import StoryFeedClient
 log = logging.getLogger("storywire.notify.dispatcher")
 
 
+def hand_over(engine: Engine, delivery_ids: list[str], enqueue: Callable[[str], None]) -> int:
+    """Enqueue deliveries marked enqueued, in order. When the broker refuses one (it is down),
+    that one and the rest are marked not enqueued again, so the next pass retries them.
+    Returns how many reached the broker."""
+    for done, delivery_id in enumerate(delivery_ids):
+        try:
+            enqueue(delivery_id)
+        except Exception as exc:  # the broker's errors vary by transport
+            store.release(engine, delivery_ids[done:])
+            log.warning("broker unavailable (%s); %d deliveries wait for the next pass",
+                        type(exc).__name__, len(delivery_ids) - done)
+            return done
+    return len(delivery_ids)
+
+
 async def dispatch_once(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[str], None],
                         batch: int, public_url: str) -> int:
     """One pass: read a page of the feed, record deliveries, enqueue what is due.
@@ -26,14 +41,14 @@ async def dispatch_once(engine: Engine, feed: StoryFeedClient, enqueue: Callable
     if page["events"]:
         await asyncio.to_thread(store.record_deliveries, engine, page["events"],
                                 page["next_after"], public_url)
-    for delivery_id in await asyncio.to_thread(store.take_due, engine):
-        enqueue(delivery_id)
+    due = await asyncio.to_thread(store.take_due, engine)
+    await asyncio.to_thread(hand_over, engine, due, enqueue)  # a broker outage blocks a while
     return len(page["events"])
 
 
 async def close_digests(engine: Engine, enqueue: Callable[[str], None]) -> None:
-    for delivery_id in await asyncio.to_thread(store.close_digests, engine):
-        enqueue(delivery_id)
+    created = await asyncio.to_thread(store.close_digests, engine)
+    await asyncio.to_thread(hand_over, engine, created, enqueue)
 
 
 async def run_dispatcher(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[str], None],

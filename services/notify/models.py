@@ -17,6 +17,9 @@ checkpoints = Checkpoints(checkpoint_table("notify_checkpoints"))
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
 ALERT, DIGEST, TEST = "alert", "digest", "test"  # kinds of delivery
 REALTIME = "realtime"
+# An attempt is recorded as started before its send and completed after it; a started attempt
+# whose claim lapsed (the worker died mid-send) is interrupted.
+STARTED, COMPLETED, INTERRUPTED = "started", "completed", "interrupted"
 
 
 def new_id(prefix: str) -> str:
@@ -84,6 +87,7 @@ class DeliveryAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(max_length=40, index=True)
     attempted_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
+    state: str = Field(default=STARTED, max_length=12)
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=500)
     response_excerpt: str | None = Field(default=None, sa_column=Column(Text))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.notify.channels import SendResult
-from services.notify.models import DELIVERED, FAILED, PENDING
+from services.notify.models import DELIVERED, FAILED, INTERRUPTED, PENDING, SENDING, STARTED
 
 # Waits before attempts 2, 3, ...: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 24 h.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 86400)
@@ -59,3 +59,12 @@ def signing_secrets(secret: str, previous: str | None, previous_until: datetime 
     if previous and previous_until and now < previous_until:
         return [secret, previous]
     return [secret]
+
+
+def attempt_states(states: list[str], delivery_status: str, claimed_until: datetime | None,
+                   now: datetime) -> list[str]:
+    """The attempts' states as shown, oldest first: only the last attempt of a delivery whose
+    claim still holds can be under way; any other started attempt was cut short."""
+    live = delivery_status == SENDING and claimed_until is not None and claimed_until > now
+    return [INTERRUPTED if state == STARTED and not (live and i == len(states) - 1) else state
+            for i, state in enumerate(states)]

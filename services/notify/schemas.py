@@ -161,6 +161,8 @@ class DeliveryPublic(BaseModel):
 
 class AttemptPublic(BaseModel):
     attempted_at: datetime
+    state: str = Field(description="started (under way), completed, or interrupted (cut "
+                       "short: the worker stopped mid-send; the delivery is sent again)")
     status_code: int | None
     error: str | None
     response_excerpt: str | None

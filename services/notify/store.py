@@ -4,7 +4,7 @@ re-enqueued; digests closed; Slack hooks paced."""
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import Engine, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -12,12 +12,15 @@ from services.notify import digest as windows
 from services.notify.matching import DEVELOPMENT_DETECTED, alert_body, digest_body, match_reason
 from services.notify.models import (
     ALERT,
+    COMPLETED,
     DELIVERED,
     DIGEST,
     FAILED,
+    INTERRUPTED,
     PENDING,
     REALTIME,
     SENDING,
+    STARTED,
     TEST,
     Delivery,
     DeliveryAttempt,
@@ -33,6 +36,7 @@ from shared.db import utcnow
 DISPATCHER = "notify-dispatcher"
 CLAIM_SECONDS = 120
 STALE_ENQUEUE = timedelta(minutes=5)
+INTERRUPTED_ERROR = "interrupted: the send did not finish (its worker stopped)"
 
 
 def _insert(conn):
@@ -138,10 +142,18 @@ def _close_digest(engine: Engine, subscription_id: str, start: datetime, end: da
 def take_due(engine: Engine, limit: int = 500) -> list[str]:
     """Pending deliveries whose time has come and that no live task holds; marks them enqueued.
 
-    Also returns to pending any delivery whose worker died mid-send (claim expired).
+    Also returns to pending any delivery whose worker died mid-send (claim expired); its
+    started attempt is recorded as interrupted.
     """
     now = utcnow()
     with Session(engine) as session:
+        lapsed = select(Delivery.id).where(col(Delivery.status) == SENDING,
+                                           col(Delivery.claimed_until) < now)
+        session.exec(
+            update(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(lapsed),
+                                          col(DeliveryAttempt.state) == STARTED)
+            .values(state=INTERRUPTED, error=INTERRUPTED_ERROR)
+        )
         session.exec(
             update(Delivery).where(col(Delivery.status) == SENDING,
                                    col(Delivery.claimed_until) < now)
@@ -162,9 +174,26 @@ def take_due(engine: Engine, limit: int = 500) -> list[str]:
     return list(ids)
 
 
+def release(engine: Engine, delivery_ids: list[str] | None = None) -> int:
+    """Pending deliveries marked enqueued whose task never reached the broker, or was lost
+    with it, marked not enqueued: the next pass enqueues them (due ones at once, later ones
+    when due). None: every pending delivery marked enqueued. A task that does reach a worker
+    after all finds its delivery taken by the other and does nothing."""
+    with Session(engine) as session:
+        query = update(Delivery).where(col(Delivery.status) == PENDING,
+                                       col(Delivery.enqueued_at).is_not(None))
+        if delivery_ids is not None:
+            query = query.where(col(Delivery.id).in_(delivery_ids))
+        released = session.exec(query.values(enqueued_at=None)).rowcount
+        session.commit()
+        return released
+
+
 def claim(engine: Engine, delivery_id: str, claim_seconds: int = CLAIM_SECONDS
-          ) -> tuple[Delivery, Subscription | None] | None:
-    """Take a pending delivery for sending; None if it is delivered, failed or taken."""
+          ) -> tuple[Delivery, Subscription | None, DeliveryAttempt] | None:
+    """Take a pending delivery for sending and record its attempt as started (before the
+    send, so a send cut short by a dead worker is in the attempts too); None if it is
+    delivered, failed or taken."""
     now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
         row = session.execute(
@@ -177,8 +206,10 @@ def claim(engine: Engine, delivery_id: str, claim_seconds: int = CLAIM_SECONDS
             session.commit()
             return None
         sub = session.get(Subscription, row["subscription_id"])
+        attempt = DeliveryAttempt(delivery_id=delivery_id, attempted_at=now)
+        session.add(attempt)
         session.commit()
-        return Delivery(**row), sub
+        return Delivery(**row), sub, attempt
 
 
 def owner(engine: Engine, subscription: Subscription) -> Subscriber | None:
@@ -190,7 +221,8 @@ def owner(engine: Engine, subscription: Subscription) -> Subscriber | None:
 def settle(engine: Engine, delivery_id: str, attempt: DeliveryAttempt, status: str,
            next_attempt_at: datetime | None = None, enqueued: bool = False,
            subscription: Subscription | None = None) -> datetime | None:
-    """Record an attempt and the delivery's new status in one transaction. A success clears
+    """Complete the claimed attempt and record the delivery's new status in one transaction.
+    A success clears
     the endpoint's failing streak; a failure starts one (`subscription`: as claimed, to skip
     writes that change nothing). `enqueued`: a countdown task for `next_attempt_at` is on its
     way. Returns since when the endpoint has been failing, if it is."""
@@ -208,7 +240,9 @@ def settle(engine: Engine, delivery_id: str, attempt: DeliveryAttempt, status: s
         kind, subscription_id = session.execute(
             update(table).where(table.c.id == delivery_id).values(**values)
             .returning(table.c.kind, table.c.subscription_id)).one()
-        session.add(attempt)
+        session.exec(update(DeliveryAttempt).where(col(DeliveryAttempt.id) == attempt.id).values(
+            state=COMPLETED, status_code=attempt.status_code, error=attempt.error,
+            response_excerpt=attempt.response_excerpt, duration_ms=attempt.duration_ms))
         failing_since = None
         if kind != TEST and failed:
             failing_since = subscription.failing_since if subscription else None
@@ -235,10 +269,11 @@ def disable(engine: Engine, subscription_id: str, reason: str) -> bool:
         return bool(changed)
 
 
-def defer(engine: Engine, delivery_id: str, until: datetime) -> None:
-    """Put a claimed delivery back without an attempt (its Slack hook is busy); a countdown
-    task for `until` is on its way."""
+def defer(engine: Engine, delivery_id: str, attempt_id: int, until: datetime) -> None:
+    """Put a claimed delivery back without an attempt (its Slack hook is busy: the started
+    attempt goes); a countdown task for `until` is on its way."""
     with Session(engine) as session:
+        session.exec(delete(DeliveryAttempt).where(col(DeliveryAttempt.id) == attempt_id))
         session.exec(update(Delivery).where(col(Delivery.id) == delivery_id,
                                             col(Delivery.status) == SENDING)
                      .values(status=PENDING, claimed_until=None, next_attempt_at=until,

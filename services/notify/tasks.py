@@ -5,17 +5,19 @@ import os
 from datetime import timedelta
 
 import httpx
+from celery import bootsteps
 from sqlalchemy import Engine
 
 from services.notify import store
 from services.notify.channels import SendResult, send_email, send_slack, send_webhook
+from services.notify.dispatcher import hand_over
 from services.notify.messages import email_message, notice_message, slack_message
-from services.notify.models import DELIVERED, PENDING, TEST, Delivery, DeliveryAttempt, Subscription
+from services.notify.models import DELIVERED, PENDING, TEST, Delivery, Subscription
 from services.notify.policy import after_attempt, failing_too_long, signing_secrets, use_countdown
 from services.notify.tokens import UNSUBSCRIBE, sign, signing_key
 from shared.db import get_engine, utcnow
 from shared.settings import Settings
-from shared.tasks import celery_app, current_settings
+from shared.tasks import NOTIFY_QUEUE, celery_app, current_settings
 from shared.urlguard import UnsafeURL, check_url, guarded_transport
 
 log = logging.getLogger("storywire.notify.tasks")
@@ -79,31 +81,30 @@ def deliver(delivery_id: str, http: httpx.Client,
     claimed = store.claim(engine, delivery_id, settings.delivery_claim_seconds)
     if claimed is None:
         return "skipped"
-    delivery, sub = claimed
+    delivery, sub, attempt = claimed
     if sub is None or (not sub.active and delivery.kind != TEST):
-        reason = "subscription deleted" if sub is None else "subscription disabled"
-        store.settle(engine, delivery_id, DeliveryAttempt(delivery_id=delivery_id, error=reason),
-                     store.FAILED)
+        attempt.error = "subscription deleted" if sub is None else "subscription disabled"
+        store.settle(engine, delivery_id, attempt, store.FAILED)
         return store.FAILED
     if sub.channel == "slack":
         free_at = store.reserve_hook(engine, sub.target, settings.slack_interval)
         if free_at is not None:
-            store.defer(engine, delivery_id, free_at)
-            schedule(delivery_id, max(0.0, (free_at - utcnow()).total_seconds()))
+            store.defer(engine, delivery_id, attempt.id, free_at)
+            wait = max(0.0, (free_at - utcnow()).total_seconds())
+            hand_over(engine, [delivery_id], lambda d: schedule(d, wait))
             return "deferred"
     result = send(settings, http, delivery, sub)
     now = utcnow()
     if sub.channel == "slack" and result.status_code == 429 and result.retry_after:
         store.hold_hook(engine, sub.target, now + timedelta(seconds=result.retry_after))
-    attempt = DeliveryAttempt(delivery_id=delivery_id, attempted_at=now,
-                              status_code=result.status_code, error=result.error,
-                              response_excerpt=result.excerpt, duration_ms=result.duration_ms)
+    attempt.status_code, attempt.error = result.status_code, result.error
+    attempt.response_excerpt, attempt.duration_ms = result.excerpt, result.duration_ms
     outcome = after_attempt(result, delivery.attempts + 1, settings.delivery_max_attempts)
     countdown = outcome.status == PENDING and use_countdown(outcome.delay)
     failing_since = store.settle(engine, delivery_id, attempt, outcome.status,
                                  now + outcome.delay if outcome.delay else None, countdown, sub)
     if countdown:
-        schedule(delivery_id, outcome.delay.total_seconds())
+        hand_over(engine, [delivery_id], lambda d: schedule(d, outcome.delay.total_seconds()))
     reason = outcome.disable_reason or failing_too_long(failing_since, now,
                                                         settings.disable_after_hours)
     if reason and delivery.kind != TEST and store.disable(engine, sub.id, reason):
@@ -135,21 +136,42 @@ def sweep_task() -> int:
     total = 0
     while True:
         ids = store.take_due(engine)
-        for delivery_id in ids:
-            enqueue(delivery_id)
-        total += len(ids)
-        if len(ids) < 500:
+        handed = hand_over(engine, ids, enqueue)
+        total += handed
+        if len(ids) < 500 or handed < len(ids):
             return total
 
 
 @celery_app.task(name="notify.digests")
 def digests_task() -> int:
     engine = get_engine(current_settings().service_database_url("notify"))
-    ids = store.close_digests(engine)
-    for delivery_id in ids:
-        enqueue(delivery_id)
-    return len(ids)
+    return hand_over(engine, store.close_digests(engine), enqueue)
 
+
+class ReleaseOnConnect(bootsteps.StartStopStep):
+    """Each time a notify worker (re)connects to the broker: the tasks it held when the
+    connection dropped are gone (reserved and countdown tasks are dropped with the connection),
+    and a broker restarted without persistence has lost its queue too. Every pending delivery
+    marked enqueued is marked not enqueued again; the dispatcher's next pass enqueues it
+    (due ones within seconds, countdown retries when due). A task that survived finds its
+    delivery taken by the duplicate, or the duplicate finds it taken, and does nothing."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c):
+        if NOTIFY_QUEUE not in c.app.amqp.queues.consume_from:
+            return
+        try:
+            released = store.release(get_engine(
+                current_settings().service_database_url("notify")))
+        except Exception:  # the database may be down too: the stale-enqueue rule remains
+            log.exception("could not release deliveries enqueued before the connection")
+            return
+        if released:
+            log.info("%d deliveries enqueued before this connection go out again", released)
+
+
+celery_app.steps["consumer"].add(ReleaseOnConnect)
 
 __all__ = ["DELIVERED", "deliver", "deliver_task", "digests_task",
            "sweep_task"]

@@ -1,14 +1,16 @@
 """Deliveries through a real `celery worker` process on Redis to a loopback webhook receiver."""
 
 from conftest import wait_until
+from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from services.demo.receiver import WebhookReceiver
 from services.notify import store
-from services.notify.api import new_secret
+from services.notify.api import create_app, new_secret
 from services.notify.models import Delivery, DeliveryAttempt, Subscription
 from shared.db import get_engine
 from shared.migrate import upgrade
+from shared.settings import Settings
 from shared.tasks import make_celery
 
 
@@ -154,6 +156,10 @@ def test_a_worker_killed_mid_send_delivers_after_restart_exactly_once(
         first = processes("worker-1", args, env)
         wait_until(lambda: len(receiver.requests) == 1, 30,
                    what=f"the send to start\n{first.output()}")
+        api = TestClient(create_app(Settings(notify_database_url=pg_url),
+                                    run_dispatch_loop=False))
+        attempts = f"/v1/deliveries/{delivery_id}/attempts"
+        assert [a["state"] for a in api.get(attempts).json()] == ["started"]
         first.kill()  # SIGKILL to the whole process group, mid-send
         hold.set()
         assert statuses(engine)["d1"] == "sending"
@@ -165,3 +171,9 @@ def test_a_worker_killed_mid_send_delivers_after_restart_exactly_once(
         assert {a["id"] for a in alerts} == {delivery_id}  # one alert, one webhook-id
         assert alerts[0]["payload"]["data"]["development"]["id"] == "d1"
         assert len(alerts) == 2  # the first copy reached the receiver before the kill
+        # The cut-off send is in the attempts, before the one that delivered.
+        cut, sent = api.get(attempts).json()
+        assert cut["state"] == "interrupted" and cut["status_code"] is None
+        assert "interrupted" in cut["error"]
+        assert sent["state"] == "completed" and sent["status_code"] == 200
+        assert cut["attempted_at"] < sent["attempted_at"]

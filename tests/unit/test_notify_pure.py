@@ -12,7 +12,12 @@ from services.notify.channels import webhook_headers
 from services.notify.digest import window, window_end
 from services.notify.matching import alert_body, digest_body
 from services.notify.messages import SLACK_MAX_BLOCKS, atom_feed, email_message, slack_message
-from services.notify.policy import failing_too_long, signing_secrets, use_countdown
+from services.notify.policy import (
+    attempt_states,
+    failing_too_long,
+    signing_secrets,
+    use_countdown,
+)
 from services.notify.tokens import FEED, UNSUBSCRIBE, sign, verify
 from shared.urlguard import UnsafeURL, check_url, forbidden_reason
 
@@ -141,3 +146,16 @@ def test_rotation_signs_with_both_secrets_until_the_grace_period_ends():
     assert len(headers["webhook-signature"].split(" ")) == 2
     for secret in (old, new):
         assert Webhook(secret).verify('{"a":1}', headers) == {"a": 1}
+
+
+def test_only_the_last_attempt_of_a_live_claim_is_under_way():
+    later, earlier = NOW + timedelta(seconds=60), NOW - timedelta(seconds=1)
+    assert attempt_states(["completed", "started"], "sending", later, NOW) == \
+        ["completed", "started"]
+    # The claim lapsed (the worker died mid-send) or the delivery moved on without it.
+    assert attempt_states(["started"], "sending", earlier, NOW) == ["interrupted"]
+    assert attempt_states(["started"], "pending", None, NOW) == ["interrupted"]
+    assert attempt_states(["started", "started"], "sending", later, NOW) == \
+        ["interrupted", "started"]
+    assert attempt_states(["interrupted", "completed"], "delivered", None, NOW) == \
+        ["interrupted", "completed"]
