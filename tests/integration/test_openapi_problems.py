@@ -44,3 +44,20 @@ def test_a_wrong_method_names_every_method_of_the_path(apps):
             assert response.headers["allow"] == allow
             assert response.headers["content-type"].startswith(PROBLEM_JSON)
             assert client.put("/healthz").headers["allow"] == "GET"
+
+
+def test_a_forwarded_article_dated_by_a_number_is_refused(apps):
+    article = {"id": "a1", "outlet": "Wire", "url": "https://wire.example/1", "title": "Ruling",
+               "published_at": 0, "body": "The judge ruled."}
+    auth = {"authorization": f"Bearer {KEY}"}
+    with TestClient(apps["story"]) as story:
+        head = story.get("/v1/events").json()["head"]
+        for path, body in (("/v1/articles", article),
+                           ("/v1/articles:batch", {"articles": [article]})):
+            response = story.post(path, json=body, headers=auth)
+            assert response.status_code == 422, response.text
+            assert response.json()["errors"][0]["loc"][-1] == "published_at"
+        assert story.get("/v1/events").json()["head"] == head      # nothing recorded
+        ok = story.post("/v1/articles", json={**article, "published_at": "2017-05-04T20:00:00Z"},
+                        headers=auth)
+        assert ok.status_code == 200, ok.text
