@@ -33,6 +33,49 @@ def operations(spec):
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_every_error_answer_is_documented_as_a_problem(apps):
+    for service, app in apps.items():
+        spec = app.openapi()
+        assert spec["components"]["schemas"]["Problem"]["required"] == ["type", "title",
+                                                                         "status"]
+        assert "HTTPValidationError" not in spec["components"]["schemas"]
+        for name, operation in operations(spec):
+            responses = operation["responses"]
+            assert "422" in responses, (service, name)
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    assert response["content"] == {PROBLEM_JSON: {"schema": {
+                        "$ref": "#/components/schemas/Problem"}}}, (service, name, status)
+            if "{" in name:
+                assert "404" in responses, (service, name)
+            if operation.get("security"):
+                assert "401" in responses, (service, name)
+
+    ingest = dict(operations(apps["ingest"].openapi()))
+    article = ingest["POST /v1/articles"]["responses"]
+    assert {"200", "202", "401", "403", "413", "415", "422"} <= set(article)
+    assert article["202"]["content"]["application/json"]["schema"]  # success keeps its schema
+    assert {"401", "404", "409", "413", "415"} <= set(ingest["POST /v1/webhooks/{integration}"]
+                                                       ["responses"])
+    assert "409" in ingest["POST /v1/feeds"]["responses"]
+    assert "security" not in ingest["POST /v1/webhooks/{integration}"]
+
+    story = dict(operations(apps["story"].openapi()))
+    state = story["GET /v1/stories/{slug}"]["responses"]
+    assert {"200", "304", "400", "404", "422"} <= set(state)
+    assert state["200"]["content"]["application/json"]["example"]["slug"]
+    assert "content" not in state["304"]
+    assert "409" in story["POST /v1/stories"]["responses"]
+    assert "413" in story["POST /v1/articles:batch"]["responses"]
+    assert "text/event-stream" in story["GET /v1/stories/{slug}/stream"]["responses"]["200"][
+        "content"]
+
+    notify = dict(operations(apps["notify"].openapi()))
+    assert "409" in notify["POST /v1/subscriptions/{subscription_id}/secret"]["responses"]
+    assert "401" not in notify["GET /v1/unsubscribe/{token}"]["responses"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_wrong_method_names_every_method_of_the_path(apps):
     expected = {"ingest": ("/v1/feeds/feed_1", "DELETE, GET"),
                 "story": ("/v1/stories/a-story", "GET, PATCH"),
