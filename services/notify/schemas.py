@@ -83,7 +83,8 @@ class SubscriptionCreate(Filters):
     rate: Rate = "realtime"
     digest_time: str = Field(default="08:00", description="Local HH:MM of the digest "
                              "(hourly digests use its minutes)")
-    digest_weekday: int = Field(default=0, ge=0, le=6, description="Weekly: 0 is Monday")
+    digest_weekday: int = Field(default=0, ge=0, le=6, strict=True,  # true is no weekday
+                                description="Weekly: 0 is Monday")
 
     _email = field_validator("email")(check_email)
     _clock = field_validator("digest_time")(check_clock)
@@ -110,7 +111,7 @@ class SubscriptionUpdate(BaseModel):
     outcomes: list[str] | None = Field(default=None, max_length=20)
     rate: Rate | None = None
     digest_time: str | None = None
-    digest_weekday: int | None = Field(default=None, ge=0, le=6)
+    digest_weekday: int | None = Field(default=None, ge=0, le=6, strict=True)
     active: bool | None = Field(default=None, description="true re-enables a disabled one")
 
     _email = field_validator("email")(check_email)

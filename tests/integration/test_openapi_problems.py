@@ -1,6 +1,6 @@
 """Every service's OpenAPI documents each error it can answer as application/problem+json, and
-the answers match: a wrong method names every allowed one, a forwarded article's date must be
-text as documented."""
+the answers match: a wrong method names every allowed one, a value of another JSON type than
+documented is refused (a forwarded article's date as a number, a weekday as a boolean)."""
 
 import pytest
 from fastapi.testclient import TestClient
@@ -104,3 +104,17 @@ def test_a_forwarded_article_dated_by_a_number_is_refused(apps):
         ok = story.post("/v1/articles", json={**article, "published_at": "2017-05-04T20:00:00Z"},
                         headers=auth)
         assert ok.status_code == 200, ok.text
+
+
+def test_a_digest_weekday_given_as_a_boolean_is_refused(apps):
+    auth = {"authorization": f"Bearer {KEY}"}
+    base = {"name": "desk", "url": "https://example.org/hook", "rate": "weekly"}
+    with TestClient(apps["notify"], headers=auth) as notify:
+        refused = notify.post("/v1/subscriptions", json={**base, "digest_weekday": False})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["loc"][-1] == "digest_weekday"
+        created = notify.post("/v1/subscriptions", json={**base, "digest_weekday": 4})
+        assert created.status_code == 201, created.text
+        path = f"/v1/subscriptions/{created.json()['id']}"
+        assert notify.patch(path, json={"digest_weekday": True}).status_code == 422
+        assert notify.get(path).json()["digest_weekday"] == 4
