@@ -118,3 +118,18 @@ def test_a_digest_weekday_given_as_a_boolean_is_refused(apps):
         path = f"/v1/subscriptions/{created.json()['id']}"
         assert notify.patch(path, json={"digest_weekday": True}).status_code == 422
         assert notify.get(path).json()["digest_weekday"] == 4
+
+
+def test_a_subscription_url_longer_than_it_can_be_stored_is_refused(apps):
+    auth = {"authorization": f"Bearer {KEY}"}
+    long_url = "https://" + ".".join(["a" * 60] * 33) + ".example/hook"   # 2,024 characters
+    with TestClient(apps["notify"], headers=auth) as notify:
+        refused = notify.post("/v1/subscriptions", json={"name": "desk", "url": long_url})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["loc"][-1] == "url"
+        assert notify.get("/v1/subscriptions").json() == []
+        created = notify.post("/v1/subscriptions", json={"name": "desk",
+                                                         "url": "https://example.org/hook"})
+        path = f"/v1/subscriptions/{created.json()['id']}"
+        assert notify.patch(path, json={"url": long_url}).status_code == 422
+        assert notify.get(path).json()["url"] == "https://example.org/hook"
