@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,55 @@ from shared.redact import install as redact_logs
 from shared.settings import get_settings
 
 PORTS = {"ingest": 8001, "story": 8002, "notify": 8003}
+BAD_INPUT = 2           # exit status for input the command cannot use (as argparse's)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("storywire")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def explain(exc: BaseException) -> tuple[str, int]:
+    """What a command that failed says of it, in one line, and its exit status: a file it
+    cannot use, a database or broker it cannot reach, or, for anything else, the error's
+    kind and first line (the traceback is for --debug)."""
+    from services.story.offline import InputError
+    from shared.redact import redact
+
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, InputError):
+        return str(exc), BAD_INPUT
+    kinds = {type(e).__module__.split(".")[0] + "." + type(e).__name__
+             for e in _chain(exc)}
+    if kinds & {"sqlalchemy.OperationalError", "psycopg.OperationalError",
+                "sqlite3.OperationalError", "sqlalchemy.ArgumentError",
+                "sqlalchemy.NoSuchModuleError"}:
+        cause = next((e for e in _chain(exc) if type(e).__module__.startswith(("psycopg",
+                                                                               "sqlite3"))),
+                     exc)
+        detail = (str(cause).strip().splitlines() or [""])[0]
+        return redact(f"cannot use the database: {detail}"), 1
+    if kinds & {"kombu.OperationalError", "redis.ConnectionError", "redis.TimeoutError",
+                "amqp.RecoverableConnectionError"}:
+        return redact(f"cannot reach the broker: {first}"), 1
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return redact(f"{exc.strerror}{where}"), 1
+    return redact(f"unexpected {type(exc).__name__}: {first} (run with --debug for the "
+                  "traceback)"), 1
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 def cmd_demo(args) -> int:
@@ -28,10 +78,10 @@ def cmd_demo(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from services.story.offline import analyze_files, read_json
+    from services.story.offline import analyze_files, check_article, check_story, read_json
 
-    story = read_json(args.story_file)
-    articles = [read_json(path) for path in args.articles]
+    story = check_story(read_json(args.story_file), args.story_file)
+    articles = [check_article(read_json(path), path) for path in args.articles]
     for result in analyze_files(story, articles, args.db):
         print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
@@ -145,6 +195,24 @@ def cmd_keys(args) -> int:
     return 0
 
 
+def cmd_articles(args) -> int:
+    from services.ingest import store
+    from shared.db import get_engine
+    from shared.migrate import upgrade
+
+    if bool(args.id) == args.all:
+        raise SystemExit("name an article id or --all")
+    engine = get_engine(get_settings().service_database_url("ingest"))
+    upgrade("ingest", engine)
+    redriven = store.redrive(engine, None if args.all else [args.id])
+    if args.id and not redriven:
+        raise SystemExit(f"article {args.id} is not failed")
+    for article_id in redriven:
+        print(f"redriven {article_id}")
+    print(f"{len(redriven)} failed article(s) back in the outbox")
+    return 0
+
+
 def cmd_worker(args) -> int:
     from shared.tasks import celery_app
 
@@ -163,6 +231,9 @@ def cmd_beat(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="storywire", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"storywire {version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("demo", help="run every service in one process over example articles")
@@ -215,25 +286,44 @@ def main(argv: list[str] | None = None) -> int:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")
 
+    articles = sub.add_parser("articles", help="articles ingest could not forward (failed)")
+    articles_sub = articles.add_subparsers(dest="articles_command", required=True)
+    redrive = articles_sub.add_parser("redrive", help="put failed articles back in the outbox")
+    redrive.add_argument("id", nargs="?", help="the article's id")
+    redrive.add_argument("--all", action="store_true", help="every failed article")
+
     sub.add_parser("beat", help="run Celery beat: notification sweeps (long retries, "
                    "sends cut short) and digests")
 
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["eval"]:
-        args = argparse.Namespace(command="eval", rest=argv[1:])   # its options are its own
+    if argv[:1] == ["eval"] or argv[:2] == ["--debug", "eval"]:
+        debug = argv[0] == "--debug"
+        args = argparse.Namespace(command="eval", rest=argv[1 + debug:],   # its options are
+                                  debug=debug)                              # its own
     else:
         args = parser.parse_args(argv)
     # The demo prints its own report; only warnings and errors are logged beside it.
-    quiet = args.command in ("demo", "analyze", "eval", "train", "keys")
+    quiet = args.command in ("demo", "analyze", "eval", "train", "keys", "articles")
     level = "WARNING" if quiet else get_settings().log_level.upper()
     redact_logs()
     logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per feed poll is noise
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line a plugin
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval, "train": cmd_train,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
-                "worker": cmd_worker, "keys": cmd_keys, "beat": cmd_beat}
-    return commands[args.command](args)
+                "worker": cmd_worker, "keys": cmd_keys, "articles": cmd_articles,
+                "beat": cmd_beat}
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug or os.environ.get("STORYWIRE_DEBUG"):
+            raise
+        message, status = explain(exc)
+        print(f"storywire {args.command}: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     relay_interval: float = 0.5
     relay_batch: int = 50  # articles forwarded to the story service in one request
     relay_batch_bytes: int = 4_000_000  # ...and at most this much body text (or one article)
+    relay_max_tries: int = 5  # refusals by a ready story service before an article is parked
     story_writers: int = 1  # processes analysing articles, each for a share of the stories
     dispatch_interval: float = 1.0
     dispatch_batch: int = 200

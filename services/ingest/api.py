@@ -5,10 +5,10 @@ import asyncio
 import contextlib
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import httpx
-from fastapi import Header, Request, Response
+from fastapi import Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -21,6 +21,7 @@ from services.ingest.schemas import (
     ArticleAccepted,
     ArticleCreate,
     ArticlesBatch,
+    ArticlesPublic,
     ArticleStatus,
     FeedCreate,
     FeedPublic,
@@ -85,17 +86,21 @@ def article_fields(document: object) -> dict:
     return article.model_dump() | {"url": str(article.url)}
 
 
-def article_status(article, attempts: int = 0) -> ArticleStatus:
+def article_status(article, message=None) -> ArticleStatus:
     status = _status(article)
+    waiting = message is not None and message.sent_at is None
     return ArticleStatus(id=article.id, url=article.url, status=status, stories=article.stories,
                          unrouted=status == "unrouted", received_at=article.received_at,
-                         forwarded_at=article.forwarded_at, forward_attempts=attempts,
+                         forwarded_at=article.forwarded_at,
+                         forward_attempts=message.attempts if message else 0,
+                         last_error=message.last_error if waiting else None,
+                         failed_at=message.parked_at if waiting else None,
                          revision_of=article.revision_of)
 
 
 def _status(article) -> str:
     if article.status != "forwarded":
-        return "accepted"
+        return "failed" if article.status == "failed" else "accepted"
     return "attached" if article.stories else "unrouted"
 
 
@@ -115,7 +120,8 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         if run_relay_loop:
             task = asyncio.create_task(run_relay(engine, client, settings.relay_interval,
                                                  settings.relay_batch,
-                                                 settings.relay_batch_bytes))
+                                                 settings.relay_batch_bytes,
+                                                 settings.relay_max_tries))
         yield
         if task:
             task.cancel()
@@ -232,6 +238,28 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         found = await asyncio.to_thread(store.get_article, engine, article_id)
         if found is None:
             raise Problem(404, "not-found", "No such article", article_id)
+        return article_status(*found)
+
+    @app.get("/v1/articles", response_model=ArticlesPublic, tags=["articles"],
+             dependencies=[admin_key])
+    async def read_articles(status: Annotated[Literal["failed"], Query()],
+                            limit: Annotated[int, Query(ge=1, le=500)] = 100):
+        """Articles parked as failed (the story service kept refusing them while it was
+        ready), in acceptance order."""
+        found = await asyncio.to_thread(store.failed_articles, engine, limit)
+        return ArticlesPublic(articles=[article_status(*row) for row in found])
+
+    @app.post("/v1/articles/{article_id}/redrive", response_model=ArticleStatus,
+              tags=["articles"], dependencies=[admin_key])
+    async def redrive_article(article_id: str):
+        """Put a failed article back in the outbox: it is forwarded next, before newer ones."""
+        redriven = await asyncio.to_thread(store.redrive, engine, [article_id])
+        found = await asyncio.to_thread(store.get_article, engine, article_id)
+        if found is None:
+            raise Problem(404, "not-found", "No such article", article_id)
+        if not redriven:
+            raise Problem(409, "not-failed", "The article is not failed",
+                          f"{article_id} is {_status(found[0])}")
         return article_status(*found)
 
     # -- signed webhooks ---------------------------------------------------------------------

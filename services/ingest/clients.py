@@ -16,3 +16,11 @@ class StoryClient:
         if [r["article_id"] for r in results] != [a["id"] for a in articles]:
             raise ValueError("the story service answered for other articles")
         return results
+
+    async def ready(self) -> bool:
+        """Whether the story service says it is ready (its `/readyz` answers ok)."""
+        try:
+            response = await self.http.get("/readyz")
+            return response.status_code == 200 and response.json().get("status") == "ok"
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return False

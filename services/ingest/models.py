@@ -21,7 +21,7 @@ class IngestArticle(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str = Field(max_length=64)
     revision_of: str | None = Field(default=None, max_length=36)
-    status: str = Field(default="accepted", max_length=20)  # accepted | forwarded
+    status: str = Field(default="accepted", max_length=20)  # accepted | forwarded | failed
     stories: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
     forwarded_at: datetime | None = Field(default=None, sa_type=TZ)
@@ -37,6 +37,8 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = Field(default=None, index=True, sa_type=TZ)
+    refusals: int = 0  # failed tries while the story service was ready: the article's fault
+    parked_at: datetime | None = Field(default=None, sa_type=TZ)  # set: failed, not retried
 
 
 class ApiKey(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 import codecs
 import hashlib
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -12,10 +13,20 @@ _DROPPED = {"script", "style", "noscript", "template", "head", "iframe", "svg", 
 _BLOCKS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
            "section", "article", "header", "footer", "figure", "figcaption", "table", "tr",
            "pre", "hr", "aside", "main", "dd", "dt"}
-_TAG_NAMES = "|".join(sorted(_BLOCKS | {"script", "style", "span", "a", "em", "strong", "b", "i",
-                                        "html", "body"}))
-_HTML_TAG = re.compile(rf"<\s*/?\s*(?:{_TAG_NAMES})\b[^>]*>", re.IGNORECASE)
+# Markup as a browser reads it: "<" or "</" right before a tag name that ends at a space, "/"
+# or ">", up to the next ">"; the start of a comment; a declaration; a processing instruction.
+# Any other "<" is prose: "a < b", "3<4", "<jane@example.org>".
+_MARKUP = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9-]*(?::[A-Za-z0-9-]+)?(?:[\s/][^<>]*)?>"
+                     r"|!--|![A-Za-z][^<>]*>|\?[^<>]*>)")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# Invisible characters: zero-width space, word joiner, invisible operators, byte order marks,
+# soft hyphens, the Mongolian vowel separator, and bidi marks, embeddings, overrides and
+# isolates (which can make text read other than it is stored).
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
+                        "\u2066-\u2069\ufeff]")
+# Zero-width (non-)joiners change how the characters on either side join (Persian, Indic
+# scripts, emoji sequences); beside a space or an end they join nothing.
+_LOOSE_JOINERS = re.compile("(?:^|(?<=\\s))[\u200c\u200d]+|[\u200c\u200d]+(?=\\s|$)")
 
 
 def media_type(content_type: str | None) -> tuple[str, str | None]:
@@ -62,7 +73,12 @@ def has_control_characters(text: str) -> bool:
 
 
 def looks_like_html(text: str) -> bool:
-    return bool(_HTML_TAG.search(text))
+    return bool(_MARKUP.search(text))
+
+
+def visible(text: str) -> str:
+    """The text without invisible characters (see _INVISIBLE) and joiners that join nothing."""
+    return _LOOSE_JOINERS.sub("", _INVISIBLE.sub("", text))
 
 
 class _TextExtractor(HTMLParser):
@@ -102,7 +118,24 @@ def html_to_text(html: str) -> str:
 
 
 def plain_text(text: str) -> str:
-    return html_to_text(text) if looks_like_html(text) else text
+    """Text without markup: tags dropped (with what scripts and styles hold), entities decoded,
+    a "<" that starts no tag kept as written."""
+    if not looks_like_html(text):
+        return html.unescape(text) if "&" in text else text
+    closes = text.rfind("-->")              # a comment that never closes is prose
+    pieces, end = [], 0
+    for tag in _MARKUP.finditer(text):      # the parser must not take prose for a tag
+        if tag.group() == "<!--" and tag.start() > closes:
+            continue
+        pieces += [text[end:tag.start()].replace("<", "&lt;"), tag.group()]
+        end = tag.end()
+    pieces.append(text[end:].replace("<", "&lt;"))
+    return html_to_text("".join(pieces))
+
+
+def clean_text(text: str) -> str:
+    """What an article's text fields keep: plain text without invisible characters."""
+    return visible(plain_text(text))
 
 
 def lookup(document: object, path: str) -> object:

@@ -13,7 +13,7 @@ from pydantic import (
     HttpUrl,
 )
 
-from services.ingest.normalize import has_control_characters, plain_text
+from services.ingest.normalize import clean_text, has_control_characters
 from shared.text import clean_body
 
 
@@ -24,7 +24,8 @@ def _no_controls(value: str) -> str:
 
 
 def _not_blank(value: str) -> str:
-    value = " ".join(plain_text(_no_controls(value)).split())
+    """One line of plain text (markup and invisible characters removed), not blank."""
+    value = " ".join(clean_text(_no_controls(value)).split())
     if not value:
         raise ValueError("must not be blank")
     return value
@@ -32,8 +33,8 @@ def _not_blank(value: str) -> str:
 
 def _body(value: str) -> str:
     """Plain text; HTML (a CMS's rendered body) becomes its visible text, paragraph by
-    paragraph, without scripts or styles."""
-    value = clean_body(plain_text(_no_controls(value)))
+    paragraph, without scripts or styles; invisible characters are removed."""
+    value = clean_body(clean_text(_no_controls(value)))
     if not value:
         raise ValueError("must not be blank")
     return value
@@ -105,14 +106,22 @@ class ArticleAccepted(BaseModel):
 class ArticleStatus(BaseModel):
     id: str
     url: str
-    status: str = Field(description="accepted (waiting to be forwarded) | forwarded | attached "
-                        "(to `stories`) | unrouted")
+    status: str = Field(description="accepted (waiting to be forwarded) | attached (to "
+                        "`stories`) | unrouted | failed (the story service kept refusing it; "
+                        "parked until redriven)")
     stories: list[str]
     unrouted: bool
     received_at: datetime
     forwarded_at: datetime | None
-    forward_attempts: int = 0
+    forward_attempts: int = Field(0, description="failed forwards so far")
+    last_error: str | None = Field(None, description="why the last forward failed, while the "
+                                   "article waits or is failed")
+    failed_at: datetime | None = None
     revision_of: str | None
+
+
+class ArticlesPublic(BaseModel):
+    articles: list[ArticleStatus]
 
 
 class ArticlesBatch(BaseModel):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, update
+from sqlalchemy import Engine, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -167,15 +167,27 @@ def accept_article(engine: Engine, fields: dict) -> Accepted:
     return accept_articles(engine, [fields], lambda results: (0, {})).results[0]
 
 
-def get_article(engine: Engine, article_id: str) -> tuple[IngestArticle, int] | None:
-    """The article and how many forwards of it have failed so far."""
+def get_article(engine: Engine, article_id: str) -> tuple[IngestArticle,
+                                                          OutboxMessage | None] | None:
+    """The article and its outbox row (how many forwards failed, the last error)."""
     with Session(engine) as session:
         article = session.get(IngestArticle, article_id)
         if article is None:
             return None
-        attempts = session.exec(select(func.max(OutboxMessage.attempts))
-                                .where(OutboxMessage.article_id == article_id)).one()
-        return article, attempts or 0
+        message = session.exec(select(OutboxMessage)
+                               .where(OutboxMessage.article_id == article_id)
+                               .order_by(col(OutboxMessage.id).desc())).first()
+        return article, message
+
+
+def failed_articles(engine: Engine, limit: int) -> list[tuple[IngestArticle, OutboxMessage]]:
+    """Parked articles with their outbox rows, in acceptance order."""
+    with Session(engine) as session:
+        return list(session.exec(
+            select(IngestArticle, OutboxMessage)
+            .join(OutboxMessage, OutboxMessage.article_id == IngestArticle.id)
+            .where(col(OutboxMessage.parked_at).is_not(None), col(OutboxMessage.sent_at).is_(None))
+            .order_by(col(OutboxMessage.id)).limit(limit)).all())
 
 
 # -- the outbox ----------------------------------------------------------------------------------
@@ -188,7 +200,7 @@ def due_messages(engine: Engine, limit: int, now: datetime) -> list[tuple[Outbox
         rows = session.exec(
             select(OutboxMessage, IngestArticle)
             .join(IngestArticle, IngestArticle.id == OutboxMessage.article_id)
-            .where(col(OutboxMessage.sent_at).is_(None))
+            .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.parked_at).is_(None))
             .order_by(col(OutboxMessage.id))
             .limit(limit)
         ).all()
@@ -217,14 +229,50 @@ def mark_forwarded(engine: Engine, forwarded: list[tuple[int, str, list[str]]]) 
         session.commit()
 
 
-def mark_failed(engine: Engine, message_id: int, error: str, delay: timedelta) -> None:
+def mark_failed(engine: Engine, message_id: int, error: str, delay: timedelta,
+                park_after: int | None = None) -> bool:
+    """Count a failed forward and put the next try off by `delay`. With `park_after`, the
+    story service was ready and refused the article: at that many refusals the article is
+    parked (failed; the outbox moves on past it). Returns whether it was parked."""
     with Session(engine) as session:
         message = session.get(OutboxMessage, message_id)
         message.attempts += 1
         message.last_error = error[:500]
         message.next_attempt_at = utcnow() + delay
+        parked = False
+        if park_after is not None:
+            message.refusals += 1
+            parked = message.refusals >= park_after
+        if parked:
+            message.parked_at = utcnow()
+            session.exec(update(IngestArticle).where(col(IngestArticle.id) == message.article_id)
+                         .values(status="failed"))
         session.add(message)
         session.commit()
+        return parked
+
+
+def redrive(engine: Engine, article_ids: list[str] | None = None) -> list[str]:
+    """Put parked articles (all of them when `article_ids` is None) back in the outbox, at
+    their old place, due now and with their refusals forgotten. Returns the ids redriven."""
+    now = utcnow()
+    with Session(engine) as session:
+        parked = (select(OutboxMessage.id, OutboxMessage.article_id)
+                  .where(col(OutboxMessage.parked_at).is_not(None),
+                         col(OutboxMessage.sent_at).is_(None))
+                  .order_by(col(OutboxMessage.id)))
+        if article_ids is not None:
+            parked = parked.where(col(OutboxMessage.article_id).in_(article_ids))
+        rows = session.exec(parked).all()
+        if rows:
+            session.exec(update(OutboxMessage)
+                         .where(col(OutboxMessage.id).in_([m for m, _ in rows]))
+                         .values(parked_at=None, refusals=0, next_attempt_at=now))
+            session.exec(update(IngestArticle)
+                         .where(col(IngestArticle.id).in_([a for _, a in rows]))
+                         .values(status="accepted"))
+            session.commit()
+        return [a for _, a in rows]
 
 
 # -- API keys ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -46,8 +46,14 @@ EXAMPLES = Path(__file__).with_name("openapi_examples.json")
 
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
-AsOf = Annotated[str | None, Query(description="a story version, or an ISO 8601 time: the "
-                                               "story as it stood then")]
+AsOf = Annotated[str | None, Query(description=(
+    "The news date: `YYYY-MM-DD` (all of that day, in the story's time zone) or an ISO 8601 "
+    "time with its offset. The story as it stood in the news then: the articles published by "
+    "then and what they reported, without developments or matter changes dated after that "
+    "day. A story version number is read as `known_at`."))]
+KnownAt = Annotated[str | None, Query(description=(
+    "As storywire knew the story: an ISO 8601 time with its offset (what it had recorded by "
+    "then), or a story version. Combines with `as_of`."))]
 IfNoneMatch = Annotated[str | None, Header()]
 
 
@@ -74,6 +80,34 @@ def max_request_bytes(settings: Settings) -> int:
     most MAX_ARTICLE_BYTES, JSON-escaped at up to six bytes a character), so that a batch
     ingest has accepted is never refused here."""
     return 8 * (settings.relay_batch_bytes + settings.max_article_bytes)
+
+
+def is_version(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def aware_time(value: str, name: str, expected: str) -> datetime:
+    """An ISO 8601 time with its offset, or a 400 problem `bad-<name>`."""
+    type_ = "bad-" + name.replace("_", "-")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Problem(400, type_, f"{name} must be {expected}", value) from exc
+    if when.tzinfo is None:
+        raise Problem(400, type_, f"{name} needs a time zone", value)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError as exc:
+        raise Problem(400, type_, f"{name} is out of range", value) from exc
+
+
+def news_date(as_of: str | None) -> date | datetime | None:
+    """The news date an `as_of` names (None for none, or for a story version)."""
+    if as_of is None or is_version(as_of):
+        return None
+    with contextlib.suppress(ValueError):
+        return date.fromisoformat(as_of)
+    return aware_time(as_of, "as_of", "a date, an ISO 8601 time or a story version")
 
 
 def domain_article(article: ForwardedArticle) -> Article:
@@ -121,21 +155,22 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def as_of_version(slug: str, as_of: str | None) -> int | None:
-        if as_of is None:
+    def known_version(slug: str, as_of: str | None, known_at: str | None) -> int | None:
+        """The story version a read asks for: `known_at` (a version or a recorded time), or
+        the version `as_of` names; None for the newest."""
+        if as_of is not None and is_version(as_of):
+            if known_at is not None:
+                raise Problem(400, "bad-known-at", "A story version is given twice (as_of "
+                              "and known_at)", known_at)
+            known_at = as_of
+        if known_at is None:
             return None
-        if as_of.isdigit():
-            return int(as_of)
-        try:
-            when = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise Problem(400, "bad-as-of", "as_of must be a version or an ISO 8601 time",
-                          as_of) from exc
-        if when.tzinfo is None:
-            raise Problem(400, "bad-as-of", "as_of needs a time zone", as_of)
+        if is_version(known_at):
+            return int(known_at)
+        when = aware_time(known_at, "known_at", "an ISO 8601 time or a story version")
         version = service.version_at(slug, when)
         if version == 0:
-            raise Problem(404, "story-not-found", "The story did not exist then", as_of)
+            raise Problem(404, "story-not-found", "The story did not exist then", known_at)
         return version
 
     def render(slug: str, fn, as_of: int | None = None):
@@ -147,46 +182,68 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     bodies: OrderedDict[str, bytes] = OrderedDict()  # rendered JSON by ETag
     bodies_lock = threading.Lock()
 
-    async def cached(request: Request, slug: str, as_of: str | None,
-                     if_none_match: str | None, fn) -> Response:
-        """fn(view) as JSON with an ETag; 304 when the client has this version already. A
-        rendered body is kept per ETag, so polling an unchanged story costs one lookup."""
-        variant = request.url.path + str(sorted(request.query_params.items()))
-
-        def at_version(view):
-            tag = paging.etag(slug, view.version, variant)
-            if paging.etag_matches(if_none_match, tag):
-                return tag, None
-            with bodies_lock:
-                body = bodies.get(tag)
-                if body is not None:
-                    bodies.move_to_end(tag)
-            if body is None:
-                body = orjson.dumps(fn(view))
+    def tagged(tag: str, if_none_match: str | None, build, keep: bool = True
+               ) -> tuple[str, bytes | None]:
+        """(tag, build() as JSON), or (tag, None) when the client has this tag already. With
+        `keep`, a rendered body is kept per ETag, so polling an unchanged story costs one
+        lookup (raw event pages, which can be large, are rendered each time)."""
+        if paging.etag_matches(if_none_match, tag):
+            return tag, None
+        with bodies_lock:
+            body = bodies.get(tag)
+            if body is not None:
+                bodies.move_to_end(tag)
+        if body is None:
+            body = orjson.dumps(build())
+            if keep:
                 with bodies_lock:
                     bodies[tag] = body
                     while len(bodies) > BODY_CACHE:
                         bodies.popitem(last=False)
-            return tag, body
+        return tag, body
 
-        tag, body = await asyncio.to_thread(
-            lambda: render(slug, at_version, as_of_version(slug, as_of)))
+    def answer(tag: str, body: bytes | None) -> Response:
         if body is None:
             return Response(status_code=304, headers={"ETag": tag})
         return Response(body, media_type="application/json", headers={"ETag": tag})
 
-    async def paged(request, slug, items_of, cursor, limit, as_of, if_none_match):
+    def variant_of(request: Request) -> str:
+        return request.url.path + str(sorted(request.query_params.items()))
+
+    async def cached(request: Request, slug: str, if_none_match: str | None, fn,
+                     as_of: str | None = None, known_at: str | None = None,
+                     version: int | None = None) -> Response:
+        """fn(view) as JSON with an ETag; 304 when the client has this version already. The
+        view is the story at `version`, else as `known_at` and `as_of` ask (see AsOf, KnownAt),
+        else now."""
+        variant = variant_of(request)
+        news = news_date(as_of)
+
+        def work():
+            known = version if version is not None else known_version(slug, as_of, known_at)
+            if news is None:
+                return render(slug, lambda view: tagged(paging.etag(slug, view.version, variant),
+                                                        if_none_match, lambda: fn(view)), known)
+            head = render(slug, lambda view: view.version)
+            head = head if known is None else min(known, head)
+            return tagged(paging.etag(slug, head, variant), if_none_match,
+                          lambda: fn(service.news_view(slug, news, head)))
+
+        return answer(*await asyncio.to_thread(work))
+
+    async def paged(request, slug, items_of, cursor, limit, if_none_match,
+                    as_of=None, known_at=None):
         """A page of items_of(view). Every page of one walk reads the story at the version of
         the first page (the cursor carries it), so appends never shift items between pages."""
-        offset = 0
+        offset, version = 0, None
         if cursor:
             try:
                 version, offset = paging.decode_cursor(cursor)
             except BadCursor as exc:
                 raise Problem(400, "bad-cursor", "The cursor is not valid", cursor) from exc
-            as_of = str(version)
-        return await cached(request, slug, as_of, if_none_match,
-                            lambda view: paging.page(items_of(view), view.version, offset, limit))
+        return await cached(request, slug, if_none_match,
+                            lambda view: paging.page(items_of(view), view.version, offset, limit),
+                            as_of, known_at, version)
 
     # -- articles in ---------------------------------------------------------------------------
 
@@ -230,20 +287,25 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         return summary
 
     @app.get("/v1/stories", tags=["stories"], summary="Stories, newest first")
-    async def read_stories(status: Annotated[str | None, Query(pattern="^(active|archived)$")]
-                           = None):
+    async def read_stories(request: Request,
+                           status: Annotated[str | None, Query(pattern="^(active|archived)$")]
+                           = None, if_none_match: IfNoneMatch = None):
         def work():
-            briefs = [service.read(s, lambda v: v.brief()) for s in service.slugs()]
-            return [b for b in briefs if b and (status is None or b["status"] == status)]
-        return {"stories": await asyncio.to_thread(work)}
+            briefs = [b for b in (service.read(s, lambda v: v.brief()) for s in service.slugs())
+                      if b]
+            tag = paging.stories_etag({b["slug"]: b["version"] for b in briefs},
+                                      variant_of(request))
+            return tagged(tag, if_none_match, lambda: {"stories": [
+                b for b in briefs if status is None or b["status"] == status]})
+        return answer(*await asyncio.to_thread(work))
 
     @app.get("/v1/stories/{slug}", tags=["stories"],
              summary="A story's state: counts, latest developments, open matters, outlets, "
                      "corroborated facts, conflicts")
     async def read_story(slug: str, request: Request, as_of: AsOf = None,
-                         if_none_match: IfNoneMatch = None):
-        return await cached(request, slug, as_of, if_none_match,
-                            lambda v: v.summary())
+                         known_at: KnownAt = None, if_none_match: IfNoneMatch = None):
+        return await cached(request, slug, if_none_match, lambda v: v.summary(),
+                            as_of, known_at)
 
     @app.patch("/v1/stories/{slug}", dependencies=[require_key], tags=["stories"],
                summary="Change a story's definition (recorded as an event)")
@@ -270,10 +332,11 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.get("/v1/stories/{slug}/timeline", tags=["stories"],
              summary="Developments in date order, each with evidence and sources")
     async def read_timeline(slug: str, request: Request,
-                            as_of: AsOf = None, cursor: Cursor = None, limit: Limit = 50,
+                            as_of: AsOf = None, known_at: KnownAt = None,
+                            cursor: Cursor = None, limit: Limit = 50,
                             if_none_match: IfNoneMatch = None):
         return await paged(request, slug, lambda v: v.timeline(), cursor, limit,
-                           as_of, if_none_match)
+                           if_none_match, as_of, known_at)
 
     @app.get("/v1/stories/{slug}/developments", tags=["stories"],
              summary="Developments in the order they were detected, filtered")
@@ -283,6 +346,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         outcome: Annotated[str | None, Query()] = None,
         since: Annotated[str | None, Query(description="developments dated on or after this "
                                            "YYYY-MM-DD")] = None,
+        as_of: AsOf = None, known_at: KnownAt = None,
         cursor: Cursor = None, limit: Limit = 50, if_none_match: IfNoneMatch = None,
     ):
         def items(view):
@@ -290,53 +354,66 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                     if (type is None or d["type"] == type)
                     and (outcome is None or d.get("outcome") == outcome)
                     and (since is None or (d.get("date") or "") >= since)]
-        return await paged(request, slug, items, cursor, limit, None, if_none_match)
+        return await paged(request, slug, items, cursor, limit, if_none_match, as_of, known_at)
 
     @app.get("/v1/stories/{slug}/matters", tags=["stories"],
              summary="Legal matters followed across articles, with their status history")
-    async def read_matters(slug: str, request: Request,
-                           if_none_match: IfNoneMatch = None):
-        return await cached(request, slug, None, if_none_match,
+    async def read_matters(slug: str, request: Request, as_of: AsOf = None,
+                           known_at: KnownAt = None, if_none_match: IfNoneMatch = None):
+        return await cached(request, slug, if_none_match,
                             lambda v: {"version": v.version,
-                                       "matters": list(v.matters.values())})
+                                       "matters": list(v.matters.values())},
+                            as_of, known_at)
 
     @app.get("/v1/stories/{slug}/articles", tags=["stories"],
              summary="Articles attached to the story, in the order they arrived")
-    async def read_story_articles(slug: str, request: Request,
-                                  cursor: Cursor = None, limit: Limit = 50,
-                                  if_none_match: IfNoneMatch = None):
+    async def read_story_articles(slug: str, request: Request, as_of: AsOf = None,
+                                  known_at: KnownAt = None, cursor: Cursor = None,
+                                  limit: Limit = 50, if_none_match: IfNoneMatch = None):
         return await paged(request, slug, lambda v: list(v.articles.values()),
-                           cursor, limit, None, if_none_match)
+                           cursor, limit, if_none_match, as_of, known_at)
 
     @app.get("/v1/stories/{slug}/changes", tags=["stories"],
              summary="What changed since a version: a readable summary plus the raw events")
-    async def read_changes(slug: str, since_version: Annotated[int, Query(ge=0, le=LAST_SINCE)],
-                           limit: Annotated[int, Query(ge=1, le=5000)] = 1000):
+    async def read_changes(slug: str, request: Request,
+                           since_version: Annotated[int, Query(ge=0, le=LAST_SINCE)],
+                           limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+                           if_none_match: IfNoneMatch = None):
         def work():
             head = render(slug, lambda v: v.version)
-            events = store.read_stream(story_stream(slug), since_version + 1, limit)
-            raw = [e.to_dict() for e in events]
-            upto = events[-1].version if events else max(head, since_version)
-            body = paging.changes(raw, since_version, upto)
-            body["events"] = raw
-            body["complete"] = upto >= head
-            return body
-        return await asyncio.to_thread(work)
+
+            def build():  # up to the version the tag names, whatever came since
+                events = store.read_stream(story_stream(slug), since_version + 1, limit)
+                raw = [e.to_dict() for e in events if e.version <= head]
+                upto = raw[-1]["version"] if raw else max(head, since_version)
+                body = paging.changes(raw, since_version, upto)
+                body["events"] = raw
+                body["complete"] = upto >= head
+                return body
+            return tagged(paging.etag(slug, head, variant_of(request)), if_none_match, build,
+                          keep=False)
+        return answer(*await asyncio.to_thread(work))
 
     @app.get("/v1/stories/{slug}/events", response_model=StoryEventsPublic, tags=["events"],
              summary="A story's raw events from a version")
     async def read_story_events(
-        slug: str,
+        slug: str, request: Request,
         from_version: Annotated[int, Query(ge=1, le=MAX_VERSION)] = 1,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        if_none_match: IfNoneMatch = None,
     ):
-        version = await asyncio.to_thread(render, slug, lambda v: v.version)  # 404 if none
-        events = await asyncio.to_thread(store.read_stream, story_stream(slug), from_version,
-                                         limit)
-        version = max([version, *(e.version for e in events[-1:])])
-        next_from = events[-1].version + 1 if events else from_version
-        return {"events": [e.to_dict() for e in events], "next_from_version": next_from,
-                "version": version}
+        def work():
+            version = render(slug, lambda v: v.version)  # 404 if none
+
+            def build():  # up to the version the tag names, whatever came since
+                events = [e for e in store.read_stream(story_stream(slug), from_version, limit)
+                          if e.version <= version]
+                next_from = events[-1].version + 1 if events else from_version
+                return {"events": [e.to_dict() for e in events],
+                        "next_from_version": next_from, "version": version}
+            return tagged(paging.etag(slug, version, variant_of(request)), if_none_match, build,
+                          keep=False)
+        return answer(*await asyncio.to_thread(work))
 
     @app.get("/v1/stories/{slug}/stream", tags=["events"],
              summary="Server-Sent Events of the story's new events; resumable with "
@@ -358,13 +435,22 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.get("/v1/events", response_model=EventsPublic, tags=["events"],
              summary="The global feed: every event after a position, in order, none skipped")
     async def read_events(
+        request: Request,
         after: Annotated[int, Query(ge=0, le=MAX_POSITION - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        if_none_match: IfNoneMatch = None,
     ):
-        events = await asyncio.to_thread(store.read_all, after, limit)
-        head = await asyncio.to_thread(store.head_position)
-        next_after = events[-1].position if events else after
-        return {"events": [e.to_dict() for e in events], "next_after": next_after, "head": head}
+        def work():
+            head = store.head_position()  # every event up to it is committed
+
+            def build():
+                events = [e for e in store.read_all(after, limit) if e.position <= head]
+                next_after = events[-1].position if events else after
+                return {"events": [e.to_dict() for e in events], "next_after": next_after,
+                        "head": head}
+            return tagged(paging.feed_etag(head, variant_of(request)), if_none_match, build,
+                          keep=False)
+        return answer(*await asyncio.to_thread(work))
 
     add_examples(app, {**json.loads(EXAMPLES.read_text(encoding="utf-8")), "stream_story": (
         'id: 12\nevent: DevelopmentDetected\ndata: {"position":14,"stream_id":'

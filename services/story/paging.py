@@ -43,6 +43,17 @@ def etag(slug: str, version: int, variant: str) -> str:
     return f'W/"{version}-{digest}"'
 
 
+def stories_etag(versions: dict[str, int], variant: str) -> str:
+    """A list of stories' tag: it changes when a story moves on, comes or goes."""
+    listed = ",".join(f"{slug}@{version}" for slug, version in sorted(versions.items()))
+    return etag("", sum(versions.values()), f"{variant}|{listed}")
+
+
+def feed_etag(head: int, variant: str) -> str:
+    """A page of the global feed's tag: what the feed held up to `head` decides the page."""
+    return etag("", head, variant)
+
+
 def etag_matches(if_none_match: str | None, tag: str) -> bool:
     if not if_none_match:
         return False

@@ -4,11 +4,15 @@
 apply. `StoryState` is what the writer needs on top of it: the analysis engine's knowledge.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.story import events as ev
 from services.story.analysis import Analysis, Article, StoryDefinition, StoryKnowledge
+from services.story.analysis.zones import local_date, story_zone
 from shared.eventstore import RecordedEvent
 
 LATEST = 5
@@ -50,11 +54,23 @@ class StoryView:
     # -- applying events -----------------------------------------------------------------------
 
     def apply(self, event: RecordedEvent) -> None:
-        if event.version != self.version + 1:
-            raise ValueError(f"{self.slug}: event version {event.version} after {self.version}")
+        self._check(event)
         handler = getattr(self, "_on_" + event.type, None)
         if handler:
             handler(event.data, event.version)
+        self._advance(event)
+
+    def pass_over(self, event: RecordedEvent) -> None:
+        """Count the event's version without taking in what it says (a view that leaves it
+        out, such as the story as of an earlier news date)."""
+        self._check(event)
+        self._advance(event)
+
+    def _check(self, event: RecordedEvent) -> None:
+        if event.version != self.version + 1:
+            raise ValueError(f"{self.slug}: event version {event.version} after {self.version}")
+
+    def _advance(self, event: RecordedEvent) -> None:
         self._memo.clear()
         self.version = event.version
         self.updated_at = event.recorded_at.isoformat()
@@ -92,10 +108,10 @@ class StoryView:
         match = sentence["match"]
         key = f"{match['article_id']}#{match['sentence_index']}"
         fact = self.corroborated_facts.get(key)
-        if fact is None:
-            first = self.articles.get(match["article_id"], {})
+        if fact is None:    # the first telling may be left out of this view (a later article)
+            first = self.articles.get(match["article_id"])
             fact = self.corroborated_facts[key] = {
-                "id": key, "text": sentence["text"], "outlets": [first.get("outlet", "?")]}
+                "id": key, "text": sentence["text"], "outlets": [first["outlet"]] if first else []}
         if article["outlet"] not in fact["outlets"]:
             fact["outlets"].append(article["outlet"])
 
@@ -201,6 +217,61 @@ class StoryView:
             "facts": facts[:20],
             "conflicts": self.conflicts,
         }
+
+
+def news_view(slug: str, events: Iterable[RecordedEvent], news_date: date | datetime
+              ) -> StoryView:
+    """The story as it stood in the news on `news_date`, from its events in order: the
+    articles published by then (a date counts all of that day in the story's time zone, a
+    time counts to the instant) and what they reported, but no development or matter change
+    dated after that day. What is left out still counts towards the view's version."""
+    events = list(events)
+    definitions = [e.data for e in events if e.type == ev.STORY_DEFINED]
+    zone = story_zone(definition_from(definitions[-1])) if definitions else ZoneInfo("UTC")
+    if isinstance(news_date, datetime):
+        last_day = local_date(news_date, zone).isoformat()
+
+        def published_by(when: datetime) -> bool:
+            return when <= news_date
+    else:
+        last_day = news_date.isoformat()
+
+        def published_by(when: datetime) -> bool:
+            return local_date(when, zone) <= news_date
+
+    def dated_later(day: str | None) -> bool:
+        return (day or "") > last_day       # a month, "2017-05", sorts before its days
+
+    later_articles: set[str] = set()
+    later_developments: set[str] = set()
+
+    def not_yet(event: RecordedEvent) -> bool:
+        data = event.data
+        if event.type == ev.ARTICLE_ATTACHED:
+            article = data["article"]
+            if not published_by(datetime.fromisoformat(article["published_at"])):
+                later_articles.add(article["id"])
+            return article["id"] in later_articles
+        if event.type == ev.ARTICLE_ANALYZED:
+            return data["analysis"]["article_id"] in later_articles
+        if "article" not in data:               # the story's own events
+            return False
+        reported_later = data["article"]["id"] in later_articles
+        if event.type == ev.DEVELOPMENT_DETECTED:
+            development = data["development"]
+            if reported_later or dated_later(development.get("date")):
+                later_developments.add(development["id"])
+            return development["id"] in later_developments
+        return reported_later or data.get("development_id") in later_developments or \
+            (event.type == ev.MATTER_STATUS_CHANGED and dated_later(data.get("date")))
+
+    view = StoryView(slug)
+    for event in events:
+        if not_yet(event):
+            view.pass_over(event)
+        else:
+            view.apply(event)
+    return view
 
 
 @dataclass

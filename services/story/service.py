@@ -7,14 +7,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 import orjson
 
 from services.story import events as ev
 from services.story.analysis import Analysis, Article, analyze
-from services.story.projection import StoryState, StoryView, definition_from
+from services.story.projection import StoryState, StoryView, definition_from, news_view
 from services.story.store import SNAPSHOTTER, Snapshots, checkpoints
 from shared.db import utcnow
 from shared.eventstore import (
@@ -130,6 +130,10 @@ class StoryService:
     def version_at(self, slug: str, when: datetime) -> int:
         return self.store.version_at(ev.story_stream(slug), when)
 
+    def news_view(self, slug: str, news_date: date | datetime, version: int) -> StoryView:
+        """The story at `version` as it stood in the news on `news_date` (see
+        `projection.news_view`), replayed from its first event."""
+        return news_view(slug, self._events(slug, 0, version), news_date)
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -158,6 +158,40 @@ def test_html_and_charsets(client, engine):
     assert count(engine, IngestArticle) == before
 
 
+@pytest.mark.parametrize("field, value", [
+    ("title", "\u200b\ufeff\u2060"), ("outlet", "\u202e\u200d"),
+    ("body", "<p>\ufeff</p>\n\n\u200b&#8203;"), ("title", "<img src=x onerror=alert(1)>"),
+    ("published_at", 1493928000000), ("published_at", "1493928000000"),
+])
+def test_blank_after_cleaning_or_a_number_for_a_date_is_a_422_and_stores_nothing(
+        client, engine, field, value):
+    answer = client.post("/v1/articles", json=dict(ARTICLE, **{field: value}),
+                         headers=bearer(OPERATOR))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["type"] == "urn:storywire:problem:validation-error"
+    assert answer.json()["errors"][0]["loc"] == [field]
+    batch = client.post("/v1/articles:batch", headers=bearer(OPERATOR), json={
+        "articles": [dict(ARTICLE, **{field: value}), ARTICLE]})
+    assert [r["status"] for r in batch.json()["results"]] == [422, 202]
+    assert count(engine, IngestArticle) == 1 and count(engine, OutboxMessage) == 1
+
+
+def test_titles_and_bodies_are_stored_as_plain_visible_text(client, engine):
+    sent = dict(ARTICLE, outlet="\ufeffBrooklyn Court Reporter\u200b",
+                title="Judge keeps \u202eGuzman\u202c in solitary <img src=x onerror=alert(1)>",
+                body="A judge ruled\u200b that a < b.<img src=x onerror=alert(1)>\n\n"
+                     "Prices rose 3<4 percent &amp; fell; mail <desk@bcr.example>."
+                     "<script>steal(document.cookie)</script>")
+    created = client.post("/v1/articles", json=sent, headers=bearer(OPERATOR))
+    assert created.status_code == 202, created.text
+    with Session(engine) as session:
+        stored = session.get(IngestArticle, created.json()["id"])
+    assert stored.outlet == "Brooklyn Court Reporter"
+    assert stored.title == "Judge keeps Guzman in solitary"
+    assert stored.body == ("A judge ruled that a < b.\n\n"
+                           "Prices rose 3<4 percent & fell; mail <desk@bcr.example>.")
+
+
 MAPPING = {"title": "post.headline", "url": "post.link", "body": "post.html",
            "published_at": "post.date"}
 

@@ -201,6 +201,27 @@ def test_feed_errors_back_off_and_show_in_the_status(server, settings):
     assert articles(engine) == []
 
 
+def test_feed_items_are_cleaned_like_posted_articles(server, settings):
+    engine = get_engine(settings.database_url)
+    feed = store.add_unique(engine, Feed(id="feed_dirty", url=f"{server.base}/feed.xml",
+                                          outlet="Desk", interval_seconds=300))
+    title = "Judge keeps \u202eGuzman\u202c in solitary\u200b &lt;img src=x onerror=alert(1)&gt;"
+    body = ("<p>\ufeffA judge ruled\u200b that a &lt; b.</p>"
+            "<p>\u2066Cogan\u2069 set a hearing.</p>")
+    blank = "\u200b\ufeff"
+    server.publish(rss(
+        f"<item><title>{title}</title><link>{server.base}/a/1</link><guid>a-1</guid>"
+        f"<pubDate>Thu, 04 May 2017 20:00:00 GMT</pubDate>"
+        f"<content:encoded><![CDATA[{body}]]></content:encoded></item>"
+        f"<item><title>{blank}</title><link>{server.base}/a/2</link><guid>a-2</guid>"
+        f"<pubDate>Thu, 04 May 2017 21:00:00 GMT</pubDate>"
+        f"<content:encoded><![CDATA[<p>{blank}</p>]]></content:encoded></item>"))
+    assert poll(engine, feed.id) == "ok: 1 new"
+    [stored] = articles(engine)
+    assert stored.title == "Judge keeps Guzman in solitary"
+    assert stored.body == "A judge ruled that a < b.\n\nCogan set a hearing."
+
+
 def test_private_addresses_are_refused_unless_allowed(server, settings):
     engine = get_engine(settings.database_url)
     server.publish(rss(full_item(server.base, 1, "Text.")))

@@ -115,7 +115,7 @@ def test_rebuilt_views_equal_the_live_one(client, app, settings):
     assert fresh.state.service.snapshots.latest(f"story:{SLUG}")[0] == live["version"]
 
 
-def test_time_travel_by_version_and_by_time(client, settings):
+def test_time_travel_by_version_and_by_recorded_time(client, settings):
     define(client)
     attach_all(client, STORY.articles[:6])
     store = EventStore(get_engine(settings.database_url))
@@ -124,14 +124,118 @@ def test_time_travel_by_version_and_by_time(client, settings):
         expected = view_by_replay(store, version).summary()
         got = client.get(f"/v1/stories/{SLUG}?as_of={version}").json()
         assert got == expected
+        assert client.get(f"/v1/stories/{SLUG}?known_at={version}").json() == expected
         timeline = client.get(f"/v1/stories/{SLUG}/timeline?as_of={version}&limit=200").json()
         assert timeline["items"] == view_by_replay(store, version).timeline()
     middle = store.read_stream(f"story:{SLUG}")[head // 2 - 1]
     by_time = client.get(f"/v1/stories/{SLUG}", params={
-        "as_of": middle.recorded_at.isoformat()}).json()
+        "known_at": middle.recorded_at.isoformat()}).json()
     assert by_time["version"] >= middle.version
-    assert client.get(f"/v1/stories/{SLUG}?as_of=yesterday").status_code == 400
-    assert client.get(f"/v1/stories/{SLUG}?as_of=2001-01-01T00:00:00Z").status_code == 404
+    for bad in ("as_of=yesterday", "known_at=yesterday", "known_at=2017-05-05T10:00:00",
+                "as_of=2017-05-05T10:00:00", "as_of=9999-12-31T23:00:00-12:00",
+                "as_of=1&known_at=2"):
+        response = client.get(f"/v1/stories/{SLUG}?{bad}")
+        assert response.status_code == 400, bad
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert client.get(f"/v1/stories/{SLUG}?known_at=2001-01-01T00:00:00Z").status_code == 404
+
+
+GUZMAN = "guzman-detention-conditions"
+COURT = "U.S. District Judge Brian Cogan"
+NEWS_2017 = [   # published in 2017, ingested now; New York time (the story names its courts)
+    {"id": "n1", "outlet": "Newsday", "url": "https://newsday.example/2017/04/05/guzman",
+     "title": "Guzman's lawyers ask judge to end his solitary confinement",
+     "published_at": "2017-04-05T22:00:00Z",
+     "body": "Lawyers for Joaquin \"El Chapo\" Guzman on Wednesday asked " + COURT + " to lift "
+             "the restrictions that keep him in solitary confinement at the Metropolitan "
+             "Correctional Center and to let Amnesty International observers visit him.\n\n"
+             "Guzman has been held alone in his cell 23 hours a day since January."},
+    {"id": "n2", "outlet": "Brooklyn Court Reporter",
+     "url": "https://bcr.example/2017/05/04/cogan-solitary",
+     "title": "Judge keeps Guzman in solitary, turns away Amnesty",
+     "published_at": "2017-05-04T20:00:00Z",
+     "body": "A federal judge on Thursday refused to release Joaquin \"El Chapo\" Guzman from "
+             "solitary confinement, pointing to his escapes from Mexican prisons.\n\n"
+             + COURT + " also rejected the request to let Amnesty International observers "
+             "visit Guzman at the Metropolitan Correctional Center.\n\n"
+             "The court will hold a hearing on Friday on the government's motion to "
+             "disqualify his lawyer."},
+]
+
+
+def news_by(items: list[dict], published: set[str], day: str) -> list[dict]:
+    """What a news date keeps of the story's developments: those its articles reported,
+    dated by that day, with the corroborations of those articles."""
+    return [{**d, "corroborations": [c for c in d["corroborations"] if c["id"] in published]}
+            for d in items if d["source"]["id"] in published and (d["date"] or "") <= day]
+
+
+def test_as_of_is_the_news_date_and_known_at_the_recorded_time(client, settings):
+    attach_all(client, NEWS_2017[:1])
+    store = EventStore(get_engine(settings.database_url))
+    known_first = store.read_stream(f"story:{GUZMAN}")[-1]
+    attach_all(client, NEWS_2017[1:])
+    story = f"/v1/stories/{GUZMAN}"
+    now = client.get(story).json()
+    timeline = client.get(f"{story}/timeline?limit=200").json()["items"]
+    assert ("hearing", "2017-05-05") in [(d["type"], d["date"]) for d in timeline]
+    assert any(d["date"] == "2017-05-04" for d in timeline)
+
+    # (as_of, articles published by then, the last day whose developments count)
+    cases = [("2016-12-31", set(), "2016-12-31"),
+             ("2017-04-30", {"n1"}, "2017-04-30"),
+             ("2017-05-04", {"n1", "n2"}, "2017-05-04"),     # not the hearing set for Friday
+             ("2017-05-05", {"n1", "n2"}, "2017-05-05"),
+             ("2017-05-04T19:00:00Z", {"n1"}, "2017-05-04"),
+             ("2017-05-05T00:00:00Z", {"n1", "n2"}, "2017-05-04"),   # 8 p.m. in New York
+             ("2017-05-05T12:00:00-04:00", {"n1", "n2"}, "2017-05-05")]
+    tags = set()
+    for as_of, published, day in cases:
+        got = client.get(story, params={"as_of": as_of})
+        assert got.status_code == 200, got.text
+        state = got.json()
+        expected = news_by(timeline, published, day)
+        assert state["version"] == now["version"]          # all storywire knows now
+        assert state["counts"]["articles"] == len(published), as_of
+        assert state["counts"]["developments"] == len(expected), as_of
+        assert state["outlets"] == sorted(a["outlet"] for a in NEWS_2017
+                                          if a["id"] in published)
+        articles = client.get(f"{story}/articles", params={"as_of": as_of}).json()["items"]
+        assert {a["id"] for a in articles} == published
+        items = client.get(f"{story}/timeline", params={"as_of": as_of, "limit": 200}).json()
+        assert items["items"] == expected, as_of
+        developments = client.get(f"{story}/developments", params={"as_of": as_of}).json()
+        assert len(developments["items"]) == len(expected)
+        again = client.get(story, params={"as_of": as_of},
+                           headers={"if-none-match": got.headers["etag"]})
+        assert again.status_code == 304
+        tags.add(got.headers["etag"])
+    assert len(tags) == len(cases)
+    assert client.get(story, params={"as_of": "2017-05-05"}).json()["counts"] != \
+        client.get(story, params={"as_of": "2017-05-04"}).json()["counts"]
+
+    # pages of a walk keep the news date and the version of the first page
+    walk, cursor = [], None
+    while True:
+        page = client.get(f"{story}/timeline", params={"as_of": "2017-05-05", "limit": 1,
+                                                       **({"cursor": cursor} if cursor else {})})
+        walk += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+        attach_all(client, [dict(NEWS_2017[0], id=f"more-{len(walk)}",
+                                 url=f"https://newsday.example/{len(walk)}")])
+    assert walk == news_by(timeline, {"n1", "n2"}, "2017-05-05")
+
+    # both axes: as storywire knew the story after the first article, at a news date
+    known = {"known_at": known_first.recorded_at.isoformat()}
+    both = client.get(story, params={"as_of": "2017-05-05", **known}).json()
+    assert both["version"] == known_first.version
+    assert both["counts"]["articles"] == 1
+    assert client.get(story, params=known).json() == \
+        client.get(story, params={"as_of": str(known_first.version)}).json()
+    assert client.get(story, params={"as_of": "2017-05-05", "known_at": "1"}).json()[
+        "counts"]["articles"] == 0
 
 
 def test_changes_since_a_version(client):
@@ -163,6 +267,33 @@ def test_etags_and_304(client):
     attach_all(client, STORY.articles[:1])
     changed = client.get(f"/v1/stories/{SLUG}", headers={"if-none-match": tag})
     assert changed.status_code == 200 and changed.headers["etag"] != tag
+
+
+READS = ["/v1/stories", "/v1/stories?status=active", f"/v1/stories/{SLUG}",
+         f"/v1/stories/{SLUG}/timeline", f"/v1/stories/{SLUG}/developments",
+         f"/v1/stories/{SLUG}/matters", f"/v1/stories/{SLUG}/articles",
+         f"/v1/stories/{SLUG}/changes?since_version=0", f"/v1/stories/{SLUG}/events",
+         "/v1/events", "/v1/events?after=1&limit=5"]
+
+
+@pytest.mark.parametrize("url", READS)
+def test_every_read_answers_with_an_etag_and_honours_if_none_match(client, url):
+    define(client)
+    attach_all(client, STORY.articles[:1])
+    first = client.get(url)
+    assert first.status_code == 200, first.text
+    tag = first.headers.get("etag")
+    assert tag
+    again = client.get(url, headers={"if-none-match": tag})
+    assert (again.status_code, again.content, again.headers.get("etag")) == (304, b"", tag)
+    assert client.get(url).json() == first.json()           # the same tag, the same body
+
+    client.patch(f"/v1/stories/{SLUG}", json={"keywords": ["appeal"]})   # an append
+    after = client.get(url, headers={"if-none-match": tag})
+    assert after.status_code == 200
+    assert after.headers["etag"] != tag
+    assert after.json() != first.json()
+    assert client.get(url, headers={"if-none-match": after.headers["etag"]}).status_code == 304
 
 
 def test_pagination_never_repeats_or_skips_under_concurrent_appends(client, app):

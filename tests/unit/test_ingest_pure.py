@@ -4,6 +4,7 @@ import base64
 import random
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from standardwebhooks import Webhook
 
@@ -188,3 +189,73 @@ def test_published_at_is_read_in_utc():
     article = ArticleCreate(outlet="Wire", url="https://wire.example/a", title="t", body="b",
                             published_at="2017-05-04T22:00:00+02:00")
     assert article.published_at.isoformat() == "2017-05-04T20:00:00+00:00"
+
+
+def _answer(status: int, text: str = "Internal Server Error") -> httpx.HTTPStatusError:
+    request = httpx.Request("POST", "http://relay:s3cret@story.internal/v1/articles:batch")
+    response = httpx.Response(status, text=text, request=request)
+    return httpx.HTTPStatusError(f"{status} for url {request.url}", request=request,
+                                 response=response)
+
+
+@pytest.mark.parametrize("exc, refused", [
+    (_answer(500), True), (_answer(502), True), (_answer(422), True), (_answer(413), True),
+    (_answer(400), True),
+    (_answer(503), False), (_answer(429), False), (_answer(401), False), (_answer(403), False),
+    (_answer(404), False), (_answer(409), False),
+    (httpx.ConnectError("All connection attempts failed"), False),
+    (httpx.ReadTimeout("timed out"), False), (httpx.RemoteProtocolError("cut"), False),
+    (ValueError("the story service answered for other articles"), True),
+    (RuntimeError("raised by the story app in process"), True),
+])
+def test_only_a_refusal_by_the_story_service_counts_towards_parking(exc, refused):
+    from services.ingest.relay import refused as is_refusal
+
+    assert is_refusal(exc) is refused
+
+
+def test_a_failure_is_told_without_the_url_or_secrets():
+    from services.ingest.relay import failure_text
+
+    text = failure_text(_answer(500, "oops Bearer sw_live_abc_def\n  whsec_xyz " + "x" * 500))
+    assert text.startswith("HTTP 500 from the story service: oops Bearer")
+    assert "s3cret" not in text and "story.internal" not in text
+    assert "sw_live_" not in text and "whsec_" not in text and len(text) <= 300
+    assert failure_text(httpx.ReadTimeout("")) == "ReadTimeout"
+
+
+PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u062f"  # with a zero-width non-joiner
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"           # an emoji sequence
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("\u200b\ufeff\u2060\u00ad", ""),                              # zero-width, BOM
+    ("\u202eevil\u202c \u2066isolated\u2069 \u200fmark", "evil isolated mark"),  # bidi
+    ("\u200d \u200c", " "),                                         # joiners joining nothing
+    (PERSIAN, PERSIAN), (FAMILY, FAMILY),                          # joiners that join stay
+    ("&#8203;&#x202E;", ""),                                          # encoded ones too
+    ("<img src=x onerror=alert(1)>Hi", "Hi"),
+    ("a < b", "a < b"), ("3<4 and 5>2", "3<4 and 5>2"), ("if a<b then", "if a<b then"),
+    ("mail <desk@bcr.example> or <https://bcr.example>",
+     "mail <desk@bcr.example> or <https://bcr.example>"),
+    ("AT&amp;T &lt;3 Q&A", "AT&T <3 Q&A"),
+    ("<b>Cogan</b> rules<script>if (a<b) {track()}</script><style>p{}</style>", "Cogan rules"),
+    ("<o:p>Word</o:p> <!-- a <p> comment -->done", "Word done"),
+    ("an open <!-- comment", "an open <!-- comment"),
+])
+def test_text_fields_keep_plain_visible_text(raw, clean):
+    from services.ingest.normalize import clean_text
+
+    assert clean_text(raw) == clean
+
+
+@pytest.mark.parametrize("field, value", [("title", "\u200b\ufeff"), ("outlet", "\u202e\u200d"),
+                                          ("body", "\ufeff\n\n\u200b<p>\u2060</p>")])
+def test_a_field_blank_once_cleaned_is_refused(field, value):
+    from pydantic import ValidationError
+
+    fields = {"outlet": "Wire", "url": "https://wire.example/a", "title": "t", "body": "b",
+              "published_at": "2017-05-04T20:00:00Z", field: value}
+    with pytest.raises(ValidationError) as refused:
+        ArticleCreate.model_validate(fields)
+    assert refused.value.errors()[0]["loc"] == (field,)

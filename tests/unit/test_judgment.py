@@ -75,6 +75,24 @@ def test_a_headline_naming_the_subject_only_by_an_alias_routes_to_the_story():
     assert decision.on_story
 
 
+@pytest.mark.parametrize("entity, headline", [
+    ("BXR24", "BXR24 v Minister for Immigration: case status"),
+    ("Rhona McAllister", "McAllister refused bail by sheriff"),
+    ("Dale O'Brien", "O'BRIEN ADMITS IT: guard cops to abuse"),
+])
+def test_a_one_word_name_routes_in_the_case_it_is_written(entity, headline):
+    story = StoryDefinition(slug="s", title=f"{entity} detention case",
+                            description="A detention case.", entities=(entity, "Varley Island"),
+                            keywords=("detention", "bail"))
+    body = ("The case over detention at Varley Island came back to court on Tuesday, where a "
+            "bail application was argued.\n\nA ruling is expected next week.")
+    decision = route(story, article("n1", headline, body, datetime(2024, 5, 2, 15, tzinfo=UTC)))
+    assert decision.on_story, decision
+    lowered = route(story, article("n2", headline.lower(), body,
+                                   datetime(2024, 5, 2, 15, tzinfo=UTC)))
+    assert not lowered.on_story      # a name is written with a capital
+
+
 def test_a_word_for_word_copy_of_an_on_story_article_is_on_the_story():
     body = ("Marco Delgado Ruiz asked a Manhattan judge on Monday to lift the restrictions on "
             "his detention.\n\nHis lawyers said the drug trafficking defendant was held in "

@@ -128,3 +128,20 @@ def test_matter_history_across_the_seeds():
     disqualification = matters["disqualification-motion"]
     assert (disqualification.status, disqualification.history[-1].date) == \
         ("hearing scheduled", "2017-05-05")
+
+
+def test_development_ids_are_each_story_own(analyses):
+    """Two stories taking the same articles record the same developments under ids of their
+    own; within a story a re-report keeps pointing at the first id."""
+    from dataclasses import replace
+    other = {a.article_id: a for a in run_offline(replace(STORY, slug="guzman-jail"),
+                                                  _articles())}
+    for article_id, analysis in analyses.items():
+        ours = [(d.type, d.outcome, d.date) for d in analysis.developments]
+        assert ours == [(d.type, d.outcome, d.date) for d in other[article_id].developments]
+        assert not {d.id for d in analysis.developments} & \
+            {d.id for d in other[article_id].developments}
+    first_ids = {d.id for d in other["000"].developments}
+    assert {c.development_id for c in other["001"].corroborations} == first_ids
+    changes = [c.development_id for c in other["002"].matter_changes]
+    assert set(changes) <= {d.id for d in other["002"].developments}

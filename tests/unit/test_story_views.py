@@ -1,6 +1,6 @@
 """Pure parts of the story API: the view projection, cursors, ETags, change summaries."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -118,3 +118,40 @@ def test_changes_summarize_events():
     assert changes["text"][0] == ("2 new article(s), 1 new development(s), 2 new fact(s), "
                                   "1 corroboration(s).")
     assert any("Sources disagree on jail" in line for line in changes["text"])
+
+
+def test_a_news_date_leaves_out_later_articles_and_later_dated_developments():
+    from services.story.projection import news_view
+    events = story_events()
+    # the second article was published a day later; the ruling is dated the day after that
+    later = dict(REF, id="a2", outlet="Metro Ledger", published_at="2017-05-05T20:00:00+00:00")
+    events[5] = event(6, "ArticleAttached", {"article": {**later, "body": "b"}})
+    events[3].data["development"]["date"] = "2017-05-06"
+
+    def counts(news_date):
+        view = news_view("s", events, news_date)
+        assert view.version == 10
+        return view.summary()["counts"]
+
+    assert counts(datetime(2017, 5, 4, 19, tzinfo=UTC))["articles"] == 0
+    on_the_4th = counts(datetime(2017, 5, 4, 20, tzinfo=UTC))
+    assert (on_the_4th["articles"], on_the_4th["developments"], on_the_4th["matters"]) == \
+        (1, 0, 1)
+    assert counts(date(2017, 5, 5))["articles"] == 2
+    assert counts(date(2017, 5, 6))["developments"] == 1
+    assert news_view("s", events, date(2017, 5, 4)).facts() == []
+    assert news_view("s", events, date(2017, 5, 5)).corroborations == {}   # of a later ruling
+    assert news_view("s", events, date(2017, 5, 6)).corroborations["d1"]
+
+
+def test_a_news_date_leaves_out_what_a_later_article_reported_and_its_corroborations():
+    from services.story.projection import news_view
+    events = story_events()
+    # the first article to arrive was published after the second, which corroborates it
+    later = dict(REF, published_at="2017-05-06T20:00:00+00:00")
+    events[1] = event(2, "ArticleAttached", {"article": {**later, "body": "b"}})
+    view = news_view("s", events, date(2017, 5, 5))
+    assert list(view.articles) == ["a2"]
+    assert (view.developments, view.corroborations, view.matters) == ([], {}, {})
+    assert view.facts() == []                  # one outlet has told it by then
+    assert news_view("s", events, date(2017, 5, 6)).corroborations["d1"]

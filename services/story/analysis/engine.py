@@ -40,10 +40,11 @@ LOOSE_SHARE = 0.6       # ...and an article with this share of them is a rewrite
 LOOSE_MIN_SENTENCES = 3
 
 
-def development_id(type_: str, outcome: str | None, matter_id: str | None,
+def development_id(story: str, type_: str, outcome: str | None, matter_id: str | None,
                    date_: str | None) -> str:
-    """Story-independent and stable: a re-report of the same development gets the same id."""
-    raw = f"{type_}|{outcome or ''}|{matter_id or ''}|{date_ or ''}"
+    """The story's own and stable: a re-report of the same development in the story gets the
+    same id; two stories that take the same news each get their own."""
+    raw = f"{story}|{type_}|{outcome or ''}|{matter_id or ''}|{date_ or ''}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
 
@@ -248,7 +249,8 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
                     finding.type, finding.outcome, finding.matter.id, None):
             continue            # "Her manager was acquitted.": a person's known verdict, recap
         dev = Development(
-            id=development_id(finding.type, finding.outcome, finding.matter.id, finding.date),
+            id=development_id(knowledge.story.slug, finding.type, finding.outcome,
+                              finding.matter.id, finding.date),
             type=finding.type, outcome=finding.outcome, date=finding.date,
             actors=finding.actors, evidence=finding.evidence, article_id=article.id,
             matter_id=finding.matter.id, summary=finding.summary)

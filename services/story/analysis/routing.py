@@ -49,13 +49,13 @@ class _Term:
     described: re.Pattern | None = None  # a headline's "river group" for "Sable River Keepers"
     # the literal words each pattern needs: a text holding none of them cannot match it
     phrase_words: tuple[str, ...] = ()
-    single_words: tuple[str, ...] = ()
+    single_words: tuple[str, ...] = ()  # lowercased
 
     def count(self, text: str, lowered: str) -> int:
         spans = [m.span() for m in self.phrases.finditer(lowered)] \
             if self.phrases and any(w in lowered for w in self.phrase_words) else []
         n = len(spans)
-        if self.single and any(w in text for w in self.single_words):
+        if self.single and any(w in lowered for w in self.single_words):
             for m in self.single.finditer(text):
                 if any(s <= m.start() < e for s, e in spans):
                     continue              # the surname inside the full name already counted
@@ -76,7 +76,7 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
     single = sorted({v for v in variants if " " not in v and not stem}, key=len, reverse=True)
     phrases = re.compile(rf"(?<![\w-])(?:{'|'.join(re.escape(v) for v in multi)}){ending}"
                          rf"(?![\w-])") if multi else None
-    one = re.compile(rf"(?<![\w-])(?:{'|'.join(re.escape(v.capitalize()) for v in single)})"
+    one = re.compile(rf"(?<![\w-])(?:{'|'.join(map(_capitalised, single))})"
                      rf"(?:'s)?(?![\w-])") if single else None
     person = not is_organisation(label)
     described = None
@@ -85,8 +85,13 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
         if name:
             described = re.compile(rf"\b(?:{'|'.join(map(re.escape, name))})(?:'s)?\s+"
                                    rf"(?:{DESCRIPTORS})(?:'s|s)?\b")
-    return _Term(label, phrases, one, person, described, tuple(multi),
-                 tuple(v.capitalize() for v in single))
+    return _Term(label, phrases, one, person, described, tuple(multi), tuple(single))
+
+
+def _capitalised(word: str) -> str:
+    """A pattern for a one-word variant written as a name: its first letter a capital, the
+    rest in any case ("McAllister", "O'Brien", "BXR24", a headline's "OKAFOR")."""
+    return re.escape(word[:1].upper()) + (f"(?i:{re.escape(word[1:])})" if word[1:] else "")
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ def _title_names(title: str, entity: str) -> bool:
         tokens = variant.lower().split()
         if not tokens or not set(tokens) <= lowered:
             continue
-        if len(tokens) > 1 or regex(rf"\b{re.escape(tokens[0].capitalize())}\b").search(folded):
+        if len(tokens) > 1 or regex(rf"\b{_capitalised(tokens[0])}\b").search(folded):
             return True
     return False
 
