@@ -61,6 +61,7 @@ PROBLEMS = {
     "receive_webhook": {401: "The webhook signature is not valid",
                         409: "This webhook-id was received already",
                         413: "The request body is too large", 415: NOT_JSON},
+    "redrive_article": {409: "The article is not failed"},
     "create_integration": {409: "An integration of that name exists"},
     "create_feed": {409: "That feed is registered already"},
 }

@@ -57,20 +57,19 @@ KnownAt = Annotated[str | None, Query(description=(
 IfNoneMatch = Annotated[str | None, Header()]
 
 
-BAD_CURSOR = "The cursor is not valid"
-BAD_AS_OF = "as_of is neither a story version nor an ISO 8601 time with its zone"
+BAD_READ = "as_of, known_at or the cursor is not valid"
 WRITE_CONFLICT = "The story moved on meanwhile, or these events are recorded already"
-# what each route answers beyond what its shape tells (see shared/openapi.py)
 PROBLEMS = {
     "attach_article": {409: WRITE_CONFLICT},
     "attach_articles": {409: WRITE_CONFLICT},
     "create_story": {409: "A story with this slug exists"},
     "update_story": {409: WRITE_CONFLICT},
     "archive_story": {409: WRITE_CONFLICT},
-    "read_story": {400: BAD_AS_OF},
-    "read_timeline": {400: "as_of or the cursor is not valid"},
-    "read_developments": {400: BAD_CURSOR},
-    "read_story_articles": {400: BAD_CURSOR},
+    "read_story": {400: BAD_READ},
+    "read_timeline": {400: BAD_READ},
+    "read_developments": {400: BAD_READ},
+    "read_matters": {400: BAD_READ},
+    "read_story_articles": {400: BAD_READ},
     "stream_story": {400: "Last-Event-ID is not a story version"},
 }
 
