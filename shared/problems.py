@@ -1,11 +1,13 @@
 """Errors as application/problem+json (RFC 9457), the same shape from every service."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.eventstore import ConcurrencyError, DuplicateEventError
 
@@ -50,6 +52,21 @@ class UnsafeText(HTTPException):
         super().__init__(status_code=422, detail=detail)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of every route at the request's path (Starlette's 405 names only those of
+    the first route there)."""
+    return sorted(set(_methods_at(request.app.router.routes, request.scope)))
+
+
+def _methods_at(routes, scope) -> Iterator[str]:
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # a router included without a prefix
+        if inner is not None:
+            yield from _methods_at(inner.routes, scope)
+        elif route.matches(scope)[0] != Match.NONE:
+            yield from getattr(route, "methods", None) or ()
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(UnsafeText)
     async def _unsafe(request: Request, exc: UnsafeText):
@@ -77,8 +94,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         slug = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
                 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return problem_response(exc.status_code, slug, str(exc.detail), "", request.url.path,
-                                headers=exc.headers)
+                                headers=headers)
 
     @app.exception_handler(ConcurrencyError)
     async def _conflict(request: Request, exc: ConcurrencyError):

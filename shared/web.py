@@ -5,8 +5,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared import openapi
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.redact import install as redact_logs
 from shared.settings import Settings
@@ -18,6 +20,7 @@ def make_app(title: str, description: str, lifespan=None) -> FastAPI:
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(UnsafeTextGuard)
+    openapi.install(app, lambda: any(m.cls is BodyLimit for m in app.user_middleware))
     return app
 
 
@@ -51,15 +54,21 @@ def health_router(checks: dict[str, Callable[[], None]]) -> APIRouter:
     return router
 
 
+# `Authorization: Bearer <key>`, read without refusing: the dependencies below decide
+Bearer = Annotated[HTTPAuthorizationCredentials | None,
+                   Depends(HTTPBearer(auto_error=False, description="an API key"))]
+
+
 def api_key_dependency(settings: Settings):
     """Require `Authorization: Bearer <key>` when an API key is configured."""
 
-    def require_key(authorization: Annotated[str | None, Header()] = None) -> None:
+    @openapi.answers(401)
+    def require_key(bearer: Bearer) -> None:
         if settings.api_key is None:
             return
         expected = settings.api_key.get_secret_value()
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+        given = bearer.credentials if bearer else ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
             raise Problem(401, "unauthorized", "A valid API key is required",
                           "Send Authorization: Bearer <key>")
 
@@ -88,9 +97,10 @@ def scoped_key_dependency(settings: Settings, scope: str,
     everything; other keys are looked up with `find_caller(token)`. Requests without a key are
     let in only while neither an operator key nor any other key exists (the embedded default)."""
 
-    def require_scope(authorization: Annotated[str | None, Header()] = None) -> Caller:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() == "bearer" and token:
+    @openapi.answers(401, 403)
+    def require_scope(bearer: Bearer) -> Caller:
+        token = bearer.credentials if bearer else ""
+        if token:
             expected = settings.api_key.get_secret_value() if settings.api_key else None
             if expected and hmac.compare_digest(token.encode(), expected.encode()):
                 return Caller("operator", ALL_SCOPES)

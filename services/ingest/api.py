@@ -36,6 +36,7 @@ from services.ingest.signatures import (
     verify_github,
     verify_standard,
 )
+from shared import openapi
 from shared.db import get_engine, ping
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
@@ -52,6 +53,18 @@ from shared.web import (
 MAX_BATCH = 100
 RECEIPT_TTL = timedelta(seconds=2 * TOLERANCE_SECONDS)
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+NOT_JSON = "The body is not JSON in a known charset"
+# what each route answers beyond what its shape tells (see shared/openapi.py)
+PROBLEMS = {
+    "create_article": {415: NOT_JSON},
+    "create_articles": {415: NOT_JSON},
+    "receive_webhook": {401: "The webhook signature is not valid",
+                        409: "This webhook-id was received already",
+                        413: "The request body is too large", 415: NOT_JSON},
+    "redrive_article": {409: "The article is not failed"},
+    "create_integration": {409: "An integration of that name exists"},
+    "create_feed": {409: "That feed is registered already"},
+}
 
 
 def _article_body(schema: type[BaseModel]) -> dict:
@@ -346,4 +359,5 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
             raise Problem(404, "not-found", "No such feed", feed_id)
         return Response(status_code=204)
 
+    openapi.declare(app, PROBLEMS)
     return app

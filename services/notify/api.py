@@ -45,6 +45,7 @@ from services.notify.schemas import (
 )
 from services.notify.tasks import deliver_now
 from services.notify.tokens import FEED, UNSUBSCRIBE, sign, signing_key, verify
+from shared import openapi
 from shared.db import get_engine, ping, utcnow
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
@@ -358,4 +359,5 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         session.commit()
         return templates.get_template("unsubscribe.html").render(name=sub.name, done=True)
 
+    openapi.declare(app, {"rotate_secret": {409: "Only webhook subscriptions have a secret"}})
     return app

@@ -2,7 +2,7 @@
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
@@ -15,6 +15,8 @@ DevelopmentType = Literal["ruling", "hearing", "filing", "verdict", "sentence", 
                           "charge", "appeal", "statement"]
 Channel = Literal["email", "slack", "webhook"]
 Rate = Literal["realtime", "hourly", "daily", "weekly"]
+# as stored (the target column), checked after normalization (an IDN host grows as punycode)
+Url = Annotated[HttpUrl, Field(max_length=2000)]
 EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+$")
 
 
@@ -78,12 +80,13 @@ class SubscriptionCreate(Filters):
                                       "subscriber of the same name is created")
     name: str = Field(min_length=1, max_length=200)
     channel: Channel = "webhook"
-    url: HttpUrl | None = Field(default=None, description="Slack or webhook URL")
+    url: Url | None = Field(default=None, description="Slack or webhook URL")
     email: str | None = Field(default=None, description="Address of the email channel")
     rate: Rate = "realtime"
     digest_time: str = Field(default="08:00", description="Local HH:MM of the digest "
                              "(hourly digests use its minutes)")
-    digest_weekday: int = Field(default=0, ge=0, le=6, description="Weekly: 0 is Monday")
+    digest_weekday: int = Field(default=0, ge=0, le=6, strict=True,  # true is no weekday
+                                description="Weekly: 0 is Monday")
 
     _email = field_validator("email")(check_email)
     _clock = field_validator("digest_time")(check_clock)
@@ -103,14 +106,14 @@ class SubscriptionCreate(Filters):
 
 class SubscriptionUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    url: HttpUrl | None = None
+    url: Url | None = None
     email: str | None = None
     stories: list[str] | None = Field(default=None, max_length=100)
     types: list[DevelopmentType] | None = None
     outcomes: list[str] | None = Field(default=None, max_length=20)
     rate: Rate | None = None
     digest_time: str | None = None
-    digest_weekday: int | None = Field(default=None, ge=0, le=6)
+    digest_weekday: int | None = Field(default=None, ge=0, le=6, strict=True)
     active: bool | None = Field(default=None, description="true re-enables a disabled one")
 
     _email = field_validator("email")(check_email)

@@ -33,6 +33,7 @@ from services.story.schemas import (
 from services.story.service import StoryService
 from services.story.store import Snapshots
 from services.story.writers import ShardedWriters
+from shared import openapi
 from shared.db import get_engine, ping
 from shared.eventstore import EventStore
 from shared.problems import Problem
@@ -54,6 +55,23 @@ KnownAt = Annotated[str | None, Query(description=(
     "As storywire knew the story: an ISO 8601 time with its offset (what it had recorded by "
     "then), or a story version. Combines with `as_of`."))]
 IfNoneMatch = Annotated[str | None, Header()]
+
+
+BAD_READ = "as_of, known_at or the cursor is not valid"
+WRITE_CONFLICT = "The story moved on meanwhile, or these events are recorded already"
+PROBLEMS = {
+    "attach_article": {409: WRITE_CONFLICT},
+    "attach_articles": {409: WRITE_CONFLICT},
+    "create_story": {409: "A story with this slug exists"},
+    "update_story": {409: WRITE_CONFLICT},
+    "archive_story": {409: WRITE_CONFLICT},
+    "read_story": {400: BAD_READ},
+    "read_timeline": {400: BAD_READ},
+    "read_developments": {400: BAD_READ},
+    "read_matters": {400: BAD_READ},
+    "read_story_articles": {400: BAD_READ},
+    "stream_story": {400: "Last-Event-ID is not a story version"},
+}
 
 
 def max_request_bytes(settings: Settings) -> int:
@@ -399,7 +417,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.get("/v1/stories/{slug}/stream", tags=["events"],
              summary="Server-Sent Events of the story's new events; resumable with "
                      "Last-Event-ID (a story version)",
-             response_class=StreamingResponse)
+             response_class=EventStream)
     async def stream_story(slug: str, request: Request,
                            last_event_id: Annotated[str | None, Header()] = None,
                            from_version: Annotated[int | None, Query(ge=0, le=LAST_SINCE)] = None):
@@ -410,10 +428,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             after = int(last_event_id)
         else:
             after = from_version if from_version is not None else head
-        return StreamingResponse(_sse(store, slug, after, request),
-                                 media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache",
-                                          "X-Accel-Buffering": "no"})
+        return EventStream(_sse(store, slug, after, request),
+                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/v1/events", response_model=EventsPublic, tags=["events"],
              summary="The global feed: every event after a position, in order, none skipped")
@@ -438,7 +454,12 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     add_examples(app, {**json.loads(EXAMPLES.read_text(encoding="utf-8")), "stream_story": (
         'id: 12\nevent: DevelopmentDetected\ndata: {"position":14,"stream_id":'
         '"story:guzman-detention-conditions","version":12,"type":"DevelopmentDetected",...}\n\n')})
+    openapi.declare(app, PROBLEMS)
     return app
+
+
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
 
 
 SSE_POLL = 0.25

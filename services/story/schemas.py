@@ -1,10 +1,18 @@
 """Request and response bodies of the story API."""
 
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    model_validator,
+)
 
 
 @cache
@@ -25,12 +33,20 @@ TimeZone = Annotated[Zone | None, Field(
                 "are read; defaults to the zone of the court or place the story names")]
 
 
+def _date_time_text(value):
+    """A date-time as the schema says: an ISO 8601 string (a number would be read as seconds
+    or milliseconds since 1970, a guess)."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 date-time string, e.g. 2017-05-04T20:00:00Z")
+    return value
+
+
 class ForwardedArticle(BaseModel):
     id: str = Field(min_length=1, max_length=64)
     outlet: str = Field(min_length=1, max_length=200)
     url: str = Field(min_length=1, max_length=2000)
     title: str = Field(min_length=1, max_length=500)
-    published_at: AwareDatetime
+    published_at: Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
     body: str = Field(min_length=1, max_length=1_000_000)
     revision_of: str | None = None
 
