@@ -9,14 +9,22 @@ directly (every sentence new), the same path a replay of stored analyses takes; 
 `analyze` on 100,000 sentences first would only make the set-up slower.
 
     .venv/bin/python bench/analysis.py [--sizes 100 10000 100000] [--articles 20]
+                                       [--baseline-ref REV]
+
+With `--baseline-ref` (a git revision, e.g. the commit before the learned decision), the same
+bench runs afterwards in a temporary checkout of that revision, in the same run and with the
+same Python, and each size prints the ratio of ours to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000, 100_000])
     parser.add_argument("--articles", type=int, default=20)
+    parser.add_argument("--baseline-ref", help="a git revision to measure beside this tree")
     args = parser.parse_args()
 
     results = {}
@@ -156,6 +165,33 @@ def main() -> None:
               f"longest posting {stats['longest_posting']})")
     if 100 in results and 100_000 in results:
         print(f"ratio 100k/100: {results[100_000] / results[100]:.2f}")
+    if args.baseline_ref:
+        baseline = run_baseline(args.baseline_ref, args.sizes, args.articles)
+        for size, ms in results.items():
+            if size in baseline:
+                print(f"{size:>7} sentences: {ms:7.2f} ms here, {baseline[size]:7.2f} ms at "
+                      f"{args.baseline_ref}: {ms / baseline[size]:.2f}x")
+
+
+_LINE = re.compile(r"^\s*(\d+) sentences: median\s+([\d.]+) ms/article", re.M)
+
+
+def run_baseline(ref: str, sizes: list[int], articles: int) -> dict[int, float]:
+    """This bench as it was at `ref`, run in a temporary git worktree; its medians by size."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="storywire-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(tree),
+                        ref], check=True)
+        try:
+            out = subprocess.run([sys.executable, str(tree / "bench" / "analysis.py"),
+                                  "--sizes", *map(str, sizes), "--articles", str(articles)],
+                                 check=True, capture_output=True, text=True, cwd=tree).stdout
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)],
+                           check=False)
+    print(f"baseline {ref}:\n" + out.rstrip())
+    return {int(size): float(ms) for size, ms in _LINE.findall(out)}
 
 
 if __name__ == "__main__":
