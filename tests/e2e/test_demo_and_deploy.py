@@ -1,5 +1,6 @@
-"""README command 1 (the demo) and the compose file."""
+"""README command 1 (the demo), the compose file and its monitoring profile."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,20 +31,67 @@ def test_demo_prints_a_timeline_and_delivered_alerts(tmp_path):
     assert (tmp_path / ".storywire" / "demo.db").exists()
 
 
-def test_compose_file_is_valid():
+STORYWIRE_SERVICES = {"migrate", "ingest", "story", "notify-api", "notify-worker",
+                      "ingest-worker", "beat"}
+HTTP_PORTS = {"ingest": 8001, "story": 8002, "notify-api": 8003}
+MONITORING = {"prometheus", "grafana", "flower"}
+
+
+def compose_command() -> list[str]:
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"],
                                                  capture_output=True).returncode == 0:
-        command = ["docker", "compose"]
-    elif shutil.which("docker-compose"):
-        command = ["docker-compose"]
-    else:
-        missing("A compose CLI", "neither `docker compose` nor `docker-compose` is installed")
-    result = subprocess.run([*command, "config", "-q"], cwd=ROOT, capture_output=True, text=True)
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    missing("A compose CLI", "neither `docker compose` nor `docker-compose` is installed")
+
+
+def test_compose_file_is_valid():
+    command = compose_command()
+    result = subprocess.run([*command, "--profile", "monitoring", "config"], cwd=ROOT,
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    services = subprocess.run([*command, "config", "--services"], cwd=ROOT, capture_output=True,
-                              text=True).stdout.split()
-    assert set(services) == {"postgres", "redis", "migrate", "ingest", "story", "notify-api",
-                             "notify-worker", "ingest-worker", "beat"}
+    services = yaml.safe_load(result.stdout)["services"]
+    assert set(services) == {"postgres", "redis", *STORYWIRE_SERVICES, *MONITORING}
+    assert {name for name, s in services.items() if s.get("profiles")} == MONITORING
+    assert all(services[name]["profiles"] == ["monitoring"] for name in MONITORING)
+    for name, service in services.items():
+        if name != "migrate":  # a one-off: it exits when done
+            assert service["healthcheck"]["test"], name
+    for name, port in HTTP_PORTS.items():
+        assert f"http://127.0.0.1:{port}/readyz" in " ".join(services[name]["healthcheck"]["test"])
+    for name in STORYWIRE_SERVICES - {"migrate"}:
+        conditions = {d: c["condition"] for d, c in services[name]["depends_on"].items()}
+        assert conditions == {"postgres": "service_healthy", "redis": "service_healthy",
+                              "migrate": "service_completed_successfully"}, name
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_prometheus_and_grafana_read_the_storywire_metrics():
+    """The compose `monitoring` profile: Prometheus scrapes /metrics on each service's port and
+    the provisioned dashboard charts alert latency, feed lag and deliveries by status."""
+    deploy = ROOT / "deploy"
+    prometheus = yaml.safe_load((deploy / "prometheus" / "prometheus.yml").read_text())
+    [job] = prometheus["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    targets = {t for group in job["static_configs"] for t in group["targets"]}
+    assert targets == {f"{name}:{port}" for name, port in HTTP_PORTS.items()}
+
+    source = yaml.safe_load(
+        (deploy / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    [datasource] = source["datasources"]
+    assert datasource["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load(
+        (deploy / "grafana" / "provisioning" / "dashboards" / "storywire.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    dashboard = json.loads((deploy / "grafana" / "dashboards" / "storywire.json").read_text())
+    targets = [t for panel in dashboard["panels"] for t in panel["targets"]]
+    assert {t["datasource"]["uid"] for t in targets} == {datasource["uid"]}
+    expressions = " ".join(t["expr"] for t in targets)
+    assert "rate(storywire_alert_latency_seconds_bucket[" in expressions
+    assert "by (consumer) (storywire_feed_lag)" in expressions
+    assert "by (status) (rate(storywire_deliveries_total[" in expressions
+    assert "by (channel, status) (rate(storywire_deliveries_total[" in expressions
 
 
 @pytest.mark.parametrize("service", ["ingest", "story", "notify"])
