@@ -93,6 +93,19 @@ def test_a_one_word_name_routes_in_the_case_it_is_written(entity, headline):
     assert not lowered.on_story      # a name is written with a capital
 
 
+def test_a_hyphenated_name_in_the_story_title_is_a_subject_beside_its_alias():
+    story = StoryDefinition(
+        slug="s", title="UK request to extradite Desmond Fairclough-Beckford ('the Yield Doctor')",
+        description="Extradition from Jamaica.",
+        entities=("Desmond Fairclough-Beckford", "the Yield Doctor", "Half Way Tree"),
+        keywords=("extradition", "bail"))
+    body = ("Desmond Fairclough-Beckford was refused bail at Half Way Tree on Thursday in the "
+            "extradition case.\n\nHe was remanded until March 20.")
+    decision = route(story, article("h1", "Fairclough-Beckford refused bail", body,
+                                    datetime(2026, 3, 6, 15, tzinfo=UTC)))
+    assert decision.on_story, decision
+
+
 def test_a_word_for_word_copy_of_an_on_story_article_is_on_the_story():
     body = ("Marco Delgado Ruiz asked a Manhattan judge on Monday to lift the restrictions on "
             "his detention.\n\nHis lawyers said the drug trafficking defendant was held in "

@@ -134,7 +134,7 @@ def _title_names(title: str, entity: str) -> bool:
     folded = fold(title)
     lowered = set(words(folded.lower()))
     for variant in (fold(v) for v in entity_variants(entity)):
-        tokens = variant.lower().split()
+        tokens = words(variant)
         if not tokens or not set(tokens) <= lowered:
             continue
         if len(tokens) > 1 or regex(rf"\b{_capitalised(tokens[0])}\b").search(folded):
