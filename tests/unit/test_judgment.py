@@ -233,3 +233,31 @@ def test_every_corpus_passes_the_format_check():
 def test_lexicons_are_data(name):
     data = json.loads((ROOT / "services" / "story" / "analysis" / name).read_text())
     assert data["about"]
+
+
+# -- dates ----------------------------------------------------------------------------------------
+
+def test_the_sentences_of_a_live_entry_are_the_entries_not_only_their_first():
+    from services.story.analysis.text import article_sentences, live_entries
+    body = ("Our reporters are posting from the courtroom. Newest posts are at the top.\n\n"
+            "4:41 p.m. - And that's the day. Judge Roe denied the motion to suppress.\n\n"
+            "The hearing resumes later.\n\n"
+            "9:14 AM ET: We're on the record. The defendant sits beside his lawyer.")
+    sentences = article_sentences(body, "LIVE: the suppression hearing")
+    live = live_entries(body, "LIVE: the suppression hearing")
+    assert {sentences[i] for i in live} == {
+        "4:41 p.m. - And that's the day.", "Judge Roe denied the motion to suppress.",
+        "9:14 AM ET: We're on the record.", "The defendant sits beside his lawyer."}
+
+
+def test_an_undated_ruling_in_a_live_entry_happened_on_the_day_of_the_blog():
+    body = ("Reporters are posting from the courtroom of Judge Helen Park as Marco Delgado "
+            "Ruiz asks to ease his detention conditions.\n\n"
+            "4:41 p.m. - And that's the day. Judge Helen Park denied Delgado Ruiz's request to "
+            "lift the restrictions on his detention.\n\n"
+            "9:14 a.m. - We're on the record in the courtroom.")
+    published = datetime(2017, 5, 5, 1, 30, tzinfo=UTC)     # Thursday evening in New York
+    result = run_offline(STORY, [article("l1", "LIVE: Delgado Ruiz detention hearing", body,
+                                         published)], RuleDecider())[0]
+    rulings = [d for d in result.developments if d.type == "ruling"]
+    assert [d.date for d in rulings] == ["2017-05-04"]

@@ -28,7 +28,7 @@ from .model import (
 )
 from .names import proper_names
 from .routing import route
-from .text import article_sentences
+from .text import article_sentences, live_entries
 from .zones import local_date, story_zone
 
 ALIGNED = 80.0          # a sentence this close to an earlier one repeats it (rapidfuzz, 0..100)
@@ -205,7 +205,8 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             findings.append((quote, verdict))
             reported.add(("ruling", quote.outcome))
     findings.sort(key=lambda fv: (fv[0].sentence_index, fv[0].position))
-    findings = _within_article(findings, published, getattr(decider, "reads_news", False))
+    findings = _within_article(findings, published, getattr(decider, "reads_news", False),
+                               live_entries(article.body, article.title))
 
     new: list[tuple[Development, Finding]] = []
     corroborations: dict[str, Corroboration] = {}
@@ -334,11 +335,9 @@ def _same_event(a: Finding, b: Finding) -> bool:
     return same_matter or a.matter.generic or b.matter.generic
 
 
-_TIMESTAMPED = re.compile(r"\s*\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?)?\s*[-\u2013\u2014:]")
-
-
 def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
-                    decided: bool = False) -> list[tuple[Finding, SentenceVerdict]]:
+                    decided: bool = False, live: frozenset[int] = frozenset()
+                    ) -> list[tuple[Finding, SentenceVerdict]]:
     """Article-level reading: undated events take the day of the article's news (an explainer
     with no dated news is recap, unless a learned decision (`decided`) read them as news:
     then they stay undated); one event told twice is one development."""
@@ -403,7 +402,7 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                 finding = replace(finding, date=held[-1].date)
             elif lead is not None:
                 finding = replace(finding, date=lead, reasons=(*finding.reasons, LEAD_DATED))
-            elif _TIMESTAMPED.match(verdict.text):
+            elif verdict.index in live:
                 finding = replace(finding, date=published.isoformat())   # a live entry: today
             elif not decided and finding.type in _UNDATED_IS_RECAP and not (
                     finding.type == "appeal" and finding.outcome is None):

@@ -267,6 +267,27 @@ _BOILERPLATE = re.compile(r"(?i)(?:notes? (?:to|for) editors?|editors?'?s?'? not
 
 def article_sentences(body: str, title: str = "") -> list[str]:
     """The reporting sentences of an article: dateline stripped, page furniture dropped."""
+    return [s for paragraph in article_paragraphs(body, title) for s in paragraph]
+
+
+_CLOCK = re.compile(r"\s*(?:\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?|am|pm)?|\d{1,2}\s*"
+                    r"(?:a\.?m\.?|p\.?m\.?))\s*(?:[A-Z]{2,4}\s*)?[-\u2013\u2014:|]", re.IGNORECASE)
+
+
+def live_entries(body: str, title: str = "") -> frozenset[int]:
+    """The indexes (in `article_sentences`) of the sentences of live entries: paragraphs that
+    open with a clock time ("9:14 a.m. - We're on the record. The judge takes the bench.")."""
+    found, index = set(), 0
+    for paragraph in article_paragraphs(body, title):
+        if paragraph and _CLOCK.match(paragraph[0]):
+            found.update(range(index, index + len(paragraph)))
+        index += len(paragraph)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=256)
+def article_paragraphs(body: str, title: str = "") -> tuple[tuple[str, ...], ...]:
+    """The reporting sentences of an article by paragraph (see `article_sentences`)."""
     paragraphs = split_paragraphs(body)
     kept: list[str] = []
     title_key = fold(title).lower().strip() if title else None
@@ -280,10 +301,8 @@ def article_sentences(body: str, title: str = "") -> list[str]:
         if not kept:
             paragraph = strip_dateline(paragraph)
         kept.append(paragraph)
-    sentences: list[str] = []
-    for paragraph in kept:
-        sentences.extend(s for s in _segment(paragraph) if not _CAPTION.search(s))
-    return sentences
+    return tuple(tuple(s for s in _segment(paragraph) if not _CAPTION.search(s))
+                 for paragraph in kept)
 
 
 # -- quotations ---------------------------------------------------------------------------------
