@@ -226,8 +226,16 @@ def test_nothing_lost_or_doubled_through_crashes_of_every_part(private_postgres,
             statuses = {i: call(http, "GET", f"{ingest}/v1/articles/{i}").json() for i in ids}
             return statuses if all(s["status"] != "accepted" for s in statuses.values()) else None
 
-        statuses = wait_until(settled_articles, 150, interval=1,
-                              what=f"every article forwarded\n{logs()}")
+        def settle(predicate, what):
+            """Wait (generously) for predicate(); on a timeout say what was awaited and show
+            every process's latest output."""
+            try:
+                return wait_until(predicate, 150, interval=1, what="the system to settle")
+            except pytest.fail.Exception as exc:
+                awaited = what() if callable(what) else what
+                pytest.fail(f"{exc}: {awaited}\n{logs()}", pytrace=False)
+
+        statuses = settle(settled_articles, "every article forwarded")
         events = story_events(http, story)
         developments = {e["data"]["development"]["id"] for e in events
                         if e["type"] == "DevelopmentDetected"}
@@ -235,12 +243,14 @@ def test_nothing_lost_or_doubled_through_crashes_of_every_part(private_postgres,
 
         def settled_deliveries():
             rows = call(http, "GET", deliveries_url, params={"limit": 1000}).json()
+            seen["deliveries"] = Counter(r["status"] for r in rows)
             done = len(rows) == len(developments) and all(
                 r["status"] == "delivered" for r in rows)
             return rows if done else None
 
-        deliveries = wait_until(settled_deliveries, 150, interval=1,
-                                what=f"every development delivered\n{logs()}")
+        seen = {}
+        deliveries = settle(settled_deliveries, lambda: f"every one of {len(developments)} "
+                            f"developments delivered (deliveries: {seen})")
 
         # every accepted article attached exactly once, or unrouted
         assert {s["status"] for s in statuses.values()} <= {"attached", "unrouted"}, statuses
@@ -281,6 +291,7 @@ def test_nothing_lost_or_doubled_through_crashes_of_every_part(private_postgres,
             attempts = call(http, "GET", f"{notify}/v1/deliveries/{delivery['id']}/attempts"
                             ).json()
             assert len(attempts) >= sends[delivery["id"]], (delivery, attempts)
+            assert {a["state"] for a in attempts} <= {"completed", "interrupted"}, attempts
             assert attempts[-1]["state"] == "completed"
             assert attempts[-1]["status_code"] == 204
 
