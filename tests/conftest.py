@@ -217,3 +217,104 @@ def private_redis(tmp_path):
     server = RedisServer(tmp_path / "redis-server.log")
     yield server
     server.kill()
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster (initdb in a temporary directory) on a free port of its own,
+    so a test can restart or crash it without touching the shared server. As root the cluster
+    belongs to the `postgres` user (initdb refuses root)."""
+
+    def __init__(self, bin_dir: str, user: str | None):
+        import tempfile
+
+        self.bin_dir = bin_dir
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="storywire-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.log_path = os.path.join(self.dir, "postgres.log")
+        self.run_as = ["runuser", "-u", user, "--"] if user else []
+        if user:
+            import shutil
+
+            shutil.chown(self.dir, user)
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/storywire"
+
+    def _run(self, tool: str, *args: str) -> None:
+        import subprocess
+
+        done = subprocess.run([*self.run_as, os.path.join(self.bin_dir, tool), *args],
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            pytest.fail(f"{tool} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}\n"
+                        f"{self.output()}")
+
+    def output(self) -> str:
+        try:
+            with open(self.log_path, errors="replace") as log:
+                return log.read()[-5000:]
+        except OSError:
+            return ""
+
+    def init(self) -> None:
+        self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--no-sync")
+        self.start()
+        with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute('CREATE DATABASE "storywire"')
+
+    def _ctl(self, *args: str) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
+                   f"-c unix_socket_directories='' -c max_connections=200")
+        self._run("pg_ctl", "-D", self.data, "-l", self.log_path, "-o", options, "-w",
+                  "-t", "60", *args)
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def restart(self) -> None:
+        """A crash and recovery: every connection is cut, nothing committed is lost."""
+        self._ctl("restart", "-m", "immediate")
+
+    def stop(self) -> None:
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            self._ctl("stop", "-m", "immediate")
+
+
+def _postgres_bin_dir() -> str | None:
+    import glob
+    import shutil
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    if found:
+        return os.path.dirname(found[-1])
+    initdb = shutil.which("initdb")
+    return os.path.dirname(initdb) if initdb else None
+
+
+@pytest.fixture
+def private_postgres():
+    """A PostgreSQL cluster of the test's own, started (database `storywire`, trust auth); the
+    test may restart it; it is stopped and removed after the test."""
+    import pwd
+    import shutil
+
+    bin_dir = _postgres_bin_dir()
+    if bin_dir is None:
+        missing("PostgreSQL server binaries", "initdb not found")
+    user = None
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres").pw_name
+        except KeyError:
+            missing("PostgreSQL server binaries", "running as root without a postgres user")
+    server = PostgresServer(bin_dir, user)
+    try:
+        server.init()
+        yield server
+    finally:
+        dispose_engine(server.url)
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(server.dir, ignore_errors=True)

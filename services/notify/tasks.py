@@ -7,6 +7,7 @@ from datetime import timedelta
 import httpx
 from celery import bootsteps
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from services.notify import store
 from services.notify.channels import SendResult, send_email, send_slack, send_webhook
@@ -123,7 +124,12 @@ def deliver_now(delivery_id: str) -> None:
     enqueue(delivery_id)
 
 
-@celery_app.task(name="notify.deliver", acks_late=True, reject_on_worker_lost=True)
+# The database away (restarting, unreachable): the task tries again, backing off up to a
+# minute, for as long as it takes. Its delivery is marked enqueued, so nothing else would send
+# it before the stale-enqueue rule; a send it cut short is the sweep's once its claim lapses.
+@celery_app.task(name="notify.deliver", acks_late=True, reject_on_worker_lost=True,
+                 autoretry_for=(OperationalError,), max_retries=None, retry_backoff=1,
+                 retry_backoff_max=60)
 def deliver_task(delivery_id: str) -> str:
     return deliver(delivery_id, http_client(), schedule=enqueue)
 

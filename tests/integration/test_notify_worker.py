@@ -177,3 +177,23 @@ def test_a_worker_killed_mid_send_delivers_after_restart_exactly_once(
         assert "interrupted" in cut["error"]
         assert sent["state"] == "completed" and sent["status_code"] == 200
         assert cut["attempted_at"] < sent["attempted_at"]
+
+
+def test_a_task_that_meets_the_database_down_sends_once_it_is_back(private_postgres, redis_url,
+                                                                    processes):
+    """The task of a delivery marked enqueued runs while PostgreSQL is away: it retries itself
+    and sends once the database is back (no sweep or dispatcher runs here; the stale-enqueue
+    rule alone would wait minutes)."""
+    with WebhookReceiver() as receiver:
+        engine, sub = setup(private_postgres.url, receiver)
+        store.record_deliveries(engine, [development_event(3, "d1")], 3, "http://sw")
+        (delivery_id,) = store.take_due(engine)
+        worker = start_worker(processes, private_postgres.url, redis_url)
+        private_postgres.stop()
+        result = make_celery(redis_url).send_task("notify.deliver", args=[delivery_id])
+        wait_until(lambda: result.id in worker.output() and "OperationalError" in
+                   worker.output(), 30, what=f"the task to meet the outage\n{worker.output()}")
+        private_postgres.start()
+        wait_until(lambda: statuses(engine)["d1"] == "delivered", 60,
+                   what=f"the delivery\n{worker.output()}")
+        assert [a["webhook_id"] for a in receiver.alerts] == [delivery_id]
