@@ -6,7 +6,8 @@ Which ones follows from what the route is, so that no route lists them by hand:
 - 422 everywhere: every path and query string is read for a NUL or a lone surrogate, and
   every parameter and body is validated;
 - 404 where the path has parameters (no such story, article, subscription, ...);
-- what the route's dependencies answer, marked with `answers()` (an API key: 401, a scope: 403);
+- what the route's dependencies answer, marked with `answers()` (an API key: 401, a scope: 403,
+  a per-key rate limit: 429);
 - 400 where FastAPI reads a JSON body (bytes it cannot decode);
 - 413 where the service limits body size and the operation takes a body;
 - 304 where the operation takes `If-None-Match`;
@@ -54,6 +55,7 @@ DESCRIPTIONS = {
     413: "The request body is too large",
     415: "The body is not JSON in a known charset",
     422: "The request is not valid (a field, a NUL or a lone surrogate, JSON nested too deep)",
+    429: "Too many requests for this API key; `Retry-After` says how many seconds to wait",
 }
 
 
