@@ -44,6 +44,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+RETRY_AFTER = {"description": "Seconds to wait before trying again",
+               "schema": {"type": "integer", "minimum": 1}}
 
 DESCRIPTIONS = {
     304: "Not modified: the client has this version already (If-None-Match)",
@@ -128,6 +130,8 @@ def with_problems(spec: dict, statuses: dict[tuple[str, str], set[int]]) -> dict
                 response.setdefault("description", DESCRIPTIONS.get(code, "An error"))
                 if code >= 400:
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+                if code == 429:
+                    response["headers"] = {"Retry-After": RETRY_AFTER}
                 elif code == 304:
                     response.pop("content", None)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})

@@ -11,14 +11,13 @@ from sqlmodel import Session, select
 from standardwebhooks import Webhook
 
 from services.embedded import asgi_client
-from services.ingest import store
-from shared import keys
 from services.ingest.api import create_app
 from services.ingest.clients import StoryClient
 from services.ingest.models import IdempotencyRecord, IngestArticle, OutboxMessage
 from services.ingest.relay import relay_once
 from services.ingest.signatures import sign_github
 from services.story.api import create_app as create_story_app
+from shared import keys
 from shared.db import get_engine
 from shared.migrate import upgrade
 from shared.settings import Settings

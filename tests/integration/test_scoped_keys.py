@@ -3,6 +3,10 @@ where it applies and refused elsewhere, a subscriber's key sees nothing of anoth
 no key configured leaves everything open, and per-key rate limits answer 429 with Retry-After
 (shared by two instances through Redis)."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -246,3 +250,49 @@ def test_subscription_writes_are_limited_in_process_when_embedded(db_url, engine
         assert notify.get("/v1/subscriptions").status_code == 200  # reads are not limited
     with Session(engine) as session:
         assert session.get(Subscriber, made.json()["subscriber_id"]) is not None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_openapi_lists_the_scope_and_rate_limit_answers(apps):
+    def responses(service, path, method):
+        return apps[service].app.openapi()["paths"][path][method]["responses"]
+
+    for service, path, method in [("story", "/v1/stories/{slug}/timeline", "get"),
+                                  ("story", "/v1/events", "get"),
+                                  ("notify", "/v1/subscriptions/{subscription_id}", "get"),
+                                  ("ingest", "/v1/feeds", "get")]:
+        assert {"401", "403"} <= set(responses(service, path, method)), (service, path)
+        assert "429" not in responses(service, path, method)
+    for service, path, method in [("ingest", "/v1/articles", "post"),
+                                  ("ingest", "/v1/articles:batch", "post"),
+                                  ("notify", "/v1/subscriptions", "post"),
+                                  ("notify", "/v1/subscriptions/{subscription_id}", "patch")]:
+        limited = responses(service, path, method)["429"]
+        assert "Retry-After" in limited["headers"], (service, path)
+        assert PROBLEM_JSON in limited["content"]
+    for path in ("/v1/unsubscribe/{token}", "/v1/feeds/{token}"):  # signed links need no key
+        assert "401" not in responses("notify", path, "get")
+
+
+def test_keys_from_the_command_line(tmp_path):
+    env = {**os.environ, "STORYWIRE_DATABASE_URL": f"sqlite:///{tmp_path / 'keys.db'}",
+           "STORYWIRE_DATA_DIR": str(tmp_path)}
+    env.pop("STORYWIRE_API_KEY", None)
+
+    def storywire(*args):
+        return subprocess.run([sys.executable, "-m", "services.cli", "keys", *args],
+                              capture_output=True, text=True, timeout=120, env=env)
+
+    made = storywire("create", "Court desk", "--scope", "subscriptions", "--subscriber", "sbr_1")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.split("token (shown once, store it now): ")[1].strip()
+    assert keys.parse_token(token)
+    assert "STORYWIRE_API_KEY" in made.stderr  # keys without an operator key: told to set one
+    listed = storywire("list")
+    assert "subscriber=sbr_1" in listed.stdout and "subscriptions" in listed.stdout
+    assert keys.parse_token(token)[1] not in listed.stdout
+    for refused in (("create", "desk", "--scope", "subscriptions"),
+                    ("create", "desk", "--scope", "read", "--subscriber", "sbr_1")):
+        result = storywire(*refused)
+        assert result.returncode != 0 and "--subscriber" in result.stderr
+        assert "Traceback" not in result.stderr
