@@ -121,7 +121,7 @@ def _no_table(exc: Exception) -> bool:
     """A database without the keys table (not migrated for ingest) holds no key; any other
     error is raised."""
     text = str(exc).lower()
-    return "no such table" in text or "undefinedtable" in text or "does not exist" in text
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 def find_key(engine: Engine, token: str) -> KeyRecord | None:

@@ -4,6 +4,7 @@ no key configured leaves everything open, and per-key rate limits answer 429 wit
 (shared by two instances through Redis)."""
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -296,3 +297,18 @@ def test_keys_from_the_command_line(tmp_path):
         result = storywire(*refused)
         assert result.returncode != 0 and "--subscriber" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_keys_database_without_the_table_holds_no_key_and_an_unreachable_one_refuses(
+        tmp_path):
+    bare = get_engine(f"sqlite:///{tmp_path / 'bare.db'}")  # never migrated for ingest
+    assert not keys.keys_exist(bare)
+    assert keys.find_key(bare, "sw_live_abc123_secret") is None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    unreachable = Settings(keys_database_url=f"postgresql://postgres@127.0.0.1:{port}/none",
+                           data_dir=tmp_path)
+    with TestClient(story_app(unreachable, run_snapshotter=False),
+                    raise_server_exceptions=False) as story:
+        assert story.get("/v1/stories").status_code == 500  # never open for want of the keys
