@@ -167,28 +167,33 @@ def _event_loop_factory():
 
 
 def cmd_keys(args) -> int:
-    from services.ingest import store
-    from services.ingest.keys import SCOPES
+    from shared import keys
     from shared.db import get_engine
     from shared.migrate import upgrade
 
-    engine = get_engine(get_settings().service_database_url("ingest"))
-    upgrade("ingest", engine)
+    settings = get_settings()
+    engine = get_engine(settings.keys_database())
+    upgrade("ingest", engine)  # the keys table is ingest's
     if args.keys_command == "create":
         scopes = args.scope or ["ingest"]
-        unknown = set(scopes) - set(SCOPES)
-        if unknown:
-            raise SystemExit(f"unknown scope(s): {', '.join(sorted(unknown))}")
-        key, token = store.create_key(engine, args.name, scopes)
-        print(f"created key {key.id} ({key.name}; scopes: {', '.join(key.scopes)})")
+        problem = keys.scope_problem(scopes, args.subscriber)
+        if problem:
+            raise SystemExit(problem)
+        key, token = keys.create_key(engine, args.name, scopes, args.subscriber)
+        bound = f"; subscriber {key.subscriber_id}" if key.subscriber_id else ""
+        print(f"created key {key.id} ({key.name}; scopes: {', '.join(key.scopes)}{bound})")
         print(f"token (shown once, store it now): {token}")
+        if settings.api_key is None:
+            print("note: set STORYWIRE_API_KEY too: with keys the services call each other "
+                  "with it", file=sys.stderr)
     elif args.keys_command == "list":
-        for key in store.list_keys(engine):
+        for key in keys.list_keys(engine):
             state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
-            print(f"{key.id}  {key.name}  scopes={','.join(key.scopes)}  "
+            bound = f"  subscriber={key.subscriber_id}" if key.subscriber_id else ""
+            print(f"{key.id}  {key.name}  scopes={','.join(key.scopes)}{bound}  "
                   f"created {key.created_at:%Y-%m-%d %H:%M}  {state}")
     else:
-        key = store.revoke_key(engine, args.id)
+        key = keys.revoke_key(engine, args.id)
         if key is None:
             raise SystemExit(f"no key {args.id}")
         print(f"revoked key {key.id} ({key.name})")
@@ -316,12 +321,15 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--queues", default="storywire-notify,storywire-ingest",
                         help="comma-separated Celery queues to consume")
 
-    keys = sub.add_parser("keys", help="API keys for integrations (ingest)")
+    keys = sub.add_parser("keys", help="API keys (all three services accept them)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key; prints its token once")
     create.add_argument("name", help="who uses it, e.g. the CMS or wire")
-    create.add_argument("--scope", action="append", choices=["ingest", "admin"],
+    create.add_argument("--scope", action="append",
+                        choices=["read", "ingest", "subscriptions", "admin"],
                         help="repeat for several (default: ingest)")
+    create.add_argument("--subscriber", help="the notify subscriber id a subscriptions key "
+                        "acts for (it sees and changes only that subscriber's subscriptions)")
     keys_sub.add_parser("list", help="list keys (ids, names, scopes; never tokens)")
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")

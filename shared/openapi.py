@@ -6,7 +6,8 @@ Which ones follows from what the route is, so that no route lists them by hand:
 - 422 everywhere: every path and query string is read for a NUL or a lone surrogate, and
   every parameter and body is validated;
 - 404 where the path has parameters (no such story, article, subscription, ...);
-- what the route's dependencies answer, marked with `answers()` (an API key: 401, a scope: 403);
+- what the route's dependencies answer, marked with `answers()` (an API key: 401, a scope: 403,
+  a per-key rate limit: 429);
 - 400 where FastAPI reads a JSON body (bytes it cannot decode);
 - 413 where the service limits body size and the operation takes a body;
 - 304 where the operation takes `If-None-Match`;
@@ -43,6 +44,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+RETRY_AFTER = {"description": "Seconds to wait before trying again",
+               "schema": {"type": "integer", "minimum": 1}}
 
 DESCRIPTIONS = {
     304: "Not modified: the client has this version already (If-None-Match)",
@@ -54,6 +57,7 @@ DESCRIPTIONS = {
     413: "The request body is too large",
     415: "The body is not JSON in a known charset",
     422: "The request is not valid (a field, a NUL or a lone surrogate, JSON nested too deep)",
+    429: "Too many requests for this API key; `Retry-After` says how many seconds to wait",
 }
 
 
@@ -126,6 +130,8 @@ def with_problems(spec: dict, statuses: dict[tuple[str, str], set[int]]) -> dict
                 response.setdefault("description", DESCRIPTIONS.get(code, "An error"))
                 if code >= 400:
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+                if code == 429:
+                    response["headers"] = {"Retry-After": RETRY_AFTER}
                 elif code == 304:
                     response.pop("content", None)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})

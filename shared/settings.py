@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8002"
 
     api_key: SecretStr | None = None
+    keys_database_url: str | None = None  # the API keys table; default: the ingest database
+    rate_limit_window: float = 60.0  # seconds of the per-key sliding window
+    ingest_rate_limit: int = 1200  # article requests a key may send per window (0: no limit)
+    subscription_rate_limit: int = 120  # subscription writes a key may make per window
 
     relay_interval: float = 0.5
     relay_batch: int = 50  # articles forwarded to the story service in one request
@@ -69,6 +73,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'storywire.db'}"
+
+    def keys_database(self) -> str:
+        """Where every service reads the API keys: the ingest database unless set."""
+        return self.keys_database_url or self.service_database_url("ingest")
 
 
 @lru_cache

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared import openapi
+from shared import keys, openapi
 from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.ratelimit import Limiter, RateLimited, limiter_for
 from shared.redact import install as redact_logs
 from shared.settings import Settings
 from shared.unsafe import UnsafeTextGuard
@@ -19,9 +20,17 @@ def make_app(title: str, description: str, lifespan=None) -> FastAPI:
     redact_logs()           # however the app is served, its logs carry no secret
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_exception_handler(RateLimited, _rate_limited)
     app.add_middleware(UnsafeTextGuard)
     openapi.install(app, lambda: any(m.cls is BodyLimit for m in app.user_middleware))
     return app
+
+
+async def _rate_limited(request, exc: RateLimited):
+    return problem_response(429, "rate-limited", "Too many requests for this API key",
+                            f"too many {exc.bucket} requests; retry in {exc.retry_after} s",
+                            request.url.path, headers={"Retry-After": str(exc.retry_after)},
+                            retry_after=exc.retry_after)
 
 
 def health_router(checks: dict[str, Callable[[], None]]) -> APIRouter:
@@ -59,65 +68,98 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None,
                    Depends(HTTPBearer(auto_error=False, description="an API key"))]
 
 
-def api_key_dependency(settings: Settings):
-    """Require `Authorization: Bearer <key>` when an API key is configured."""
-
-    @openapi.answers(401)
-    def require_key(bearer: Bearer) -> None:
-        if settings.api_key is None:
-            return
-        expected = settings.api_key.get_secret_value()
-        given = bearer.credentials if bearer else ""
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise Problem(401, "unauthorized", "A valid API key is required",
-                          "Send Authorization: Bearer <key>")
-
-    return Depends(require_key)
-
-
 @dataclass(frozen=True)
 class Caller:
     """Who made a request: an API key id ("operator" for STORYWIRE_API_KEY, "anonymous" when
-    no key is configured anywhere) and what it may do."""
+    no key is configured anywhere), what it may do and, for a `subscriptions` key, the one
+    subscriber it acts for."""
 
     key_id: str
     scopes: frozenset[str]
+    subscriber_id: str | None = None
 
     def may(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
 
+    def owns(self, subscriber_id: str | None) -> bool:
+        """Whether this caller sees the subscriber's subscriptions and deliveries: a key
+        bound to a subscriber sees only its own, an unbound one (admin) every one."""
+        return self.subscriber_id is None or self.subscriber_id == subscriber_id
 
-ALL_SCOPES = frozenset({"ingest", "admin"})
+
+ALL_SCOPES = frozenset(keys.SCOPES)
+LIMITS = {  # rate-limited buckets: the setting that gives each its requests per window
+    "ingest": "ingest_rate_limit",
+    "subscriptions": "subscription_rate_limit",
+}
 
 
-def scoped_key_dependency(settings: Settings, scope: str,
-                          find_caller: Callable[[str], Caller | None],
-                          keys_exist: Callable[[], bool]):
-    """Require a bearer key with `scope`. STORYWIRE_API_KEY is the operator key and may do
-    everything; other keys are looked up with `find_caller(token)`. Requests without a key are
-    let in only while neither an operator key nor any other key exists (the embedded default)."""
+class KeyAuth:
+    """The API keys of one service: the operator key (STORYWIRE_API_KEY, every scope, not
+    rate-limited) and the keys of the shared table (shared/keys.py), read from the keys
+    database when a request needs it. Requests without a key are let in only while neither an
+    operator key nor any other key exists (the embedded default)."""
 
-    @openapi.answers(401, 403)
-    def require_scope(bearer: Bearer) -> Caller:
-        token = bearer.credentials if bearer else ""
+    def __init__(self, settings: Settings, limiter: Limiter | None = None):
+        self.settings = settings
+        self.limiter = limiter or limiter_for(settings.broker_url)
+        self._engine = None
+        self._keys_seen = False  # keys are revoked, never deleted: once seen, always there
+
+    def engine(self):
+        if self._engine is None:
+            from shared.db import get_engine
+
+            self._engine = get_engine(self.settings.keys_database())
+        return self._engine
+
+    def keys_exist(self) -> bool:
+        if not self._keys_seen:
+            self._keys_seen = keys.keys_exist(self.engine())
+        return self._keys_seen
+
+    def caller(self, token: str) -> Caller | None:
+        """The caller a bearer token names (None: not a valid key); "" is no token."""
+        operator = self.settings.api_key
         if token:
-            expected = settings.api_key.get_secret_value() if settings.api_key else None
-            if expected and hmac.compare_digest(token.encode(), expected.encode()):
+            if operator and hmac.compare_digest(token.encode(),
+                                                operator.get_secret_value().encode()):
                 return Caller("operator", ALL_SCOPES)
-            caller = find_caller(token)
-        elif settings.api_key is None and not keys_exist():
+            record = keys.find_key(self.engine(), token)
+            return Caller(record.id, record.scopes, record.subscriber_id) if record else None
+        if operator is None and not self.keys_exist():
             return Caller("anonymous", ALL_SCOPES)
-        else:
-            caller = None
-        if caller is None:
-            raise Problem(401, "unauthorized", "A valid API key is required",
-                          "Send Authorization: Bearer <key>")
-        if not caller.may(scope):
-            raise Problem(403, "forbidden", "This API key lacks a scope",
-                          f"needs the {scope!r} scope")
-        return caller
+        return None
 
-    return Depends(require_scope)
+    def limit(self, bucket: str, caller: Caller) -> None:
+        """Count a request of `caller` in `bucket`; RateLimited when over the limit."""
+        per_window = getattr(self.settings, LIMITS[bucket])
+        if caller.key_id == "operator" or per_window <= 0:
+            return
+        wait = self.limiter.hit(bucket, caller.key_id, per_window,
+                                self.settings.rate_limit_window)
+        if wait is not None:
+            raise RateLimited(bucket, wait)
+
+    def require(self, scope: str, limit: str | None = None):
+        """A dependency giving the Caller: 401 without a valid key, 403 without `scope`, and
+        with `limit` (a bucket of LIMITS) 429 over the key's rate."""
+        statuses = (401, 403, 429) if limit else (401, 403)
+
+        @openapi.answers(*statuses)
+        def require_scope(bearer: Bearer) -> Caller:
+            caller = self.caller(bearer.credentials if bearer else "")
+            if caller is None:
+                raise Problem(401, "unauthorized", "A valid API key is required",
+                              "Send Authorization: Bearer <key>")
+            if not caller.may(scope):
+                raise Problem(403, "forbidden", "This API key lacks a scope",
+                              f"needs the {scope!r} scope")
+            if limit:
+                self.limit(limit, caller)
+            return caller
+
+        return Depends(require_scope)
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:

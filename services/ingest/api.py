@@ -44,10 +44,10 @@ from shared.urlguard import UnsafeURL, check_url
 from shared.web import (
     BodyLimit,
     Caller,
+    KeyAuth,
     auth_headers,
     health_router,
     make_app,
-    scoped_key_dependency,
 )
 
 MAX_BATCH = 100
@@ -137,14 +137,11 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     app.add_middleware(BodyLimit, max_bytes=max(settings.max_article_bytes,
                                                 settings.batch_max_bytes))
 
-    def find_caller(token: str):
-        return store.find_caller(engine, token)
-
-    def keys_exist() -> bool:
-        return store.keys_exist(engine)
-
-    ingest_key = scoped_key_dependency(settings, "ingest", find_caller, keys_exist)
-    admin_key = scoped_key_dependency(settings, "admin", find_caller, keys_exist)
+    auth = KeyAuth(settings)
+    app.state.auth = auth
+    ingest_key = auth.require("ingest")
+    sending = auth.require("ingest", limit="ingest")  # sending articles is rate-limited per key
+    admin_key = auth.require("admin")
 
     async def read_body(request: Request, limit: int) -> tuple[bytes, object]:
         raw = await request.body()
@@ -186,7 +183,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     @app.post("/v1/articles", status_code=202, response_model=ArticleAccepted, tags=["articles"],
               openapi_extra=_article_body(ArticleCreate),
               responses={200: {"model": ArticleAccepted, "description": "An exact repeat"}})
-    async def create_article(request: Request, caller: Annotated[Caller, ingest_key],
+    async def create_article(request: Request, caller: Annotated[Caller, sending],
                              idempotency_key: IdempotencyKeyHeader = None):
         """Accept one article. HTML bodies are reduced to their text. With an Idempotency-Key,
         a retry of the same request gets the first answer again."""
@@ -200,7 +197,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
 
     @app.post("/v1/articles:batch", status_code=207, tags=["articles"],
               openapi_extra=_article_body(ArticlesBatch))
-    async def create_articles(request: Request, caller: Annotated[Caller, ingest_key],
+    async def create_articles(request: Request, caller: Annotated[Caller, sending],
                               idempotency_key: IdempotencyKeyHeader = None):
         """Accept up to 100 articles; each item gets its own result (202, 200 for an exact
         repeat, or a 422 problem). Valid items are stored even when others are not."""

@@ -7,6 +7,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime as TZ
 from shared.db import utcnow
+from shared.keys import ApiKey  # noqa: F401  (the keys table lives in the ingest database)
 
 
 class IngestArticle(SQLModel, table=True):
@@ -39,19 +40,6 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, index=True, sa_type=TZ)
     refusals: int = 0  # failed tries while the story service was ready: the article's fault
     parked_at: datetime | None = Field(default=None, sa_type=TZ)  # set: failed, not retried
-
-
-class ApiKey(SQLModel, table=True):
-    """An integration's API key: only the sha256 of its secret part is kept."""
-
-    __tablename__ = "ingest_api_keys"
-
-    id: str = Field(primary_key=True, max_length=16)
-    name: str = Field(max_length=200)
-    scopes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    secret_hash: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
-    revoked_at: datetime | None = Field(default=None, sa_type=TZ)
 
 
 class Integration(SQLModel, table=True):

@@ -11,9 +11,7 @@ from sqlalchemy import Engine, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.ingest import keys
 from services.ingest.models import (
-    ApiKey,
     Feed,
     FeedEntry,
     IdempotencyRecord,
@@ -25,7 +23,6 @@ from services.ingest.models import (
 from shared.db import utcnow
 from shared.eventstore import deterministic_id
 from shared.text import content_hash
-from shared.web import Caller
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 T = TypeVar("T")
@@ -273,52 +270,6 @@ def redrive(engine: Engine, article_ids: list[str] | None = None) -> list[str]:
                          .values(status="accepted"))
             session.commit()
         return [a for _, a in rows]
-
-
-# -- API keys ------------------------------------------------------------------------------------
-
-
-def create_key(engine: Engine, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
-    """A new key and its token (the only time the token exists outside the caller)."""
-    made = keys.new_key()
-    key = ApiKey(id=made.id, name=name, scopes=sorted(set(scopes)), secret_hash=made.secret_hash)
-    with Session(engine, expire_on_commit=False) as session:
-        session.add(key)
-        session.commit()
-    return key, made.token
-
-
-def list_keys(engine: Engine) -> list[ApiKey]:
-    with Session(engine) as session:
-        return list(session.exec(select(ApiKey).order_by(col(ApiKey.created_at))))
-
-
-def revoke_key(engine: Engine, key_id: str) -> ApiKey | None:
-    with Session(engine, expire_on_commit=False) as session:
-        key = session.get(ApiKey, key_id)
-        if key and key.revoked_at is None:
-            key.revoked_at = utcnow()
-            session.add(key)
-            session.commit()
-        return key
-
-
-def find_caller(engine: Engine, token: str) -> Caller | None:
-    parsed = keys.parse_token(token)
-    if parsed is None:
-        return None
-    with Session(engine) as session:
-        key = session.get(ApiKey, parsed[0])
-    if key is None or key.revoked_at is not None:
-        return None
-    if not keys.secret_matches(parsed[1], key.secret_hash):
-        return None
-    return Caller(key.id, frozenset(key.scopes))
-
-
-def keys_exist(engine: Engine) -> bool:
-    with Session(engine) as session:
-        return session.exec(select(ApiKey.id).limit(1)).first() is not None
 
 
 # -- webhook integrations ------------------------------------------------------------------------

@@ -51,7 +51,7 @@ from shared.problems import Problem
 from shared.settings import Settings, get_settings
 from shared.tasks import celery_app
 from shared.urlguard import UnsafeURL, check_url
-from shared.web import api_key_dependency, auth_headers, health_router, make_app
+from shared.web import Caller, KeyAuth, auth_headers, health_router, make_app
 
 ATOM = "application/atom+xml"
 
@@ -96,7 +96,12 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
 
     app.include_router(health_router({"database": lambda: ping(engine),
                                       "broker": check_broker}))
-    require_key = api_key_dependency(settings)
+    auth = KeyAuth(settings)
+    app.state.auth = auth
+    admin_key = auth.require("admin")
+    # a subscriptions key acts for its own subscriber only; its writes are rate-limited
+    Reader = Annotated[Caller, auth.require("subscriptions")]
+    Writer = Annotated[Caller, auth.require("subscriptions", limit="subscriptions")]
 
     def session_dep():
         with Session(engine) as session:
@@ -109,6 +114,30 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         if row is None:
             raise Problem(404, "not-found", f"No such {what}", id_)
         return row
+
+    def own(caller: Caller, row, subscriber_id: str | None, what: str, id_: str):
+        """The row if the caller may see it; another subscriber's is a 404, not a 403, so
+        that a key learns nothing of ids it does not own."""
+        if not caller.owns(subscriber_id):
+            raise Problem(404, "not-found", f"No such {what}", id_)
+        return row
+
+    def own_subscriber(session: Session, caller: Caller, subscriber_id: str) -> Subscriber:
+        sbr = found(session, Subscriber, subscriber_id, "subscriber")
+        return own(caller, sbr, sbr.id, "subscriber", subscriber_id)
+
+    def own_subscription(session: Session, caller: Caller, subscription_id: str
+                         ) -> Subscription:
+        sub = found(session, Subscription, subscription_id, "subscription")
+        return own(caller, sub, sub.subscriber_id, "subscription", subscription_id)
+
+    def own_delivery(session: Session, caller: Caller, delivery_id: str) -> Delivery:
+        delivery = found(session, Delivery, delivery_id, "delivery")
+        if caller.subscriber_id is None:
+            return delivery
+        sub = session.get(Subscription, delivery.subscription_id)
+        return own(caller, delivery, sub.subscriber_id if sub else None, "delivery",
+                   delivery_id)
 
     def safe_url(url: str) -> None:
         try:
@@ -129,7 +158,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     # Subscribers
 
     @app.post("/v1/subscribers", status_code=201, response_model=SubscriberPublic,
-              dependencies=[require_key], tags=["subscribers"])
+              dependencies=[admin_key], tags=["subscribers"])
     def create_subscriber(body: SubscriberCreate, session: SessionDep):
         sbr = Subscriber(**body.model_dump())
         session.add(sbr)
@@ -138,20 +167,21 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         return subscriber_public(sbr)
 
     @app.get("/v1/subscribers", response_model=list[SubscriberPublic],
-             dependencies=[require_key], tags=["subscribers"])
+             dependencies=[admin_key], tags=["subscribers"])
     def read_subscribers(session: SessionDep):
         rows = session.exec(select(Subscriber).order_by(col(Subscriber.created_at)))
         return [subscriber_public(s) for s in rows]
 
     @app.get("/v1/subscribers/{subscriber_id}", response_model=SubscriberPublic,
-             dependencies=[require_key], tags=["subscribers"])
-    def read_subscriber(subscriber_id: str, session: SessionDep):
-        return subscriber_public(found(session, Subscriber, subscriber_id, "subscriber"))
+             tags=["subscribers"])
+    def read_subscriber(subscriber_id: str, session: SessionDep, caller: Reader):
+        return subscriber_public(own_subscriber(session, caller, subscriber_id))
 
     @app.patch("/v1/subscribers/{subscriber_id}", response_model=SubscriberPublic,
-               dependencies=[require_key], tags=["subscribers"])
-    def update_subscriber(subscriber_id: str, body: SubscriberUpdate, session: SessionDep):
-        sbr = found(session, Subscriber, subscriber_id, "subscriber")
+               tags=["subscribers"])
+    def update_subscriber(subscriber_id: str, body: SubscriberUpdate, session: SessionDep,
+                          caller: Writer):
+        sbr = own_subscriber(session, caller, subscriber_id)
         for name, value in body.model_dump(exclude_unset=True).items():
             if value is None and name != "email":
                 raise Problem(422, "validation-error", f"{name} cannot be null")
@@ -162,7 +192,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         return subscriber_public(sbr)
 
     @app.delete("/v1/subscribers/{subscriber_id}", status_code=204,
-                dependencies=[require_key], tags=["subscribers"])
+                dependencies=[admin_key], tags=["subscribers"])
     def delete_subscriber(subscriber_id: str, session: SessionDep):
         sbr = found(session, Subscriber, subscriber_id, "subscriber")
         owned = select(Subscription.id).where(col(Subscription.subscriber_id) == subscriber_id)
@@ -175,11 +205,10 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         return Response(status_code=204)
 
     @app.get("/v1/subscribers/{subscriber_id}/subscriptions",
-             response_model=list[SubscriptionPublic], dependencies=[require_key],
-             tags=["subscribers"])
-    def read_subscriber_subscriptions(subscriber_id: str, session: SessionDep):
-        found(session, Subscriber, subscriber_id, "subscriber")
-        return read_subscriptions(session, subscriber_id)
+             response_model=list[SubscriptionPublic], tags=["subscribers"])
+    def read_subscriber_subscriptions(subscriber_id: str, session: SessionDep, caller: Reader):
+        own_subscriber(session, caller, subscriber_id)
+        return read_subscriptions(session, caller, subscriber_id)
 
     @app.get("/v1/feeds/{token}", tags=["subscribers"], response_class=Response,
              responses={200: {"content": {ATOM: {}}}})
@@ -197,11 +226,19 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     # Subscriptions
 
     @app.post("/v1/subscriptions", status_code=201, response_model=SubscriptionCreated,
-              dependencies=[require_key], tags=["subscriptions"])
-    def create_subscription(body: SubscriptionCreate, session: SessionDep):
+              tags=["subscriptions"])
+    def create_subscription(body: SubscriptionCreate, session: SessionDep, caller: Writer):
         if body.channel != "email":
             safe_url(body.target)
-        if body.subscriber_id is None:
+        if caller.subscriber_id is not None:  # a subscriptions key subscribes its subscriber
+            if body.subscriber_id not in (None, caller.subscriber_id):
+                raise Problem(422, "unknown-subscriber", "No such subscriber",
+                              body.subscriber_id)
+            owner = session.get(Subscriber, caller.subscriber_id)
+            if owner is None:
+                raise Problem(422, "unknown-subscriber", "No such subscriber",
+                              caller.subscriber_id)
+        elif body.subscriber_id is None:
             owner = Subscriber(name=body.name)
             session.add(owner)
         else:
@@ -218,24 +255,26 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         return {**subscription_public(sub), "secret": sub.secret}
 
     @app.get("/v1/subscriptions", response_model=list[SubscriptionPublic],
-             dependencies=[require_key], tags=["subscriptions"])
-    def read_subscriptions(session: SessionDep, subscriber_id: str | None = None):
+             tags=["subscriptions"])
+    def read_subscriptions(session: SessionDep, caller: Reader,
+                           subscriber_id: str | None = None):
         query = select(Subscription).order_by(col(Subscription.created_at))
+        if caller.subscriber_id is not None:
+            query = query.where(col(Subscription.subscriber_id) == caller.subscriber_id)
         if subscriber_id:
             query = query.where(col(Subscription.subscriber_id) == subscriber_id)
         return [subscription_public(s) for s in session.exec(query)]
 
     @app.get("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic,
-             dependencies=[require_key], tags=["subscriptions"])
-    def read_subscription(subscription_id: str, session: SessionDep):
-        return subscription_public(found(session, Subscription, subscription_id,
-                                         "subscription"))
+             tags=["subscriptions"])
+    def read_subscription(subscription_id: str, session: SessionDep, caller: Reader):
+        return subscription_public(own_subscription(session, caller, subscription_id))
 
     @app.patch("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic,
-               dependencies=[require_key], tags=["subscriptions"])
+               tags=["subscriptions"])
     def update_subscription(subscription_id: str, body: SubscriptionUpdate,
-                            session: SessionDep):
-        sub = found(session, Subscription, subscription_id, "subscription")
+                            session: SessionDep, caller: Writer):
+        sub = own_subscription(session, caller, subscription_id)
         changes = body.model_dump(exclude_unset=True)
         if any(v is None for v in changes.values()):
             raise Problem(422, "validation-error", "Fields cannot be set to null",
@@ -263,9 +302,9 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         return subscription_public(sub)
 
     @app.delete("/v1/subscriptions/{subscription_id}", status_code=204,
-                dependencies=[require_key], tags=["subscriptions"])
-    def delete_subscription(subscription_id: str, session: SessionDep):
-        sub = found(session, Subscription, subscription_id, "subscription")
+                tags=["subscriptions"])
+    def delete_subscription(subscription_id: str, session: SessionDep, caller: Writer):
+        sub = own_subscription(session, caller, subscription_id)
         session.exec(delete(DigestItem).where(col(DigestItem.subscription_id) == sub.id,
                                               col(DigestItem.delivery_id).is_(None)))
         session.delete(sub)
@@ -273,10 +312,10 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         return Response(status_code=204)
 
     @app.post("/v1/subscriptions/{subscription_id}/secret", response_model=SecretRotated,
-              dependencies=[require_key], tags=["subscriptions"])
-    def rotate_secret(subscription_id: str, session: SessionDep):
+              tags=["subscriptions"])
+    def rotate_secret(subscription_id: str, session: SessionDep, caller: Writer):
         """A new signing secret; the previous one keeps signing until the grace period ends."""
-        sub = found(session, Subscription, subscription_id, "subscription")
+        sub = own_subscription(session, caller, subscription_id)
         if sub.channel != "webhook":
             raise Problem(409, "no-secret", "Only webhook subscriptions have a secret")
         until = utcnow() + timedelta(hours=settings.secret_grace_hours)
@@ -287,10 +326,10 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         return {"secret": sub.secret, "previous_valid_until": until}
 
     @app.post("/v1/subscriptions/{subscription_id}/test", status_code=202,
-              response_model=AlertQueued, dependencies=[require_key], tags=["subscriptions"])
-    def send_test_alert(subscription_id: str):
+              response_model=AlertQueued, tags=["subscriptions"])
+    def send_test_alert(subscription_id: str, caller: Writer):
         with Session(engine) as session:
-            found(session, Subscription, subscription_id, "subscription")
+            own_subscription(session, caller, subscription_id)
         delivery_id = store.add_test_delivery(engine, subscription_id,
                                               sample_alert_body(settings.public_url, utcnow()))
         hand_over(engine, [delivery_id], send_later)
@@ -299,11 +338,12 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     # Deliveries
 
     @app.get("/v1/subscriptions/{subscription_id}/deliveries",
-             response_model=list[DeliveryPublic], dependencies=[require_key],
-             tags=["deliveries"])
-    def read_deliveries(subscription_id: str, session: SessionDep,
+             response_model=list[DeliveryPublic], tags=["deliveries"])
+    def read_deliveries(subscription_id: str, session: SessionDep, caller: Reader,
                         status: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+        if caller.subscriber_id is not None:
+            own_subscription(session, caller, subscription_id)
         query = (select(Delivery).where(col(Delivery.subscription_id) == subscription_id)
                  .order_by(col(Delivery.created_at).desc()).limit(limit))
         if status:
@@ -311,14 +351,14 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         return [r.model_dump() for r in session.exec(query)]
 
     @app.get("/v1/deliveries/{delivery_id}", response_model=DeliveryPublic,
-             dependencies=[require_key], tags=["deliveries"])
-    def read_delivery(delivery_id: str, session: SessionDep):
-        return found(session, Delivery, delivery_id, "delivery").model_dump()
+             tags=["deliveries"])
+    def read_delivery(delivery_id: str, session: SessionDep, caller: Reader):
+        return own_delivery(session, caller, delivery_id).model_dump()
 
     @app.get("/v1/deliveries/{delivery_id}/attempts", response_model=list[AttemptPublic],
-             dependencies=[require_key], tags=["deliveries"])
-    def read_attempts(delivery_id: str, session: SessionDep):
-        delivery = found(session, Delivery, delivery_id, "delivery")
+             tags=["deliveries"])
+    def read_attempts(delivery_id: str, session: SessionDep, caller: Reader):
+        delivery = own_delivery(session, caller, delivery_id)
         rows = session.exec(select(DeliveryAttempt)
                             .where(col(DeliveryAttempt.delivery_id) == delivery_id)
                             .order_by(col(DeliveryAttempt.id))).all()
@@ -326,11 +366,20 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
                                 delivery.claimed_until, utcnow())
         return [{**r.model_dump(), "state": state} for r, state in zip(rows, states, strict=True)]
 
-    @app.post("/v1/deliveries/redrive", response_model=Redriven, dependencies=[require_key],
-              tags=["deliveries"])
-    def redrive_deliveries(body: RedriveRequest):
-        """Failed deliveries (of active subscriptions) get a fresh retry schedule."""
-        ids = store.redrive(engine, body.subscription_id, body.delivery_ids)
+    @app.post("/v1/deliveries/redrive", response_model=Redriven, tags=["deliveries"])
+    def redrive_deliveries(body: RedriveRequest, caller: Writer):
+        """Failed deliveries (of active subscriptions) get a fresh retry schedule; a
+        subscriptions key redrives its own subscriber's only."""
+        delivery_ids = body.delivery_ids
+        if caller.subscriber_id is not None:
+            with Session(engine) as session:
+                query = (select(Delivery.id)
+                         .join(Subscription, col(Subscription.id) == col(Delivery.subscription_id))
+                         .where(col(Subscription.subscriber_id) == caller.subscriber_id))
+                if delivery_ids is not None:
+                    query = query.where(col(Delivery.id).in_(delivery_ids))
+                delivery_ids = list(session.exec(query).all())
+        ids = store.redrive(engine, body.subscription_id, delivery_ids)
         hand_over(engine, ids, send_later)
         return {"redriven": ids}
 

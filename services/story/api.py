@@ -38,7 +38,7 @@ from shared.db import get_engine, ping
 from shared.eventstore import EventStore
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
-from shared.web import BodyLimit, add_examples, api_key_dependency, health_router, make_app
+from shared.web import BodyLimit, KeyAuth, add_examples, health_router, make_app
 
 log = logging.getLogger("storywire.story.api")
 BODY_CACHE = 256
@@ -150,7 +150,10 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     app.state.service = service
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes(settings))
     app.include_router(health_router({"database": lambda: ping(engine)}))
-    require_key = api_key_dependency(settings)
+    auth = KeyAuth(settings)
+    app.state.auth = auth
+    require_key = auth.require("admin")  # story definitions; articles forwarded by ingest
+    read_key = auth.require("read")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -285,7 +288,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         response.headers["Location"] = f"/v1/stories/{summary['slug']}"
         return summary
 
-    @app.get("/v1/stories", tags=["stories"], summary="Stories, newest first")
+    @app.get("/v1/stories", dependencies=[read_key], tags=["stories"],
+             summary="Stories, newest first")
     async def read_stories(request: Request,
                            status: Annotated[str | None, Query(pattern="^(active|archived)$")]
                            = None, if_none_match: IfNoneMatch = None):
@@ -298,7 +302,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                 b for b in briefs if status is None or b["status"] == status]})
         return answer(*await asyncio.to_thread(work))
 
-    @app.get("/v1/stories/{slug}", tags=["stories"],
+    @app.get("/v1/stories/{slug}", dependencies=[read_key], tags=["stories"],
              summary="A story's state: counts, latest developments, open matters, outlets, "
                      "corroborated facts, conflicts")
     async def read_story(slug: str, request: Request, as_of: AsOf = None,
@@ -328,7 +332,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             return render(slug, lambda v: v.summary())
         return await asyncio.to_thread(work)
 
-    @app.get("/v1/stories/{slug}/timeline", tags=["stories"],
+    @app.get("/v1/stories/{slug}/timeline", dependencies=[read_key], tags=["stories"],
              summary="Developments in date order, each with evidence and sources")
     async def read_timeline(slug: str, request: Request,
                             as_of: AsOf = None, known_at: KnownAt = None,
@@ -337,7 +341,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         return await paged(request, slug, lambda v: v.timeline(), cursor, limit,
                            if_none_match, as_of, known_at)
 
-    @app.get("/v1/stories/{slug}/developments", tags=["stories"],
+    @app.get("/v1/stories/{slug}/developments", dependencies=[read_key], tags=["stories"],
              summary="Developments in the order they were detected, filtered")
     async def read_developments(
         slug: str, request: Request,
@@ -355,7 +359,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                     and (since is None or (d.get("date") or "") >= since)]
         return await paged(request, slug, items, cursor, limit, if_none_match, as_of, known_at)
 
-    @app.get("/v1/stories/{slug}/matters", tags=["stories"],
+    @app.get("/v1/stories/{slug}/matters", dependencies=[read_key], tags=["stories"],
              summary="Legal matters followed across articles, with their status history")
     async def read_matters(slug: str, request: Request, as_of: AsOf = None,
                            known_at: KnownAt = None, if_none_match: IfNoneMatch = None):
@@ -364,7 +368,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                                        "matters": list(v.matters.values())},
                             as_of, known_at)
 
-    @app.get("/v1/stories/{slug}/articles", tags=["stories"],
+    @app.get("/v1/stories/{slug}/articles", dependencies=[read_key], tags=["stories"],
              summary="Articles attached to the story, in the order they arrived")
     async def read_story_articles(slug: str, request: Request, as_of: AsOf = None,
                                   known_at: KnownAt = None, cursor: Cursor = None,
@@ -372,7 +376,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         return await paged(request, slug, lambda v: list(v.articles.values()),
                            cursor, limit, if_none_match, as_of, known_at)
 
-    @app.get("/v1/stories/{slug}/changes", tags=["stories"],
+    @app.get("/v1/stories/{slug}/changes", dependencies=[read_key], tags=["stories"],
              summary="What changed since a version: a readable summary plus the raw events")
     async def read_changes(slug: str, request: Request,
                            since_version: Annotated[int, Query(ge=0, le=LAST_SINCE)],
@@ -393,7 +397,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                           keep=False)
         return answer(*await asyncio.to_thread(work))
 
-    @app.get("/v1/stories/{slug}/events", response_model=StoryEventsPublic, tags=["events"],
+    @app.get("/v1/stories/{slug}/events", dependencies=[read_key],
+             response_model=StoryEventsPublic, tags=["events"],
              summary="A story's raw events from a version")
     async def read_story_events(
         slug: str, request: Request,
@@ -414,7 +419,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                           keep=False)
         return answer(*await asyncio.to_thread(work))
 
-    @app.get("/v1/stories/{slug}/stream", tags=["events"],
+    @app.get("/v1/stories/{slug}/stream", dependencies=[read_key], tags=["events"],
              summary="Server-Sent Events of the story's new events; resumable with "
                      "Last-Event-ID (a story version)",
              response_class=EventStream)
@@ -431,7 +436,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         return EventStream(_sse(store, slug, after, request),
                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @app.get("/v1/events", response_model=EventsPublic, tags=["events"],
+    @app.get("/v1/events", dependencies=[read_key], response_model=EventsPublic,
+             tags=["events"],
              summary="The global feed: every event after a position, in order, none skipped")
     async def read_events(
         request: Request,

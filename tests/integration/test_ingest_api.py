@@ -11,13 +11,13 @@ from sqlmodel import Session, select
 from standardwebhooks import Webhook
 
 from services.embedded import asgi_client
-from services.ingest import keys, store
 from services.ingest.api import create_app
 from services.ingest.clients import StoryClient
 from services.ingest.models import IdempotencyRecord, IngestArticle, OutboxMessage
 from services.ingest.relay import relay_once
 from services.ingest.signatures import sign_github
 from services.story.api import create_app as create_story_app
+from shared import keys
 from shared.db import get_engine
 from shared.migrate import upgrade
 from shared.settings import Settings
@@ -62,11 +62,11 @@ def count(engine, model) -> int:
 
 
 def test_scoped_keys_hashed_at_rest_and_revocable(client, engine):
-    ingest_key, ingest_token = store.create_key(engine, "cms", ["ingest"])
-    _admin_key, admin_token = store.create_key(engine, "ops", ["admin"])
+    ingest_key, ingest_token = keys.create_key(engine, "cms", ["ingest"])
+    _admin_key, admin_token = keys.create_key(engine, "ops", ["admin"])
     _key_id, secret = keys.parse_token(ingest_token)  # the secret may itself hold "_"
     assert len(secret) >= 20
-    assert secret not in json.dumps([k.model_dump(mode="json") for k in store.list_keys(engine)])
+    assert secret not in json.dumps([k.model_dump(mode="json") for k in keys.list_keys(engine)])
     assert client.post("/v1/articles", json=ARTICLE).status_code == 401
     wrong = client.post("/v1/articles", json=ARTICLE, headers=bearer(ingest_token + "x"))
     assert wrong.status_code == 401 and ingest_token not in wrong.text
@@ -77,7 +77,7 @@ def test_scoped_keys_hashed_at_rest_and_revocable(client, engine):
     assert forbidden.headers["content-type"] == "application/problem+json"
     assert client.get("/v1/feeds", headers=bearer(admin_token)).status_code == 200
     assert client.get("/v1/feeds", headers=bearer(OPERATOR)).status_code == 200
-    store.revoke_key(engine, ingest_key.id)
+    keys.revoke_key(engine, ingest_key.id)
     revoked = client.post("/v1/articles", json=dict(ARTICLE, url=ARTICLE["url"] + "-2"),
                           headers=bearer(ingest_token))
     assert revoked.status_code == 401
@@ -88,7 +88,7 @@ def test_without_any_key_configured_the_api_stays_open_until_a_key_exists(db_url
     upgrade("ingest", get_engine(db_url))
     with TestClient(create_app(Settings(database_url=db_url), run_relay_loop=False)) as c:
         assert c.post("/v1/articles", json=ARTICLE).status_code == 202
-        store.create_key(get_engine(db_url), "cms", ["ingest"])
+        keys.create_key(get_engine(db_url), "cms", ["ingest"])
         assert c.post("/v1/articles", json=ARTICLE).status_code == 401
 
 

@@ -21,6 +21,7 @@ from services.ingest.api import create_app
 from services.ingest.clients import StoryClient
 from services.ingest.models import OutboxMessage
 from services.ingest.relay import relay_once
+from shared import keys
 from shared.db import get_engine, utcnow
 from shared.migrate import upgrade
 from shared.settings import Settings, get_settings
@@ -127,8 +128,8 @@ def accept(client, numbers) -> list[str]:
 def test_a_refused_article_is_parked_after_its_tries_and_the_rest_flows(
         client, settings, story, refusal):
     engine = get_engine(settings.database_url)
-    _key, admin = store.create_key(engine, "ops", ["admin"])
-    _key, cms = store.create_key(engine, "cms", ["ingest"])
+    _key, admin = keys.create_key(engine, "ops", ["admin"])
+    _key, cms = keys.create_key(engine, "cms", ["ingest"])
     ids = accept(client, range(7))
     poison = ids[3]
     story.refuse, story.status = {poison}, refusal

@@ -93,7 +93,7 @@ def test_a_forwarded_article_dated_by_a_number_is_refused(apps):
     article = {"id": "a1", "outlet": "Wire", "url": "https://wire.example/1", "title": "Ruling",
                "published_at": 0, "body": "The judge ruled."}
     auth = {"authorization": f"Bearer {KEY}"}
-    with TestClient(apps["story"]) as story:
+    with TestClient(apps["story"], headers=auth) as story:
         head = story.get("/v1/events").json()["head"]
         for path, body in (("/v1/articles", article),
                            ("/v1/articles:batch", {"articles": [article]})):

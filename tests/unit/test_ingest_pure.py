@@ -8,7 +8,6 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from services.ingest import keys
 from services.ingest.feeds import FeedError, next_poll_at, parse_feed, retry_after
 from services.ingest.normalize import decode_json, html_to_text, looks_like_html, map_fields
 from services.ingest.schemas import ArticleCreate
@@ -19,6 +18,7 @@ from services.ingest.signatures import (
     verify_github,
     verify_standard,
 )
+from shared import keys
 from shared.problems import Problem
 
 
