@@ -218,6 +218,19 @@ def cmd_articles(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from datetime import UTC, datetime
+
+    from services import status
+
+    report = status.gather(get_settings())
+    if args.json:
+        print(json.dumps(status.as_json(report), sort_keys=True))
+    else:
+        print("\n".join(status.lines(report, datetime.now(UTC))))
+    return 0
+
+
 def cmd_worker(args) -> int:
     """Run the Celery worker as a child and start it again whenever it exits with an error
     (an unrecoverable error in the broker client ends a worker for good). A clean exit, or
@@ -340,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     redrive.add_argument("id", nargs="?", help="the article's id")
     redrive.add_argument("--all", action="store_true", help="every failed article")
 
+    state = sub.add_parser("status", help="outbox depth, parked articles, the notifier's lag "
+                           "and deliveries by status, from the databases")
+    state.add_argument("--json", action="store_true", help="one JSON object")
+
     sub.add_parser("beat", help="run Celery beat: notification sweeps (long retries, "
                    "sends cut short) and digests")
 
@@ -351,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
     # The demo prints its own report; only warnings and errors are logged beside it.
-    quiet = args.command in ("demo", "analyze", "eval", "train", "keys", "articles")
+    quiet = args.command in ("demo", "analyze", "eval", "train", "keys", "articles", "status")
     level = "WARNING" if quiet else get_settings().log_level.upper()
     redact_logs()
     logging.basicConfig(level=level,
@@ -361,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval, "train": cmd_train,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
                 "worker": cmd_worker, "keys": cmd_keys, "articles": cmd_articles,
-                "beat": cmd_beat}
+                "beat": cmd_beat, "status": cmd_status}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:

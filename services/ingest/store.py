@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, insert, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -188,6 +188,17 @@ def failed_articles(engine: Engine, limit: int) -> list[tuple[IngestArticle, Out
 
 
 # -- the outbox ----------------------------------------------------------------------------------
+
+
+def outbox_summary(engine: Engine) -> dict:
+    """How much the relay has still to forward, since when, and how many articles are parked."""
+    waiting = (col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.parked_at).is_(None))
+    with Session(engine) as session:
+        pending, oldest = session.exec(select(func.count(), func.min(OutboxMessage.created_at))
+                                       .where(*waiting)).one()
+        parked = session.exec(select(func.count()).where(
+            col(OutboxMessage.parked_at).is_not(None))).one()
+    return {"pending": pending, "oldest_pending": oldest, "parked": parked}
 
 
 def due_messages(engine: Engine, limit: int, now: datetime) -> list[tuple[OutboxMessage,
