@@ -236,9 +236,11 @@ class EventStore:
         # before each use, so that each costs one round trip. A statement that finds its
         # connection broken (the server restarted) runs once more on a fresh one: appends are
         # idempotent by event id, reads change nothing.
+        # Their sessions are in UTC, so that psycopg reads recorded_at in UTC already.
         self._direct = create_engine(
             engine.url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=20,
-            hide_parameters=True) if self.postgres else None
+            hide_parameters=True, connect_args={"options": "-c timezone=UTC"},
+        ) if self.postgres else None
         # The hot reads as SQL for the driver itself (psycopg: binary rows, prepared).
         self._driver_sql = {query: str(query.compile(dialect=engine.dialect))
                             for query in (_FEED_PAGE, _STREAM_PAGE)} if self.postgres else {}
@@ -391,11 +393,15 @@ class EventStore:
         as tuples (binary, from a prepared statement), with no per-row work in SQLAlchemy."""
         def work(conn):
             if not self.postgres:
-                return conn.execute(query, params).all()
+                return [_record(r) for r in conn.execute(query, params).all()]
             cursor = conn.connection.driver_connection.cursor(binary=True)
             cursor.execute(self._driver_sql[query], params, prepare=True)
-            return cursor.fetchall()
-        return [_record(r) for r in self._read(work)]
+            rows = cursor.fetchall()
+            if rows and rows[0][8].tzinfo is not UTC:  # a session not in UTC after all
+                return [_record(r) for r in rows]
+            return [_tuple_new(RecordedEvent, (p, s, v, i, t, sv, _loads(d), _loads(m), at))
+                    for p, s, v, i, t, sv, d, m, at in rows]
+        return self._read(work)
 
     def _events_by_id(self, conn, ids: Iterable[str]) -> list[RecordedEvent]:
         rows = conn.execute(
