@@ -48,6 +48,8 @@ from sqlmodel import SQLModel
 
 from shared.db import UTCDateTime
 
+T = TypeVar("T")
+
 events_table = Table(
     "events",
     SQLModel.metadata,
@@ -82,8 +84,9 @@ NO_STREAM = "no_stream"
 STREAM_EXISTS = "exists"
 ExpectedVersion = int | str
 
-# The highest version a stream can reach (the column is a 4-byte integer).
+# The highest version and position there can be (4- and 8-byte integer columns).
 MAX_VERSION = 2**31 - 1
+MAX_POSITION = 2**63 - 1
 
 
 class ConcurrencyError(Exception):
@@ -173,7 +176,6 @@ _RECORD_COLUMNS = (
     type_coerce(events_table.c.recorded_at, DateTime(timezone=True)),
 )
 _loads = orjson.loads
-T = TypeVar("T")
 _tuple_new = tuple.__new__
 
 
@@ -188,12 +190,14 @@ def _record(row) -> RecordedEvent:
 
 _events = events_table.c
 # The two reads that carry most events, written once with named parameters: the feed (whose
-# positions have no gaps, so a page lies within after + limit; said outright, the planner reads
-# just those rows by the primary key whatever its statistics say) and a stream from a version.
-_after, _limit = bindparam("after", type_=BigInteger), bindparam("limit", type_=BigInteger)
+# positions have no gaps, so a page lies within (after, after + limit]; said outright, the
+# planner reads just those rows by the primary key whatever its statistics say) and a stream
+# from a version.
+_limit = bindparam("limit", type_=BigInteger)
 _FEED_PAGE = (
     select(*_RECORD_COLUMNS)
-    .where(_events.position > _after, _events.position <= _after + _limit)
+    .where(_events.position > bindparam("after", type_=BigInteger),
+           _events.position <= bindparam("last", type_=BigInteger))
     .order_by(_events.position).limit(_limit)
 )
 _STREAM_PAGE = (
@@ -235,8 +239,8 @@ class EventStore:
         # store's own: outside a transaction (the statement commits by itself) and not pinged
         # before each use, so that each costs one round trip. A statement that finds its
         # connection broken (the server restarted) runs once more on a fresh one: appends are
-        # idempotent by event id, reads change nothing.
-        # Their sessions are in UTC, so that psycopg reads recorded_at in UTC already.
+        # idempotent by event id, reads change nothing. Their sessions are in UTC, so that
+        # psycopg reads recorded_at in UTC already.
         self._direct = create_engine(
             engine.url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=20,
             hide_parameters=True, connect_args={"options": "-c timezone=UTC"},
@@ -454,7 +458,8 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """The global feed: events with position > after, in position order."""
         if not stream_prefix:
-            return self._read_page(_FEED_PAGE, after=after, limit=limit)
+            return self._read_page(_FEED_PAGE, after=after, last=min(after + limit, MAX_POSITION),
+                                   limit=limit)
         query = (
             select(*_RECORD_COLUMNS)
             .where(events_table.c.position > after,

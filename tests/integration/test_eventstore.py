@@ -155,10 +155,11 @@ def test_event_json_keeps_its_key_order(store):
     assert list(store.read_all(after=1)[0].data) == ["zeta", "alpha", "mid"]
 
 
-def test_reads_past_small_integer_positions_and_versions(store):
-    """Page bounds are computed on the server; they must not overflow a small integer."""
+def test_reads_at_large_positions_and_versions(store):
+    """A page's bounds overflow neither a small integer nor the largest position."""
     assert store.read_all(after=32_767, limit=100) == []
     assert store.read_all(after=2**40, limit=1000) == []
+    assert store.read_all(after=2**63 - 2, limit=1000) == []  # the largest the API takes
     assert store.read_stream("s", from_version=40_000, limit=10) == []
 
 
