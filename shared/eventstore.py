@@ -5,7 +5,7 @@ in order and the global feed has no holes: a reader that has seen position N has
 event up to N. Readers are never blocked by the lock.
 
 An append is one statement on PostgreSQL: the function `storywire_append` (story migration
-0003) looks for the event ids, takes an EXCLUSIVE table lock, checks the expected version and
+0003) takes an EXCLUSIVE table lock, looks for the event ids, checks the expected version and
 inserts, all on the server; run outside a transaction, that statement is the transaction, so the
 lock is held from the LOCK to the commit. On SQLite the same steps run in Python inside
 BEGIN IMMEDIATE, which serializes writers already. Reads return light records: one tuple per
@@ -43,7 +43,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from shared.db import UTCDateTime
@@ -275,11 +275,8 @@ class EventStore:
                     return self._append(own, stream_id, events, expected_version, lowest,
                                         highest)
             except DBAPIError as error:
-                # Once more: after a unique violation (another writer recorded these ids
-                # between our look and our insert, so this is answered as a retry) or on a
-                # fresh connection.
-                if attempt == 2 or not (isinstance(error, IntegrityError)
-                                        or error.connection_invalidated):
+                # Once more on a fresh connection if this one was broken (the ids make it safe).
+                if attempt == 2 or not error.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
 

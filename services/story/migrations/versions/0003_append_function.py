@@ -4,14 +4,13 @@ Revision ID: 0003
 Revises: 0002
 
 `SELECT * FROM storywire_append(stream_id, lowest, highest, events)` does on the server what an
-append did in four round trips: it looks for the event ids (a retry is answered without taking
-the lock), takes the EXCLUSIVE lock that serializes appenders, reads the stream's version and the
-feed's head, and inserts the events after them if the version lies in [lowest, highest].
+append did in four round trips: it takes the EXCLUSIVE lock that serializes appenders, looks
+for the event ids, reads the stream's version and the feed's head, and inserts the events after
+them if none of the ids is recorded and the version lies in [lowest, highest].
 `events` is a JSON array of {"event_id", "type", "schema_version", "data", "metadata"}. It
 answers one row: `known`, how many of the ids are recorded already (nothing is written then);
-`version`, the stream's version before the append; `position`, the first position written (NULL
-when the version was out of range and nothing was written; `known` is counted again then, for a
-retry of an append committed while this one waited for the lock); `recorded_at`. Run outside a
+`version`, the stream's version before the append; `position`, the first position written and
+`recorded_at` (both NULL when nothing was written). Run outside a
 transaction the statement is its own transaction, so the lock is held from the LOCK to the
 commit: positions commit in order and the feed has no gaps. SQLite runs the same steps in
 Python (BEGIN IMMEDIATE serializes its writers).
@@ -34,42 +33,36 @@ CREATE FUNCTION storywire_append(
 RETURNS TABLE (known integer, version integer, "position" bigint, recorded_at timestamptz)
 LANGUAGE plpgsql
 -- Each statement is planned for the table as it is now: a plan cached while the table was
--- small would go on scanning all of it as it grows.
+-- small would go on scanning all of it as it grows. Hence only two statements to plan.
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
-    v_ids text[] := ARRAY(SELECT x.event_id FROM json_to_recordset(p_events) AS x(event_id text));
-    v_known integer;
-    v_version integer;
     v_head bigint;
-    v_now timestamptz;
 BEGIN
-    SELECT count(*) INTO v_known FROM events e WHERE e.event_id = ANY(v_ids);
-    IF v_known > 0 THEN
-        RETURN QUERY SELECT v_known, NULL::integer, NULL::bigint, NULL::timestamptz;
-        RETURN;
-    END IF;
     -- EXCLUSIVE conflicts with other writers' ROW EXCLUSIVE, not with readers.
     LOCK TABLE events IN EXCLUSIVE MODE;
-    -- Both from the end of their index: the stream's last version, the feed's last position.
-    v_version := coalesce((SELECT e.version FROM events e WHERE e.stream_id = p_stream_id
-                           ORDER BY e.version DESC LIMIT 1), 0);
-    IF v_version < p_lowest OR v_version > p_highest THEN
-        -- Perhaps because this is a retry of an append committed while we waited for the lock.
-        SELECT count(*) INTO v_known FROM events e WHERE e.event_id = ANY(v_ids);
-        RETURN QUERY SELECT v_known, v_version, NULL::bigint, NULL::timestamptz;
+    -- The ids already recorded, the stream's last version and the feed's last position (both
+    -- from the end of their index), as committed before this append.
+    SELECT (SELECT count(*) FROM events e WHERE e.event_id = ANY(ARRAY(
+                SELECT x.event_id FROM json_to_recordset(p_events) AS x(event_id text)))),
+           coalesce((SELECT e.version FROM events e WHERE e.stream_id = p_stream_id
+                     ORDER BY e.version DESC LIMIT 1), 0),
+           coalesce((SELECT e.position FROM events e ORDER BY e.position DESC LIMIT 1), 0)
+    INTO known, version, v_head;
+    IF known > 0 OR version < p_lowest OR version > p_highest THEN
+        RETURN NEXT;  -- nothing written: "position" and recorded_at are NULL
         RETURN;
     END IF;
-    v_head := coalesce((SELECT e.position FROM events e ORDER BY e.position DESC LIMIT 1), 0);
-    v_now := clock_timestamp();
-    INSERT INTO events (position, stream_id, version, event_id, type, schema_version, data,
-                        metadata, recorded_at)
-    SELECT v_head + x.n, p_stream_id, v_version + x.n, x.event_id, x.type, x.schema_version,
-           x.data, x.metadata, v_now
+    recorded_at := clock_timestamp();
+    INSERT INTO events AS e (position, stream_id, version, event_id, type, schema_version,
+                             data, metadata, recorded_at)
+    SELECT v_head + x.n, p_stream_id, storywire_append.version + x.n, x.event_id, x.type,
+           x.schema_version, x.data, x.metadata, storywire_append.recorded_at
     FROM ROWS FROM (json_to_recordset(p_events) AS (event_id text, type text,
              schema_version integer, data json, metadata json))
          WITH ORDINALITY AS x(event_id, type, schema_version, data, metadata, n);
-    RETURN QUERY SELECT 0, v_version, v_head + 1, v_now;
+    "position" := v_head + 1;
+    RETURN NEXT;
 END
 $$
 """
