@@ -8,7 +8,8 @@ Runs the same workloads, in the same process and against the same PostgreSQL ser
 Both stores serialize appends with an EXCLUSIVE table lock so that the global feed commits in
 order; the difference is in what each append does while it holds that lock.
 
-Workloads, each run for a fixed duration after a short warm-up:
+Workloads, each run for a fixed duration per store after a short warm-up, in six slices that
+alternate between the two stores (so that both meet the same load on a shared machine):
 
 * append: batch sizes 1 and 10, with 1 and 4 writer threads; every writer appends to its own
   streams and starts a new stream every ~100 events, with the right expected version (ours: the
@@ -54,6 +55,7 @@ EVENTS_PER_STREAM = 100
 PAGE_SIZE = 1000
 BATCH_SIZES = (1, 10)
 WRITER_COUNTS = (1, 4)
+SLICES = 6  # per cell, alternating between the two stores
 EVENT_TYPE = "ArticleLinked"
 BASELINE_TOPIC = "bench.eventstore:ArticleLinked"
 
@@ -182,8 +184,8 @@ def baseline_subject(recorder: PostgresApplicationRecorder) -> Subject:
 # -- measuring -----------------------------------------------------------------------------------
 
 
-def run_writers(writers: list[Writer], batch: int, seconds: float) -> float:
-    """Let every writer append batches for `seconds`; returns committed events per second."""
+def run_writers(writers: list[Writer], batch: int, seconds: float) -> tuple[int, float]:
+    """Let every writer append batches for `seconds`; returns (events committed, seconds)."""
     barrier = threading.Barrier(len(writers) + 1)
     counts = [0] * len(writers)
     errors: list[BaseException] = []
@@ -213,22 +215,13 @@ def run_writers(writers: list[Writer], batch: int, seconds: float) -> float:
     elapsed = time.perf_counter() - started
     if errors:
         raise errors[0]
-    return sum(counts) / elapsed
+    return sum(counts), elapsed
 
 
-def append_rate(subject: Subject, cell: str, writers: int, batch: int, seconds: float,
-                warmup: float) -> float:
-    pool = [subject.new_writer(f"bench-{cell}-w{i}") for i in range(writers)]
-    run_writers(pool, batch, warmup)
-    return run_writers(pool, batch, seconds)
-
-
-def feed_rate(subject: Subject, seconds: float, warmup: float) -> tuple[float, int]:
-    """Full passes over the global feed until `seconds` are up; returns (events/s, feed length)."""
+def read_feed(subject: Subject, seconds: float) -> tuple[int, float]:
+    """Full passes over the global feed until `seconds` are up; returns (events read,
+    seconds)."""
     expected = subject.feed_length()
-    deadline = time.perf_counter() + warmup
-    while time.perf_counter() < deadline:
-        subject.read_feed_pass()
     read = 0
     started = time.perf_counter()
     deadline = started + seconds
@@ -238,8 +231,33 @@ def feed_rate(subject: Subject, seconds: float, warmup: float) -> tuple[float, i
             raise RuntimeError(f"{subject.name}: a feed pass read {n} events, head is {expected}")
         read += n
         if time.perf_counter() >= deadline:
-            break
-    return read / (time.perf_counter() - started), expected
+            return read, time.perf_counter() - started
+
+
+def paired_rates(ours: Callable[[float], tuple[int, float]],
+                 baseline: Callable[[float], tuple[int, float]],
+                 seconds: float, warmup: float) -> tuple[float, float]:
+    """Events per second of each side, measured in SLICES alternating slices (ours first in
+    odd rounds, the baseline first in even ones), `seconds` in all per side: both see the same
+    machine, whatever else it is doing meanwhile (a shared disk's fsync times drift a lot)."""
+    ours(warmup)
+    baseline(warmup)
+    totals = {"ours": [0, 0.0], "baseline": [0, 0.0]}
+    sides = {"ours": ours, "baseline": baseline}
+    for round_ in range(SLICES):
+        for side in (("ours", "baseline") if round_ % 2 == 0 else ("baseline", "ours")):
+            events, elapsed = sides[side](seconds / SLICES)
+            totals[side][0] += events
+            totals[side][1] += elapsed
+    return totals["ours"][0] / totals["ours"][1], totals["baseline"][0] / totals["baseline"][1]
+
+
+def append_rates(ours: Subject, baseline: Subject, cell: str, writers: int, batch: int,
+                 seconds: float, warmup: float) -> tuple[float, float]:
+    ours_pool, baseline_pool = ([side.new_writer(f"bench-{cell}-w{i}") for i in range(writers)]
+                                for side in (ours, baseline))
+    return paired_rates(lambda s: run_writers(ours_pool, batch, s),
+                        lambda s: run_writers(baseline_pool, batch, s), seconds, warmup)
 
 
 def top_up(subject: Subject, target: int) -> None:
@@ -360,18 +378,17 @@ def main(argv: list[str] | None = None) -> int:
             for batch in BATCH_SIZES:
                 label = f"append batch={batch:<2} writers={writers}"
                 cell = f"b{batch}w{writers}"
-                ours_rate = append_rate(ours, cell, writers, batch, seconds, warmup)
-                base_rate = append_rate(baseline, cell, writers, batch, seconds, warmup)
-                rows.append((label, ours_rate, base_rate))
+                rows.append((label, *append_rates(ours, baseline, cell, writers, batch,
+                                                  seconds, warmup)))
                 print(f"  done: {label}", file=sys.stderr, flush=True)
 
         target = max(ours.feed_length(), baseline.feed_length())
         top_up(ours, target)
         top_up(baseline, target)
-        ours_feed, n_ours = feed_rate(ours, seconds, warmup)
-        base_feed, n_base = feed_rate(baseline, seconds, warmup)
-        assert n_ours == n_base == target, (n_ours, n_base, target)
-        rows.append((f"feed read {target} events, pages of {PAGE_SIZE}", ours_feed, base_feed))
+        assert ours.feed_length() == baseline.feed_length() == target
+        rows.append((f"feed read {target} events, pages of {PAGE_SIZE}",
+                     *paired_rates(lambda s: read_feed(ours, s), lambda s: read_feed(baseline, s),
+                                   seconds, warmup)))
         print("  done: feed read", file=sys.stderr, flush=True)
 
         print_table(rows)

@@ -22,7 +22,14 @@ ROUNDS = 3
 
 
 class UnserializedEventStore(EventStore):
-    """The event store with the ordering fix removed: no lock, positions from a sequence."""
+    """The event store with the ordering fix removed: the append's steps one by one in a
+    transaction, with no lock and positions from a sequence."""
+
+    def _writing(self):
+        return self.engine.begin()
+
+    def _write(self, conn, *args):
+        return self._write_in_steps(conn, *args)
 
     def _lock_for_append(self, conn):
         pass
