@@ -46,8 +46,9 @@ def lines(report: dict, now: datetime) -> list[str]:
     lag = max(0, report["feed_head"] - report["notify_position"])
     deliveries = report["deliveries"]
     by_status = ", ".join(f"{status} {n}" for status, n in sorted(deliveries.items())) or "none"
+    oldest = _age(outbox["oldest_pending"], now)
     return [
-        f"outbox         {outbox['pending']} to forward (oldest {_age(outbox['oldest_pending'], now)})",
+        f"outbox         {outbox['pending']} to forward (oldest {oldest})",
         f"parked         {outbox['parked']} failed article(s)"
         + ("; storywire articles redrive --all once fixed" if outbox["parked"] else ""),
         f"feed           head {report['feed_head']}, notify at {report['notify_position']} "

@@ -170,6 +170,48 @@ def allow_loopback_urls(monkeypatch):
     monkeypatch.setenv("STORYWIRE_ALLOW_PRIVATE_URLS", "true")
 
 
+def stack_env(pg_url: str, redis_url: str, key: str, **extra: str
+              ) -> tuple[dict[str, str], dict[str, int]]:
+    """Settings for real ingest, story and notify processes on free ports, and the ports."""
+    ports = {name: free_port() for name in ("ingest", "story", "notify")}
+    env = {
+        "STORYWIRE_DATABASE_URL": pg_url,
+        "STORYWIRE_BROKER_URL": redis_url,
+        "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
+        "STORYWIRE_API_KEY": key,
+        "STORYWIRE_RELAY_INTERVAL": "0.2",
+        "STORYWIRE_DISPATCH_INTERVAL": "0.2",
+        **extra,
+    }
+    return env, ports
+
+
+def serve_stack(processes, env: dict[str, str], ports: dict[str, int]) -> dict:
+    """Migrate, start `storywire serve` for each service, and wait until each is ready."""
+    import subprocess
+    import sys
+
+    migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate"],
+                              env={**os.environ, **env}, capture_output=True, text=True,
+                              timeout=120)
+    assert migrated.returncode == 0, migrated.stderr
+    servers = {name: processes(name, ["-m", "services.cli", "serve", name, "--port",
+                                      str(port)], env) for name, port in ports.items()}
+    for name, port in ports.items():
+        wait_until(lambda p=port: ready(p), 30,
+                   what=f"{name} to be ready\n{servers[name].output()}")
+    return servers
+
+
+def ready(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 class RedisServer:
     """A private `redis-server` on a free port of its own, without persistence (killing it
     loses every queued message, as a broker restart without disk does)."""

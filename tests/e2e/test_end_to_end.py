@@ -2,13 +2,10 @@
 Redis. An article POSTed to ingest ends as events in the story stream and as a signed webhook
 received (and verified) by a loopback HTTP server."""
 
-import os
-import subprocess
-import sys
 
 import httpx
 import pytest
-from conftest import free_port, wait_until
+from conftest import serve_stack, stack_env, wait_until
 
 from services.demo.receiver import WebhookReceiver
 
@@ -32,27 +29,10 @@ ARTICLE = {
 
 
 def test_article_to_signed_webhook_through_real_processes(pg_url, redis_url, processes):
-    ports = {name: free_port() for name in ("ingest", "story", "notify")}
-    env = {
-        "STORYWIRE_DATABASE_URL": pg_url,
-        "STORYWIRE_BROKER_URL": redis_url,
-        "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
-        "STORYWIRE_API_KEY": KEY,
-        "STORYWIRE_RELAY_INTERVAL": "0.2",
-        "STORYWIRE_DISPATCH_INTERVAL": "0.2",
-        "STORYWIRE_LOG_LEVEL": "INFO",
-    }
-    migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate"],
-                              env={**os.environ, **env}, capture_output=True,
-                              text=True, timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
-    servers = {name: processes(name, ["-m", "services.cli", "serve", name, "--port",
-                                      str(port)], env) for name, port in ports.items()}
+    env, ports = stack_env(pg_url, redis_url, KEY, STORYWIRE_LOG_LEVEL="INFO")
+    servers = serve_stack(processes, env, ports)
     worker = processes("worker", ["-m", "services.cli", "worker", "--concurrency", "1"], env)
     auth = {"authorization": f"Bearer {KEY}"}
-    for name, port in ports.items():
-        wait_until(lambda p=port: _ready(p), 30,
-                   what=f"{name} to be ready\n{servers[name].output()}")
     wait_until(lambda: "ready" in worker.output(), 30, what=f"worker\n{worker.output()}")
 
     with WebhookReceiver() as receiver, httpx.Client(timeout=10, headers=auth) as http:
@@ -92,13 +72,6 @@ def test_article_to_signed_webhook_through_real_processes(pg_url, redis_url, pro
     for name in ("ingest", "story", "notify"):
         assert KEY not in servers[name].output()
     assert KEY not in worker.output()
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _attached(http: httpx.Client, ingest: str, article_id: str):

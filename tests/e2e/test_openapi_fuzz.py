@@ -4,14 +4,12 @@ operation, every check but the one schemathesis.toml explains): no server error,
 content type the document does not list, responses that match their schemas."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import free_port, wait_until
+from conftest import serve_stack, stack_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
 
@@ -21,13 +19,6 @@ EXAMPLES = 50                   # per operation and phase; the three runs take a
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # The live stream never ends by design: its answers are covered by tests/integration.
 EXCLUDE = r"/stream$"
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def schemathesis(port: int, report: Path) -> list[str]:
@@ -41,27 +32,10 @@ def schemathesis(port: int, report: Path) -> list[str]:
 
 def test_no_server_error_nor_undocumented_answer(pg_url, redis_url, processes, tmp_path,
                                                capsys):
-    ports = {name: free_port() for name in ("ingest", "story", "notify")}
-    env = {
-        "STORYWIRE_DATABASE_URL": pg_url,
-        "STORYWIRE_BROKER_URL": redis_url,
-        "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
-        "STORYWIRE_API_KEY": KEY,
-        "STORYWIRE_RELAY_INTERVAL": "0.2",
-        "STORYWIRE_DISPATCH_INTERVAL": "0.2",
-        # no worker or beat runs: nothing registered is ever fetched or sent to; private
-        # addresses allowed so that checking a generated URL never waits on DNS
-        "STORYWIRE_ALLOW_PRIVATE_URLS": "true",
-    }
-    migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate"],
-                              env={**os.environ, **env}, capture_output=True,
-                              text=True, timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
-    servers = {name: processes(name, ["-m", "services.cli", "serve", name, "--port",
-                                      str(port)], env) for name, port in ports.items()}
-    for name, port in ports.items():
-        wait_until(lambda p=port: _ready(p), 30,
-                   what=f"{name} to be ready\n{servers[name].output()}")
+    # no worker or beat runs: nothing registered is ever fetched or sent to; private
+    # addresses allowed so that checking a generated URL never waits on DNS
+    env, ports = stack_env(pg_url, redis_url, KEY, STORYWIRE_ALLOW_PRIVATE_URLS="true")
+    servers = serve_stack(processes, env, ports)
 
     runs = {}
     for name, port in ports.items():       # the three at once, each against its service

@@ -11,7 +11,7 @@ import sys
 import httpx
 import psycopg
 import pytest
-from conftest import free_port, wait_until
+from conftest import serve_stack, stack_env, wait_until
 
 from services.demo.receiver import WebhookReceiver
 
@@ -21,16 +21,7 @@ OPERATOR = "sw-operator-key-for-the-secrets-test"
 
 
 def test_no_secret_reaches_a_log(pg_url, redis_url, processes):
-    ports = {name: free_port() for name in ("ingest", "story", "notify")}
-    env = {
-        "STORYWIRE_DATABASE_URL": pg_url,
-        "STORYWIRE_BROKER_URL": redis_url,
-        "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
-        "STORYWIRE_API_KEY": OPERATOR,
-        "STORYWIRE_RELAY_INTERVAL": "0.2",
-        "STORYWIRE_DISPATCH_INTERVAL": "0.2",
-        "STORYWIRE_LOG_LEVEL": "DEBUG",
-    }
+    env, ports = stack_env(pg_url, redis_url, OPERATOR, STORYWIRE_LOG_LEVEL="DEBUG")
     run_env = {**os.environ, **env}
     migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate"], env=run_env,
                               capture_output=True, text=True, timeout=120)
@@ -40,11 +31,8 @@ def test_no_secret_reaches_a_log(pg_url, redis_url, processes):
                              timeout=60)
     assert created.returncode == 0, created.stderr
     token = next(w for w in created.stdout.split() if w.startswith("sw_live_"))
-    servers = {name: processes(name, ["-m", "services.cli", "serve", name, "--port", str(port)],
-                               env) for name, port in ports.items()}
+    servers = serve_stack(processes, env, ports)
     worker = processes("worker", ["-m", "services.cli", "worker", "--concurrency", "1"], env)
-    for name, port in ports.items():
-        wait_until(lambda p=port: _ready(p), 30, what=f"{name}\n{servers[name].output()}")
     wait_until(lambda: "ready" in worker.output(), 30, what=f"worker\n{worker.output()}")
 
     refuse_inserts(pg_url, ("ingest_integrations", "notify_subscriptions"))
@@ -138,10 +126,3 @@ def allow_inserts(url: str, tables: tuple[str, ...]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for table in tables:
             conn.execute(f"DROP TRIGGER refuse ON {table}")
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
