@@ -243,8 +243,9 @@ def cmd_worker(args) -> int:
 
     log = logging.getLogger("storywire.worker")
     settings = get_settings()
-    command = worker_command(args.concurrency, args.queues, settings.log_level,
-                             settings.log_format)
+    log_format = logs.choose_format(settings.log_format, machine=True)
+    command = worker_command(args.concurrency, args.queues, settings.log_level, log_format)
+    child_env = {**os.environ, "STORYWIRE_LOG_FORMAT": log_format}  # it logs as this does
     stopping = False
     child: subprocess.Popen | None = None
 
@@ -259,7 +260,7 @@ def cmd_worker(args) -> int:
     quick_exits = 0
     while True:
         started = time.monotonic()
-        child = subprocess.Popen(command)
+        child = subprocess.Popen(command, env=child_env)
         code = child.wait()
         if stopping or code == 0:
             return 0
@@ -290,8 +291,9 @@ def cmd_beat(args) -> int:
     from shared.tasks import celery_app
 
     settings = get_settings()
-    quiet = ["--quiet"] if settings.log_format == "json" else []
-    celery_app.start([*quiet, "beat", "--loglevel", settings.log_level])
+    json_lines = logs.choose_format(settings.log_format, machine=True) == "json"
+    celery_app.start([*(["--quiet"] if json_lines else []), "beat", "--loglevel",
+                      settings.log_level])
     return 0
 
 
@@ -381,7 +383,6 @@ def main(argv: list[str] | None = None) -> int:
     level = "WARNING" if quiet else settings.log_level.upper()
     log_format = logs.choose_format(settings.log_format,
                                     machine=args.command in ("serve", "worker", "beat"))
-    os.environ["STORYWIRE_LOG_FORMAT"] = log_format      # the worker's child logs alike
     logs.configure(level, log_format)
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval, "train": cmd_train,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,

@@ -90,14 +90,19 @@ def _isatty(stream: TextIO) -> bool:
 _configured = False
 
 
-def configure(level: str | int, log_format: str, stream: TextIO | None = None) -> None:
-    """Log everything at `level` and above to stderr in `log_format`, secrets redacted; the
-    root logger's only handler, which uvicorn's and Celery's loggers propagate to."""
+def configure(level: str | int, log_format: str, stream: TextIO | None = None,
+              force: bool = False) -> None:
+    """Log everything at `level` and above to stderr in `log_format`, secrets redacted, through
+    one handler on the root logger, which uvicorn's and Celery's loggers propagate to. Like
+    `logging.basicConfig`, a root logger with handlers already is left as it is, unless
+    `force`."""
     global _configured
     redact_logs()
+    root = logging.getLogger()
+    if root.handlers and not force:
+        return
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(CONSOLE))
-    root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
     root.addHandler(handler)

@@ -107,7 +107,7 @@ def test_configured_logging_writes_json_lines_warnings_included():
     handlers, level = root.handlers[:], root.level
     out = io.StringIO()
     try:
-        logs.configure("INFO", "json", out)
+        logs.configure("INFO", "json", out, force=True)
         with bound(delivery_id="msg_1"):
             logging.getLogger("storywire.test.configure").info("delivery sent")
         with warnings.catch_warnings():
