@@ -106,18 +106,19 @@ def test_configured_logging_writes_json_lines_warnings_included():
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     out = io.StringIO()
-    try:
-        logs.configure("INFO", "json", out, force=True)
-        with bound(delivery_id="msg_1"):
-            logging.getLogger("storywire.test.configure").info("delivery sent")
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
+    logging.captureWarnings(False)              # as a new process starts (Celery turns it on)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        try:
+            logs.configure("INFO", "json", out, force=True)
+            with bound(delivery_id="msg_1"):
+                logging.getLogger("storywire.test.configure").info("delivery sent")
             warnings.warn("running as root", UserWarning, stacklevel=1)
-        logging.getLogger("httpx").info("a request")          # kept quiet
-    finally:
-        logging.captureWarnings(False)
-        root.handlers[:] = handlers
-        root.setLevel(level)
+            logging.getLogger("httpx").info("a request")          # kept quiet
+        finally:
+            logging.captureWarnings(False)
+            root.handlers[:] = handlers
+            root.setLevel(level)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["logger"] for line in lines] == ["storywire.test.configure", "py.warnings"]
     assert lines[0]["delivery_id"] == "msg_1" and "running as root" in lines[1]["message"]
