@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from shared.redact import install as redact_logs
+from shared import logs
 from shared.settings import get_settings
 
 PORTS = {"ingest": 8001, "story": 8002, "notify": 8003}
@@ -148,7 +148,8 @@ def cmd_serve(args) -> int:
         for name in names:
             port = args.port if (args.port and len(names) == 1) else PORTS[name]
             config = uvicorn.Config(factories[name](), host=args.host, port=port,
-                                    log_level=get_settings().log_level.lower())
+                                    log_level=get_settings().log_level.lower(),
+                                    log_config=None)  # its loggers go to ours
             servers.append(uvicorn.Server(config))
         await asyncio.gather(*(s.serve() for s in servers))
 
@@ -241,7 +242,10 @@ def cmd_worker(args) -> int:
     import time
 
     log = logging.getLogger("storywire.worker")
-    command = worker_command(args.concurrency, args.queues, get_settings().log_level)
+    settings = get_settings()
+    log_format = logs.choose_format(settings.log_format, machine=True)
+    command = worker_command(args.concurrency, args.queues, settings.log_level, log_format)
+    child_env = {**os.environ, "STORYWIRE_LOG_FORMAT": log_format}  # it logs as this does
     stopping = False
     child: subprocess.Popen | None = None
 
@@ -256,7 +260,7 @@ def cmd_worker(args) -> int:
     quick_exits = 0
     while True:
         started = time.monotonic()
-        child = subprocess.Popen(command)
+        child = subprocess.Popen(command, env=child_env)
         code = child.wait()
         if stopping or code == 0:
             return 0
@@ -268,8 +272,11 @@ def cmd_worker(args) -> int:
             return 0
 
 
-def worker_command(concurrency: int, queues: str, log_level: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "shared.tasks", "worker",
+def worker_command(concurrency: int, queues: str, log_level: str,
+                   log_format: str = "console") -> list[str]:
+    """The Celery worker; it logs as `shared.tasks` sets up (in JSON, without its banner)."""
+    quiet = ["--quiet"] if log_format == "json" else []
+    return [sys.executable, "-m", "celery", *quiet, "-A", "shared.tasks", "worker",
             "--loglevel", log_level, "--concurrency", str(concurrency), "--queues", queues]
 
 
@@ -283,7 +290,10 @@ def cmd_beat(args) -> int:
     """The one beat of a deployment: notify's sweep and digests, ingest's feed polling."""
     from shared.tasks import celery_app
 
-    celery_app.start(["beat", "--loglevel", get_settings().log_level])
+    settings = get_settings()
+    json_lines = logs.choose_format(settings.log_format, machine=True) == "json"
+    celery_app.start([*(["--quiet"] if json_lines else []), "beat", "--loglevel",
+                      settings.log_level])
     return 0
 
 
@@ -369,12 +379,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     # The demo prints its own report; only warnings and errors are logged beside it.
     quiet = args.command in ("demo", "analyze", "eval", "train", "keys", "articles", "status")
-    level = "WARNING" if quiet else get_settings().log_level.upper()
-    redact_logs()
-    logging.basicConfig(level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per feed poll is noise
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line a plugin
+    settings = get_settings()
+    level = "WARNING" if quiet else settings.log_level.upper()
+    log_format = logs.choose_format(settings.log_format,
+                                    machine=args.command in ("serve", "worker", "beat"))
+    logs.configure(level, log_format)
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval, "train": cmd_train,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
                 "worker": cmd_worker, "keys": cmd_keys, "articles": cmd_articles,

@@ -6,6 +6,7 @@ broker served by an in-process worker, and all three services in one process.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
 
     max_article_bytes: int = 1_000_000
     log_level: str = "INFO"
+    # unset: JSON lines for serve, worker and beat when stderr is not a terminal, else plain
+    log_format: Literal["json", "console"] | None = None
 
     # ingest
     feed_poll_tick: float = 60.0  # how often beat looks for due feeds, seconds

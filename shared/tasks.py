@@ -5,7 +5,9 @@ Run one beat for the deployment (`storywire beat`) and workers per queue:
 """
 
 from celery import Celery
+from celery.signals import celeryd_init, setup_logging
 
+from shared import logs
 from shared.redact import install as redact_logs
 from shared.settings import Settings, get_settings
 
@@ -50,6 +52,18 @@ def make_celery(broker_url: str, settings: Settings | None = None) -> Celery:
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )
     return app
+
+
+@celeryd_init.connect      # a worker, before its first warning
+@setup_logging.connect     # beat, and a worker's own setup
+def _log_as_storywire(**_kwargs) -> None:
+    """Celery's processes (`celery -A shared.tasks worker`, beat) log as storywire does: JSON
+    lines or plain ones (`LOG_FORMAT`), secrets redacted, ids bound; a process whose logging is
+    set up already (`storywire beat`, the demo) keeps it."""
+    if not logs.configured():
+        settings = get_settings()
+        logs.configure(settings.log_level.upper(),
+                       logs.choose_format(settings.log_format, machine=True))
 
 
 celery_app = make_celery(get_settings().broker_url)

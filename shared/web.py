@@ -1,6 +1,8 @@
 """What every service's FastAPI app has: problem+json errors, /healthz, /readyz, API-key auth."""
 
 import hmac
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -8,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared import keys, openapi
+from shared import keys, logs, openapi
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.ratelimit import Limiter, RateLimited, limiter_for
 from shared.redact import install as redact_logs
@@ -23,7 +25,44 @@ def make_app(title: str, description: str, lifespan=None) -> FastAPI:
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_middleware(UnsafeTextGuard)
     openapi.install(app, lambda: any(m.cls is BodyLimit for m in app.user_middleware))
+    build = app.build_middleware_stack  # outermost, so every answer (a 413, a 500) has an id
+    app.build_middleware_stack = lambda: RequestId(build())
     return app
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def request_id(incoming: str | None) -> str:
+    """A request's id: the caller's `X-Request-ID` when it is well-formed (up to 128 letters,
+    digits and `._:-`), else a new one."""
+    if incoming and REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+class RequestId:
+    """ASGI middleware: one id per HTTP request, bound to every line logged while it is served
+    and returned in the `X-Request-ID` response header."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"")
+        rid = request_id(incoming.decode("latin-1"))
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != b"x-request-id"]
+                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        with logs.bound(request_id=rid):
+            await self.app(scope, receive, send_with_id)
 
 
 async def _rate_limited(request, exc: RateLimited):

@@ -3,6 +3,7 @@ register webhook integrations and feeds."""
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -38,6 +39,7 @@ from services.ingest.signatures import (
 )
 from shared import openapi
 from shared.db import get_engine, ping
+from shared.logs import bound
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
 from shared.urlguard import UnsafeURL, check_url
@@ -50,6 +52,7 @@ from shared.web import (
     make_app,
 )
 
+log = logging.getLogger("storywire.ingest.api")
 MAX_BATCH = 100
 RECEIPT_TTL = timedelta(seconds=2 * TOLERANCE_SECONDS)
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
@@ -166,6 +169,9 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         except store.WebhookReplayed as exc:
             raise Problem(409, "webhook-replayed", "This webhook-id was received already",
                           article_id=exc.article_id) from None
+        for result in outcome.results:
+            with bound(article_id=result.article.id):
+                log.info("article accepted" if result.created else "article already accepted")
         headers = {"idempotent-replayed": "true"} if outcome.replayed else {}
         if "status_url" in outcome.response:
             headers["location"] = outcome.response["status_url"]

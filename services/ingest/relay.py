@@ -13,6 +13,7 @@ from services.ingest import store
 from services.ingest.clients import StoryClient
 from services.ingest.models import IngestArticle
 from shared.db import utcnow
+from shared.logs import bound
 from shared.redact import redact
 from shared.settings import Settings
 
@@ -114,6 +115,9 @@ async def _forward(engine: Engine, client: StoryClient, due: list, max_tries: in
     forwarded = [(message.id, article.id, result["stories"])
                  for (message, article), result in zip(due, results, strict=True)]
     await asyncio.to_thread(store.mark_forwarded, engine, forwarded)
+    for _message_id, article_id, stories in forwarded:
+        with bound(article_id=article_id):
+            log.info("article forwarded: %s", ", ".join(stories) or "on no story")
     return len(forwarded), True
 
 
@@ -123,15 +127,16 @@ async def _failed(engine: Engine, due: list, exc: Exception, park_after: int | N
     error = failure_text(exc)
     parked = await asyncio.to_thread(store.mark_failed, engine, message.id, error, delay,
                                      park_after)
-    if parked:
-        log.error("article %s parked as failed: the story service refused it %d times (%s); "
-                  "redrive it once that is fixed", article.id, park_after, error)
-    elif park_after:
-        log.warning("the story service refused article %s (%s); retry in %.1fs",
-                    article.id, error, delay.total_seconds())
-    else:
-        log.warning("forward of %d articles from %s failed (%s); retry in %.1fs",
-                    len(due), article.id, error, delay.total_seconds())
+    with bound(article_id=article.id):
+        if parked:
+            log.error("article %s parked as failed: the story service refused it %d times "
+                      "(%s); redrive it once that is fixed", article.id, park_after, error)
+        elif park_after:
+            log.warning("the story service refused article %s (%s); retry in %.1fs",
+                        article.id, error, delay.total_seconds())
+        else:
+            log.warning("forward of %d articles from %s failed (%s); retry in %.1fs",
+                        len(due), article.id, error, delay.total_seconds())
     return parked
 
 

@@ -79,6 +79,17 @@ def sample_alert_body(public_url: str, timestamp: datetime) -> dict:
     return body
 
 
+def alert_ids(payload: dict) -> dict[str, str]:
+    """The ids an alert's log lines carry: its story, development and article (a digest,
+    which holds many, none)."""
+    if payload.get("type") != ALERT_TYPE:
+        return {}
+    data = payload["data"]
+    sources = data.get("sources") or [{}]
+    return {"story": data["story"]["slug"], "development_id": data["development"]["id"],
+            "article_id": sources[0].get("id")}
+
+
 def alerts_of(payload: dict) -> list[dict]:
     """The alerts a delivery's payload carries: one, or a digest's list."""
     if payload["type"] == DIGEST_TYPE:

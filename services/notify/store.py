@@ -2,6 +2,7 @@
 re-enqueued; digests closed; Slack hooks paced."""
 
 import hashlib
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, or_, update
@@ -32,7 +33,9 @@ from services.notify.models import (
     new_id,
 )
 from shared.db import utcnow
+from shared.logs import bound
 
+log = logging.getLogger("storywire.notify.store")
 DISPATCHER = "notify-dispatcher"
 CLAIM_SECONDS = 120
 STALE_ENQUEUE = timedelta(minutes=5)
@@ -53,7 +56,6 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
     """Turn a page of feed events into delivery rows (realtime subscriptions) or digest items
     (digest subscriptions) and move the checkpoint, atomically. Returns deliveries created."""
     now = utcnow()
-    created = 0
     with Session(engine) as session:
         conn = session.connection()
         if checkpoints.get(conn, DISPATCHER) >= next_after:
@@ -62,6 +64,7 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
         subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all() \
             if wanted else []
         insert = _insert(conn)
+        made = []
         for event in wanted:
             development_id = event["data"]["development"]["id"]
             for sub in subscriptions:
@@ -82,10 +85,16 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
                         status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
                     ).on_conflict_do_nothing().returning(Delivery.__table__.c.id)
                 )
-                created += len(result.all())
+                made += [(event, delivery_id) for delivery_id in result.scalars()]
         checkpoints.advance(conn, DISPATCHER, next_after)
         session.commit()
-    return created
+    for event, delivery_id in made:
+        data = event["data"]
+        with bound(article_id=data.get("article", {}).get("id"), story=data["story"],
+                   event_id=event.get("event_id"), development_id=data["development"]["id"],
+                   delivery_id=delivery_id):
+            log.info("delivery created")
+    return len(made)
 
 
 def close_digests(engine: Engine, now: datetime | None = None) -> list[str]:

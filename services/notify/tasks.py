@@ -12,11 +12,13 @@ from sqlalchemy.exc import OperationalError
 from services.notify import store
 from services.notify.channels import SendResult, send_email, send_slack, send_webhook
 from services.notify.dispatcher import hand_over
+from services.notify.matching import alert_ids
 from services.notify.messages import email_message, notice_message, slack_message
 from services.notify.models import DELIVERED, PENDING, TEST, Delivery, Subscription
 from services.notify.policy import after_attempt, failing_too_long, signing_secrets, use_countdown
 from services.notify.tokens import UNSUBSCRIBE, sign, signing_key
 from shared.db import get_engine, utcnow
+from shared.logs import bound
 from shared.settings import Settings
 from shared.tasks import NOTIFY_QUEUE, celery_app, current_settings
 from shared.urlguard import UnsafeURL, check_url, guarded_transport
@@ -83,6 +85,14 @@ def deliver(delivery_id: str, http: httpx.Client,
     if claimed is None:
         return "skipped"
     delivery, sub, attempt = claimed
+    with bound(delivery_id=delivery_id, **alert_ids(delivery.payload)):
+        return attempt_delivery(settings, engine, http, schedule, delivery, sub, attempt)
+
+
+def attempt_delivery(settings: Settings, engine: Engine, http: httpx.Client, schedule,
+                     delivery: Delivery, sub: Subscription | None, attempt) -> str:
+    """One attempt at a claimed delivery, settled in the database; what became of it."""
+    delivery_id = delivery.id
     if sub is None or (not sub.active and delivery.kind != TEST):
         attempt.error = "subscription deleted" if sub is None else "subscription disabled"
         store.settle(engine, delivery_id, attempt, store.FAILED)

@@ -25,6 +25,7 @@ from shared.eventstore import (
     NewEvent,
     RecordedEvent,
 )
+from shared.logs import bound
 
 log = logging.getLogger("storywire.story")
 T = TypeVar("T")
@@ -45,6 +46,21 @@ class AttachResult:
     def to_dict(self) -> dict:
         return {"article_id": self.article_id, "stories": self.stories,
                 "unrouted": self.unrouted, "developments": self.developments}
+
+
+def log_recorded(slug: str, events: list[NewEvent]) -> None:
+    """A line for each article attached to the story and each development it detected, with
+    their ids."""
+    for event in events:
+        ids = {"article_id": event.metadata.get("article_id"), "story": slug,
+               "event_id": event.event_id}
+        if event.type == ev.ARTICLE_ATTACHED:
+            with bound(**ids):
+                log.info("article attached to story")
+        elif event.type == ev.DEVELOPMENT_DETECTED:
+            development = event.data["development"]
+            with bound(**ids, development_id=development["id"]):
+                log.info("development detected: %s", development["type"])
 
 
 def provisional(slug: str, version: int, event: NewEvent) -> RecordedEvent:
@@ -175,6 +191,8 @@ class StoryService:
                     developments += len(analysis.developments)
             if not attached:
                 unrouted.append(ev.unrouted_event(article, scores))
+                with bound(article_id=article.id):
+                    log.info("article on no story")
             results.append(AttachResult(article.id, attached, not attached, developments))
         if unrouted:
             self._append_unrouted(unrouted)
@@ -236,6 +254,7 @@ class StoryService:
                     analyses, new_events = self._analyze_batch(state, items)
                     if new_events:
                         self.store.append(ev.story_stream(slug), new_events, start)
+                        log_recorded(slug, new_events)
                 except ConcurrencyError:
                     self._states.pop(slug, None)
                     log.info("story %s moved on while analysing a batch; retrying", slug)
