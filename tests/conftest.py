@@ -170,6 +170,19 @@ def allow_loopback_urls(monkeypatch):
     monkeypatch.setenv("STORYWIRE_ALLOW_PRIVATE_URLS", "true")
 
 
+# an article the seeded Guzman story takes, with two rulings in it
+RULING_ARTICLE = {
+    "outlet": "Brooklyn Court Reporter",
+    "url": "https://bcr.example/2017/05/04/cogan-solitary-rulings",
+    "title": "Judge keeps Guzman in solitary, turns away Amnesty",
+    "published_at": "2017-05-04T20:00:00Z",
+    "body": ("A federal judge on Thursday refused to release Joaquin \"El Chapo\" Guzman from "
+             "solitary confinement, pointing to his escapes from Mexican prisons.\n\n"
+             "U.S. District Judge Brian Cogan also rejected the request to let Amnesty "
+             "International observers visit Guzman at the Metropolitan Correctional Center."),
+}
+
+
 def stack_env(pg_url: str, redis_url: str, key: str, **extra: str
               ) -> tuple[dict[str, str], dict[str, int]]:
     """Settings for real ingest, story and notify processes on free ports, and the ports."""
@@ -186,8 +199,8 @@ def stack_env(pg_url: str, redis_url: str, key: str, **extra: str
     return env, ports
 
 
-def serve_stack(processes, env: dict[str, str], ports: dict[str, int]) -> dict:
-    """Migrate, start `storywire serve` for each service, and wait until each is ready."""
+def migrate_stack(env: dict[str, str]) -> None:
+    """`storywire migrate` with these settings, as an operator runs it before the services."""
     import subprocess
     import sys
 
@@ -195,6 +208,11 @@ def serve_stack(processes, env: dict[str, str], ports: dict[str, int]) -> dict:
                               env={**os.environ, **env}, capture_output=True, text=True,
                               timeout=120)
     assert migrated.returncode == 0, migrated.stderr
+
+
+def serve_stack(processes, env: dict[str, str], ports: dict[str, int]) -> dict:
+    """Migrate, start `storywire serve` for each service, and wait until each is ready."""
+    migrate_stack(env)
     servers = {name: processes(name, ["-m", "services.cli", "serve", name, "--port",
                                       str(port)], env) for name, port in ports.items()}
     for name, port in ports.items():

@@ -7,14 +7,13 @@ the same port: every alert arrives, once per delivery, and the worker is still r
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from conftest import free_port, wait_until
+from conftest import serve_stack, stack_env, wait_until
 
 from shared.db import get_engine
 from shared.migrate import upgrade
@@ -106,13 +105,6 @@ def article(n: int) -> dict:
             "title": title, "published_at": f"2017-05-{4 + n:02d}T15:00:00Z", "body": body}
 
 
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def celery_workers(supervisor_pid: int) -> list[int]:
     found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(supervisor_pid)],
                            capture_output=True, text=True).stdout.split()
@@ -122,23 +114,12 @@ def celery_workers(supervisor_pid: int) -> list[int]:
 def test_alerts_resume_after_the_broker_restarts_empty(pg_url, private_redis, processes,
                                                         tmp_path):
     private_redis.start()
-    ports = {name: free_port() for name in ("ingest", "story", "notify")}
-    env = {"STORYWIRE_DATABASE_URL": pg_url, "STORYWIRE_BROKER_URL": private_redis.url,
-           "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
-           "STORYWIRE_API_KEY": KEY, "STORYWIRE_DATA_DIR": str(tmp_path),
-           "STORYWIRE_RELAY_INTERVAL": "0.2", "STORYWIRE_DISPATCH_INTERVAL": "0.5",
-           "STORYWIRE_LOG_LEVEL": "INFO"}
-    migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate"],
-                              env={**os.environ, **env}, capture_output=True, text=True,
-                              timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
-    servers = {name: processes(name, ["-m", "services.cli", "serve", name, "--port", str(port)],
-                               env) for name, port in ports.items()}
+    env, ports = stack_env(pg_url, private_redis.url, KEY, STORYWIRE_DATA_DIR=str(tmp_path),
+                           STORYWIRE_DISPATCH_INTERVAL="0.5", STORYWIRE_LOG_LEVEL="INFO")
+    servers = serve_stack(processes, env, ports)
     worker = processes("worker", ["-m", "services.cli", "worker", "--concurrency", "2",
                                   "--queues", "storywire-notify"], env)
     beat = processes("beat", ["-m", "services.cli", "beat"], env)
-    for name, port in ports.items():
-        wait_until(lambda p=port: _ready(p), 30, what=f"{name}\n{servers[name].output()}")
     wait_until(lambda: "ready" in worker.output(), 30, what=f"the worker\n{worker.output()}")
 
     receiver = SlowReceiver()

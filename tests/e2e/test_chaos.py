@@ -8,16 +8,13 @@ settle: no article lost or attached twice, no event recorded twice, every develo
 under one `webhook-id`, and every send the receiver saw is in its delivery's attempts."""
 
 import datetime
-import os
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import free_port, wait_until
+from conftest import migrate_stack, ready, stack_env, wait_until
 
 from services.demo.receiver import WebhookReceiver
 
@@ -85,13 +82,6 @@ class SlowReceiver(WebhookReceiver):
             self.in_flight -= 1
 
 
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def call(http: httpx.Client, method: str, url: str, ok=(200,), **kwargs) -> httpx.Response:
     """A request that waits out a service or database being restarted (no answer, or a 5xx)."""
     deadline = time.monotonic() + 60
@@ -146,18 +136,11 @@ def feed(http: httpx.Client, story: str) -> list[dict]:
 def test_nothing_lost_or_doubled_through_crashes_of_every_part(private_postgres, private_redis,
                                                                 processes, tmp_path):
     private_redis.start()
-    ports = {name: free_port() for name in ("ingest", "story", "notify")}
-    env = {"STORYWIRE_DATABASE_URL": private_postgres.url,
-           "STORYWIRE_BROKER_URL": private_redis.url,
-           "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
-           "STORYWIRE_API_KEY": KEY, "STORYWIRE_DATA_DIR": str(tmp_path),
-           "STORYWIRE_RELAY_INTERVAL": "0.2", "STORYWIRE_DISPATCH_INTERVAL": "0.5",
-           "STORYWIRE_DELIVERY_CLAIM_SECONDS": "15", "STORYWIRE_SWEEP_INTERVAL": "2",
-           "STORYWIRE_LOG_LEVEL": "INFO"}
-    migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate"],
-                              env={**os.environ, **env}, capture_output=True, text=True,
-                              timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
+    env, ports = stack_env(private_postgres.url, private_redis.url, KEY,
+                           STORYWIRE_DATA_DIR=str(tmp_path), STORYWIRE_DISPATCH_INTERVAL="0.5",
+                           STORYWIRE_DELIVERY_CLAIM_SECONDS="15", STORYWIRE_SWEEP_INTERVAL="2",
+                           STORYWIRE_LOG_LEVEL="INFO")
+    migrate_stack(env)
     started = Counter()
     running = {}
 
@@ -180,7 +163,7 @@ def test_nothing_lost_or_doubled_through_crashes_of_every_part(private_postgres,
     start_worker()
     start("beat", ["beat"])
     for name, port in ports.items():
-        wait_until(lambda p=port: _ready(p), 30, what=f"{name}\n{running[name].output()}")
+        wait_until(lambda p=port: ready(p), 30, what=f"{name}\n{running[name].output()}")
     wait_until(lambda: "ready" in running["worker"].output(), 30,
                what=f"the worker\n{running['worker'].output()}")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, wait_until
+from conftest import free_port, ready, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +30,6 @@ def article(n: int) -> dict:
                  f"request to let Amnesty International observers visit him, docket entry {n} "
                  f"says."),
     }
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def attached_ids(http: httpx.Client, story: str) -> Counter:
@@ -81,7 +74,7 @@ def test_story_outage_during_a_burst_loses_and_doubles_nothing(pg_url, processes
     def serve(name):
         proc = processes(name, ["-m", "services.cli", "serve", name, "--port",
                                 str(ports[name])], env)
-        wait_until(lambda: _ready(ports[name]), 30, what=f"{name}\n{proc.output()}")
+        wait_until(lambda: ready(ports[name]), 30, what=f"{name}\n{proc.output()}")
         return proc
 
     story_proc, ingest_proc = serve("story"), serve("ingest")

@@ -3,54 +3,25 @@ PostgreSQL and Redis with STORYWIRE_LOG_FORMAT=json. Every line each process wri
 object, and one article's id is on lines of all four, from its acceptance to its alert's send."""
 
 import json
-import os
-import subprocess
-import sys
 
 import httpx
 import pytest
-from conftest import free_port, wait_until
+from conftest import RULING_ARTICLE, serve_stack, stack_env, wait_until
 
 from services.demo.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
 KEY = "json-logs-api-key-not-a-secret"
-ARTICLE = {
-    "outlet": "Brooklyn Court Reporter",
-    "url": "https://bcr.example/2017/05/04/cogan-solitary-logs",
-    "title": "Judge keeps Guzman in solitary, turns away Amnesty",
-    "published_at": "2017-05-04T20:00:00Z",
-    "body": ("A federal judge on Thursday refused to release Joaquin \"El Chapo\" Guzman from "
-             "solitary confinement, pointing to his escapes from Mexican prisons.\n\n"
-             "U.S. District Judge Brian Cogan also rejected the request to let Amnesty "
-             "International observers visit Guzman at the Metropolitan Correctional Center."),
-}
 
 
 def test_every_line_is_json_and_an_article_is_followed_through_every_process(
         pg_url, redis_url, processes):
-    ports = {name: free_port() for name in ("ingest", "story", "notify")}
-    env = {
-        "STORYWIRE_DATABASE_URL": pg_url,
-        "STORYWIRE_BROKER_URL": redis_url,
-        "STORYWIRE_STORY_URL": f"http://127.0.0.1:{ports['story']}",
-        "STORYWIRE_API_KEY": KEY,
-        "STORYWIRE_RELAY_INTERVAL": "0.2",
-        "STORYWIRE_DISPATCH_INTERVAL": "0.2",
-        "STORYWIRE_LOG_LEVEL": "INFO",
-        "STORYWIRE_LOG_FORMAT": "json",
-    }
-    migrated = subprocess.run([sys.executable, "-m", "services.cli", "migrate"],
-                              env={**os.environ, **env}, capture_output=True, text=True,
-                              timeout=120)
-    assert migrated.returncode == 0, migrated.stderr
-    servers = {name: processes(name, ["-m", "services.cli", "serve", name, "--port", str(port)],
-                               env) for name, port in ports.items()}
+    env, ports = stack_env(pg_url, redis_url, KEY, STORYWIRE_LOG_LEVEL="INFO",
+                           STORYWIRE_LOG_FORMAT="json")
+    servers = serve_stack(processes, env, ports)
     worker = processes("worker", ["-m", "services.cli", "worker", "--concurrency", "1"], env)
     everyone = {**servers, "worker": worker}
-    for name, port in ports.items():
-        wait_until(lambda p=port: _ready(p), 30, what=f"{name}\n{servers[name].output()}")
     wait_until(lambda: "ready" in worker.output(), 30, what=f"worker\n{worker.output()}")
 
     auth = {"authorization": f"Bearer {KEY}"}
@@ -59,7 +30,7 @@ def test_every_line_is_json_and_an_article_is_followed_through_every_process(
             "name": "logs desk", "url": receiver.url, "types": ["ruling"]})
         assert made.status_code == 201, made.text
         receiver.secret = made.json()["secret"]
-        accepted = http.post(f"http://127.0.0.1:{ports['ingest']}/v1/articles", json=ARTICLE,
+        accepted = http.post(f"http://127.0.0.1:{ports['ingest']}/v1/articles", json=RULING_ARTICLE,
                              headers={"x-request-id": "desk-request-1"})
         assert accepted.status_code == 202, accepted.text
         assert accepted.headers["x-request-id"] == "desk-request-1"
@@ -99,10 +70,3 @@ def _json_lines(output: str, name: str) -> list[dict]:
         found.append(record)
     assert found, f"{name} logged nothing"
     return found
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -11,7 +11,7 @@ import sys
 import httpx
 import psycopg
 import pytest
-from conftest import serve_stack, stack_env, wait_until
+from conftest import RULING_ARTICLE, serve_stack, stack_env, wait_until
 
 from services.demo.receiver import WebhookReceiver
 
@@ -84,12 +84,12 @@ def test_no_secret_reaches_a_log(pg_url, redis_url, processes):
 
         # the key at work, and keys refused: a revoked-looking token and a wrong bearer
         accepted = http.post(f"{ingest}/v1/articles", headers={"authorization": f"Bearer {token}"},
-                             json=ARTICLE)
+                             json=RULING_ARTICLE)
         assert accepted.status_code == 202, accepted.text
         wrong = token[:-6] + "abcdef"
         secrets.add(wrong)
         assert http.post(f"{ingest}/v1/articles", headers={"authorization": f"Bearer {wrong}"},
-                         json=ARTICLE).status_code == 401
+                         json=RULING_ARTICLE).status_code == 401
         assert http.get(f"{notify}/v1/subscriptions",
                         headers={"authorization": f"Bearer {wrong}"}).status_code == 401
         wait_until(lambda: receiver.alerts, 60, what=f"an alert\n{worker.output()[-3000:]}")
@@ -101,16 +101,6 @@ def test_no_secret_reaches_a_log(pg_url, redis_url, processes):
     assert not any("whsec_" in out for out in outputs.values())
 
 
-ARTICLE = {
-    "outlet": "Brooklyn Court Reporter",
-    "url": "https://bcr.example/2017/05/04/cogan-solitary-secrets",
-    "title": "Judge keeps Guzman in solitary, turns away Amnesty",
-    "published_at": "2017-05-04T20:00:00Z",
-    "body": ("A federal judge on Thursday refused to release Joaquin \"El Chapo\" Guzman from "
-             "solitary confinement, pointing to his escapes from Mexican prisons.\n\n"
-             "U.S. District Judge Brian Cogan also rejected the request to let Amnesty "
-             "International observers visit Guzman at the Metropolitan Correctional Center."),
-}
 
 
 def refuse_inserts(url: str, tables: tuple[str, ...]) -> None:
