@@ -13,6 +13,7 @@ from shared.settings import get_settings
 
 PORTS = {"ingest": 8001, "story": 8002, "notify": 8003}
 BAD_INPUT = 2           # exit status for input the command cannot use (as argparse's)
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
 
 
 def version() -> str:
@@ -232,6 +233,28 @@ def cmd_status(args) -> int:
     return 0
 
 
+def count_in_multiprocess_dir() -> str:
+    """Make this process and the ones it starts count in multiprocess mode: the directory
+    `PROMETHEUS_MULTIPROC_DIR` names (emptied: values of an earlier run would be added in), or
+    a private one removed when the process exits. Call before prometheus_client is imported,
+    which reads the variable once."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = os.environ.get(METRICS_DIR)
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(path, name))
+    else:
+        path = tempfile.mkdtemp(prefix="storywire-metrics-")
+        os.environ[METRICS_DIR] = path
+        atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def cmd_worker(args) -> int:
     """Run the Celery worker as a child and start it again whenever it exits with an error
     (an unrecoverable error in the broker client ends a worker for good). A clean exit, or
@@ -241,8 +264,12 @@ def cmd_worker(args) -> int:
     import subprocess
     import time
 
+    from shared import metrics
+
     log = logging.getLogger("storywire.worker")
     settings = get_settings()
+    if settings.worker_metrics_port:  # the pool's processes count into the directory
+        metrics.serve_exporter(settings.worker_metrics_port, args.metrics_host)
     log_format = logs.choose_format(settings.log_format, machine=True)
     command = worker_command(args.concurrency, args.queues, settings.log_level, log_format)
     child_env = {**os.environ, "STORYWIRE_LOG_FORMAT": log_format}  # it logs as this does
@@ -343,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queues", default="storywire-notify,storywire-ingest",
                         help="comma-separated Celery queues to consume")
+    worker.add_argument("--metrics-host", default="0.0.0.0",
+                        help="address of /metrics, on port WORKER_METRICS_PORT")
 
     keys = sub.add_parser("keys", help="API keys (all three services accept them)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -384,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     log_format = logs.choose_format(settings.log_format,
                                     machine=args.command in ("serve", "worker", "beat"))
     logs.configure(level, log_format)
+    if args.command in ("serve", "worker"):  # processes that start others: count together
+        count_in_multiprocess_dir()
     commands = {"demo": cmd_demo, "analyze": cmd_analyze, "eval": cmd_eval, "train": cmd_train,
                 "migrate": cmd_migrate, "replay": cmd_replay, "serve": cmd_serve,
                 "worker": cmd_worker, "keys": cmd_keys, "articles": cmd_articles,

@@ -70,6 +70,14 @@ celery_app = make_celery(get_settings().broker_url)
 _settings: Settings | None = None
 
 
+def queue_lengths(app: Celery | None = None) -> dict[str, int]:
+    """Tasks waiting in each of storywire's queues, as the broker counts them."""
+    with (app or celery_app).connection_for_read() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        channel = conn.default_channel
+        return {queue: channel._size(queue) for queue in QUEUES}
+
+
 def configure(settings: Settings) -> None:
     """Use these settings in this process's tasks (the embedded mode passes its own)."""
     global _settings

@@ -2,6 +2,7 @@
 
 import hmac
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared import keys, logs, openapi
+from shared import keys, logs, metrics, openapi
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.ratelimit import Limiter, RateLimited, limiter_for
 from shared.redact import install as redact_logs
@@ -26,7 +27,7 @@ def make_app(title: str, description: str, lifespan=None) -> FastAPI:
     app.add_middleware(UnsafeTextGuard)
     openapi.install(app, lambda: any(m.cls is BodyLimit for m in app.user_middleware))
     build = app.build_middleware_stack  # outermost, so every answer (a 413, a 500) has an id
-    app.build_middleware_stack = lambda: RequestId(build())
+    app.build_middleware_stack = lambda: RequestId(Measured(build()))  # and is counted
     return app
 
 
@@ -63,6 +64,47 @@ class RequestId:
 
         with logs.bound(request_id=rid):
             await self.app(scope, receive, send_with_id)
+
+
+def route_label(scope) -> str:
+    """The template of the route that answered (`/v1/stories/{slug}`), never the raw path;
+    "unmatched" when none did (a 404, or a request refused before routing)."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+class Measured:
+    """ASGI middleware: counts each HTTP request and times it, by route template, method
+    and status (`storywire_http_requests_total`, `storywire_http_request_duration_seconds`)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500  # what the server answers if the app fails before it starts a response
+
+        async def send_seen(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_seen)
+        finally:
+            route, method = route_label(scope), method_label(scope["method"])
+            metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
+            metrics.HTTP_SECONDS.labels(route, method).observe(time.perf_counter() - started)
 
 
 async def _rate_limited(request, exc: RateLimited):

@@ -40,6 +40,7 @@ from services.ingest.signatures import (
 from shared import openapi
 from shared.db import get_engine, ping
 from shared.logs import bound
+from shared.metrics import ReadAtScrape, metrics_router, outbox_gauges
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
 from shared.urlguard import UnsafeURL, check_url
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     app.state.engine = engine
     app.state.story_client = client
     app.include_router(health_router({"database": lambda: ping(engine)}))
+    app.include_router(metrics_router([ReadAtScrape(
+        "the outbox", lambda: outbox_gauges(store.outbox_summary(engine)))]))
     app.add_middleware(BodyLimit, max_bytes=max(settings.max_article_bytes,
                                                 settings.batch_max_bytes))
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from services.ingest import store
 from services.ingest.clients import StoryClient
 from services.ingest.models import IngestArticle
+from shared import metrics
 from shared.db import utcnow
 from shared.logs import bound
 from shared.redact import redact
@@ -37,6 +38,7 @@ def forward_payload(article: IngestArticle) -> dict:
         "published_at": article.published_at.isoformat(),
         "body": article.body,
         "revision_of": article.revision_of,
+        "accepted_at": article.received_at.isoformat(),
     }
 
 
@@ -115,6 +117,7 @@ async def _forward(engine: Engine, client: StoryClient, due: list, max_tries: in
     forwarded = [(message.id, article.id, result["stories"])
                  for (message, article), result in zip(due, results, strict=True)]
     await asyncio.to_thread(store.mark_forwarded, engine, forwarded)
+    metrics.ARTICLES_FORWARDED.inc(len(forwarded))
     for _message_id, article_id, stories in forwarded:
         with bound(article_id=article_id):
             log.info("article forwarded: %s", ", ".join(stories) or "on no story")
@@ -129,6 +132,7 @@ async def _failed(engine: Engine, due: list, exc: Exception, park_after: int | N
                                      park_after)
     with bound(article_id=article.id):
         if parked:
+            metrics.ARTICLES_PARKED.inc()
             log.error("article %s parked as failed: the story service refused it %d times "
                       "(%s); redrive it once that is fixed", article.id, park_after, error)
         elif park_after:

@@ -47,9 +47,10 @@ from services.notify.tasks import deliver_now
 from services.notify.tokens import FEED, UNSUBSCRIBE, sign, signing_key, verify
 from shared import openapi
 from shared.db import get_engine, ping, utcnow
+from shared.metrics import ReadAtScrape, metrics_router, queue_gauges
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
-from shared.tasks import celery_app
+from shared.tasks import celery_app, queue_lengths
 from shared.urlguard import UnsafeURL, check_url
 from shared.web import Caller, KeyAuth, auth_headers, health_router, make_app
 
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
 
     app.include_router(health_router({"database": lambda: ping(engine),
                                       "broker": check_broker}))
+    app.include_router(metrics_router([ReadAtScrape(
+        "the Celery queues", lambda: queue_gauges(queue_lengths(celery_app)))]))
     auth = KeyAuth(settings)
     app.state.auth = auth
     admin_key = auth.require("admin")

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from services.notify import store
 from services.notify.clients import StoryFeedClient
+from shared import metrics
 
 log = logging.getLogger("storywire.notify.dispatcher")
 
@@ -38,6 +39,7 @@ async def dispatch_once(engine: Engine, feed: StoryFeedClient, enqueue: Callable
     """
     after = await asyncio.to_thread(store.feed_position, engine)
     page = await feed.read_events(after, batch)
+    metrics.FEED_LAG.labels(store.DISPATCHER).set(max(0, page["head"] - page["next_after"]))
     if page["events"]:
         await asyncio.to_thread(store.record_deliveries, engine, page["events"],
                                 page["next_after"], public_url)

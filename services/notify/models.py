@@ -79,6 +79,8 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
     delivered_at: datetime | None = Field(default=None, sa_type=TZ)
+    # when ingest accepted the article behind an alert (the start of its alert latency)
+    article_accepted_at: datetime | None = Field(default=None, sa_type=TZ)
 
 
 class DeliveryAttempt(SQLModel, table=True):

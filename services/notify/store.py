@@ -32,6 +32,7 @@ from services.notify.models import (
     checkpoints,
     new_id,
 )
+from shared import metrics
 from shared.db import utcnow
 from shared.logs import bound
 
@@ -83,6 +84,7 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
                         id=new_id("msg"), subscription_id=sub.id, development_id=development_id,
                         kind=ALERT, event_position=event["position"], payload=body,
                         status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
+                        article_accepted_at=accepted_at(event),
                     ).on_conflict_do_nothing().returning(Delivery.__table__.c.id)
                 )
                 made += [(event, delivery_id) for delivery_id in result.scalars()]
@@ -95,6 +97,15 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
                    delivery_id=delivery_id):
             log.info("delivery created")
     return len(made)
+
+
+def accepted_at(event: dict) -> datetime | None:
+    """When ingest accepted the article behind a feed event, as its metadata says."""
+    when = (event.get("metadata") or {}).get("accepted_at")
+    try:
+        return datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        return None
 
 
 def close_digests(engine: Engine, now: datetime | None = None) -> list[str]:
@@ -115,6 +126,7 @@ def close_digests(engine: Engine, now: datetime | None = None) -> list[str]:
         delivery_id = _close_digest(engine, sub.id, start, end, now)
         if delivery_id:
             created.append(delivery_id)
+    metrics.DIGESTS_CLOSED.inc(len(created))
     return created
 
 

@@ -14,9 +14,10 @@ from services.notify.channels import SendResult, send_email, send_slack, send_we
 from services.notify.dispatcher import hand_over
 from services.notify.matching import alert_ids
 from services.notify.messages import email_message, notice_message, slack_message
-from services.notify.models import DELIVERED, PENDING, TEST, Delivery, Subscription
+from services.notify.models import ALERT, DELIVERED, PENDING, TEST, Delivery, Subscription
 from services.notify.policy import after_attempt, failing_too_long, signing_secrets, use_countdown
 from services.notify.tokens import UNSUBSCRIBE, sign, signing_key
+from shared import metrics
 from shared.db import get_engine, utcnow
 from shared.logs import bound
 from shared.settings import Settings
@@ -96,6 +97,7 @@ def attempt_delivery(settings: Settings, engine: Engine, http: httpx.Client, sch
     if sub is None or (not sub.active and delivery.kind != TEST):
         attempt.error = "subscription deleted" if sub is None else "subscription disabled"
         store.settle(engine, delivery_id, attempt, store.FAILED)
+        metrics.DELIVERIES.labels(sub.channel if sub else "none", store.FAILED).inc()
         return store.FAILED
     if sub.channel == "slack":
         free_at = store.reserve_hook(engine, sub.target, settings.slack_interval)
@@ -116,14 +118,28 @@ def attempt_delivery(settings: Settings, engine: Engine, http: httpx.Client, sch
                                  now + outcome.delay if outcome.delay else None, countdown, sub)
     if countdown:
         hand_over(engine, [delivery_id], lambda d: schedule(d, outcome.delay.total_seconds()))
+    count_outcome(delivery, sub.channel, outcome.status, now)
     reason = outcome.disable_reason or failing_too_long(failing_since, now,
                                                         settings.disable_after_hours)
     if reason and delivery.kind != TEST and store.disable(engine, sub.id, reason):
+        metrics.ENDPOINTS_DISABLED.labels(sub.channel).inc()
         log.warning("subscription %s disabled: %s", sub.id, reason)
         tell_owner(engine, settings, sub, reason)
     log.info("delivery %s: %s (%s)", delivery_id, outcome.status,
              result.status_code or result.error)
     return outcome.status
+
+
+def count_outcome(delivery: Delivery, channel: str, status: str, now) -> None:
+    """An attempt's outcome in the metrics: a retry, or a delivery settled; a delivered alert's
+    latency from its article's acceptance."""
+    if status == PENDING:
+        metrics.DELIVERY_RETRIES.labels(channel).inc()
+        return
+    metrics.DELIVERIES.labels(channel, status).inc()
+    if status == DELIVERED and delivery.kind == ALERT and delivery.article_accepted_at:
+        metrics.ALERT_LATENCY.labels(channel).observe(
+            metrics.seconds_since(delivery.article_accepted_at, now))
 
 
 def enqueue(delivery_id: str, seconds: float = 0) -> None:

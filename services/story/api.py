@@ -36,6 +36,7 @@ from services.story.writers import ShardedWriters
 from shared import openapi
 from shared.db import get_engine, ping
 from shared.eventstore import EventStore
+from shared.metrics import metrics_router
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
 from shared.web import BodyLimit, KeyAuth, add_examples, health_router, make_app
@@ -109,6 +110,11 @@ def news_date(as_of: str | None) -> date | datetime | None:
     return aware_time(as_of, "as_of", "a date, an ISO 8601 time or a story version")
 
 
+def event_context(article: ForwardedArticle) -> dict:
+    """What the events of a forwarded article carry in their metadata beside its id."""
+    return {"accepted_at": article.accepted_at.isoformat()} if article.accepted_at else {}
+
+
 def domain_article(article: ForwardedArticle) -> Article:
     return Article(id=article.id, outlet=article.outlet, url=article.url, title=article.title,
                    published_at=article.published_at, body=article.body)
@@ -150,6 +156,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     app.state.service = service
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes(settings))
     app.include_router(health_router({"database": lambda: ping(engine)}))
+    app.include_router(metrics_router())
     auth = KeyAuth(settings)
     app.state.auth = auth
     require_key = auth.require("admin")  # story definitions; articles forwarded by ingest
@@ -253,7 +260,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
               tags=["articles"], summary="Attach a forwarded article (idempotent by article id)")
     async def attach_article(article: ForwardedArticle):
         result = await asyncio.to_thread(service.attach_article, domain_article(article),
-                                         article.revision_of)
+                                         article.revision_of, event_context(article))
         return result.to_dict()
 
     @app.post("/v1/articles:batch", response_model=AttachedBatchPublic,
@@ -263,7 +270,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         """Each article is analyzed knowing the ones before it; each story gets one append for
         the whole batch, so either all of a story's new events are recorded or none."""
         items = [(domain_article(a), a.revision_of) for a in batch.articles]
-        results = await asyncio.to_thread(service.attach_articles, items)
+        results = await asyncio.to_thread(service.attach_articles, items,
+                                          {a.id: event_context(a) for a in batch.articles})
         return {"results": [r.to_dict() for r in results]}
 
     # -- stories -------------------------------------------------------------------------------

@@ -40,12 +40,14 @@ def article_ref(article: Article) -> dict:
 
 
 def article_events(story: StoryDefinition, article: Article, analysis: Analysis,
-                   correlation_id: str, revision_of: str | None = None) -> list[NewEvent]:
+                   correlation_id: str, revision_of: str | None = None,
+                   context: dict | None = None) -> list[NewEvent]:
     """Everything one article changes about one story, as the events to append. A revision
     (the same URL with changed text) names the version it revises; its analysis against the
-    story, which knows that version, says what the revision changed."""
+    story, which knows that version, says what the revision changed. `context` goes into
+    every event's metadata (when ingest accepted the article)."""
     slug = story.slug
-    meta = {"correlation_id": correlation_id, "article_id": article.id}
+    meta = {**(context or {}), "correlation_id": correlation_id, "article_id": article.id}
 
     def event(type_: str, key: str, data: dict) -> NewEvent:
         event_id = deterministic_id("story", slug, "article", article.id, key)

@@ -49,6 +49,9 @@ class ForwardedArticle(BaseModel):
     published_at: Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
     body: str = Field(min_length=1, max_length=1_000_000)
     revision_of: str | None = None
+    accepted_at: Annotated[AwareDatetime | None, BeforeValidator(_date_time_text)] = Field(
+        default=None, description="When ingest accepted the article (kept in the metadata of "
+        "its events: the start of the alert latency)")
 
 
 MAX_FORWARDED_BATCH = 500

@@ -16,8 +16,10 @@ from services.story import events as ev
 from services.story.analysis import Analysis, Article, analyze
 from services.story.projection import StoryState, StoryView, definition_from, news_view
 from services.story.store import SNAPSHOTTER, Snapshots, checkpoints
+from shared import metrics
 from shared.db import utcnow
 from shared.eventstore import (
+    ANY,
     NO_STREAM,
     ConcurrencyError,
     DuplicateEventError,
@@ -165,19 +167,23 @@ class StoryService:
                 state.apply(event)
         return state
 
-    def attach_article(self, article: Article, revision_of: str | None = None) -> AttachResult:
+    def attach_article(self, article: Article, revision_of: str | None = None,
+                       context: dict | None = None) -> AttachResult:
         """Route to every active story and attach where it belongs (see `attach_articles`)."""
-        return self.attach_articles([(article, revision_of)])[0]
+        return self.attach_articles([(article, revision_of)],
+                                    {article.id: context} if context else None)[0]
 
-    def attach_articles(self, items: list[tuple[Article, str | None]]) -> list[AttachResult]:
+    def attach_articles(self, items: list[tuple[Article, str | None]],
+                        context: dict[str, dict] | None = None) -> list[AttachResult]:
         """Route each (article, revision_of), in order, to every active story and attach it
         where it belongs: one append per story for the whole batch, one for the unrouted.
+        `context` maps an article id to what its events carry in their metadata.
 
         Idempotent: an article id seen before appends nothing and answers as the first time.
         """
         slugs = self.slugs()
-        per_story = self.writers.attach(slugs, items) if self.writers else \
-            self.attach_to_stories(slugs, items)
+        per_story = self.writers.attach(slugs, items, context) if self.writers else \
+            self.attach_to_stories(slugs, items, context)
         results, unrouted = [], []
         for i, (article, _) in enumerate(items):
             attached, scores, developments = [], {}, 0
@@ -196,13 +202,17 @@ class StoryService:
             results.append(AttachResult(article.id, attached, not attached, developments))
         if unrouted:
             self._append_unrouted(unrouted)
+        metrics.ARTICLES_UNROUTED.inc(len(unrouted))
+        metrics.ARTICLES_ATTACHED.inc(len(results) - len(unrouted))
         return results
 
-    def attach_to_stories(self, slugs: list[str], items: list[tuple[Article, str | None]]
+    def attach_to_stories(self, slugs: list[str], items: list[tuple[Article, str | None]],
+                          context: dict[str, dict] | None = None
                           ) -> dict[str, list[Analysis] | None]:
         """`attach_to_story_batch` for each story, their states caught up in one read."""
         self._catch_up(slugs)
-        return {slug: self.attach_to_story_batch(slug, items, read=False) for slug in slugs}
+        return {slug: self.attach_to_story_batch(slug, items, read=False, context=context)
+                for slug in slugs}
 
     def _catch_up(self, slugs: list[str]) -> None:
         """Apply what other writers recorded to the states in memory, with one read for all."""
@@ -216,12 +226,18 @@ class StoryService:
                     if event.version == state.version + 1:  # not applied meanwhile
                         state.apply(event)
 
+    def _append(self, stream_id: str, events: list[NewEvent], expected=ANY) -> None:
+        """Append and count what was appended."""
+        self.store.append(stream_id, events, expected)
+        for event in events:
+            metrics.EVENTS_APPENDED.labels(event.type).inc()
+
     def _append_unrouted(self, events: list) -> None:
         try:
-            self.store.append(ev.UNROUTED_STREAM, events)
+            self._append(ev.UNROUTED_STREAM, events)
         except DuplicateEventError:  # a retried batch that has grown: record each once
             for event in events:
-                self.store.append(ev.UNROUTED_STREAM, [event])
+                self._append(ev.UNROUTED_STREAM, [event])
 
     def attach_to_story(self, slug: str, article: Article, revision_of: str | None = None
                         ) -> Analysis | None:
@@ -234,7 +250,8 @@ class StoryService:
         return found[0] if found is not None else None
 
     def attach_to_story_batch(self, slug: str, items: list[tuple[Article, str | None]],
-                              read: bool = True) -> list[Analysis] | None:
+                              read: bool = True, context: dict[str, dict] | None = None
+                              ) -> list[Analysis] | None:
         """Analyze each article in order against one story, each knowing the ones before it,
         and append all they change in one append. An analysis per item (the recorded one for
         an article attached before); None if the story is not active.
@@ -251,9 +268,9 @@ class StoryService:
                     return None
                 start = state.version
                 try:
-                    analyses, new_events = self._analyze_batch(state, items)
+                    analyses, new_events = self._analyze_batch(state, items, context or {})
                     if new_events:
-                        self.store.append(ev.story_stream(slug), new_events, start)
+                        self._append(ev.story_stream(slug), new_events, start)
                         log_recorded(slug, new_events)
                 except ConcurrencyError:
                     self._states.pop(slug, None)
@@ -266,19 +283,21 @@ class StoryService:
         raise ConcurrencyError(ev.story_stream(slug), "exact", -1)
 
     @staticmethod
-    def _analyze_batch(state: StoryState, items: list[tuple[Article, str | None]]
-                       ) -> tuple[list[Analysis], list[NewEvent]]:
+    def _analyze_batch(state: StoryState, items: list[tuple[Article, str | None]],
+                       context: dict[str, dict]) -> tuple[list[Analysis], list[NewEvent]]:
         analyses, new_events = [], []
         for article, revision_of in items:
             if article.id in state.analyses:
                 analyses.append(state.analyses[article.id])
                 continue
-            analysis = analyze(state.knowledge, article)
+            with metrics.ANALYSIS_SECONDS.time():
+                analysis = analyze(state.knowledge, article)
             analyses.append(analysis)
             if not analysis.on_story:
                 continue
             events = ev.article_events(state.definition, article, analysis,
-                                       correlation_id=article.id, revision_of=revision_of)
+                                       correlation_id=article.id, revision_of=revision_of,
+                                       context=context.get(article.id))
             for event in events:
                 state.apply(provisional(state.view.slug, state.version + 1, event))
             new_events.extend(events)
@@ -300,7 +319,7 @@ class StoryService:
             expected = NO_STREAM if state.version == 0 else state.version
             if expected_version is not None:
                 expected = expected_version
-            self.store.append(ev.story_stream(slug), [event], expected)
+            self._append(ev.story_stream(slug), [event], expected)
             self._slugs = None
             return True
 
@@ -309,8 +328,8 @@ class StoryService:
             state = self._caught_up(slug)
             if state.status == "archived":
                 return
-            self.store.append(ev.story_stream(slug), [ev.story_archived(slug, state.version)],
-                              state.version)
+            self._append(ev.story_stream(slug), [ev.story_archived(slug, state.version)],
+                         state.version)
 
     # -- snapshots -----------------------------------------------------------------------------
 
@@ -320,6 +339,8 @@ class StoryService:
         with self.store.engine.connect() as conn:
             after = checkpoints.get(conn, SNAPSHOTTER)
         page = self.store.read_all(after, batch)
+        metrics.FEED_LAG.labels(SNAPSHOTTER).set(
+            self.store.head_position() - (page[-1].position if page else after))
         if not page:
             return 0
         touched = {ev.slug_of(e.stream_id) for e in page

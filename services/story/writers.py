@@ -41,9 +41,9 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def _attach(slugs: list[str], items: list[tuple[Article, str | None]]
+def _attach(slugs: list[str], items: list[tuple[Article, str | None]], context: dict | None
             ) -> dict[str, list[Analysis] | None]:
-    return _writer.attach_to_stories(slugs, items)
+    return _writer.attach_to_stories(slugs, items, context)
 
 
 def shard_of(slug: str, shards: int) -> int:
@@ -63,13 +63,14 @@ class ShardedWriters:
         return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"),
                                    initializer=_start, initargs=(self.db_url, os.getpid()))
 
-    def attach(self, slugs: list[str], items: list[tuple[Article, str | None]]
-               ) -> dict[str, list[Analysis] | None]:
+    def attach(self, slugs: list[str], items: list[tuple[Article, str | None]],
+               context: dict | None = None) -> dict[str, list[Analysis] | None]:
         """What `StoryService.attach_to_stories` answers, each shard doing its own stories."""
         groups: dict[int, list[str]] = {}
         for slug in slugs:
             groups.setdefault(shard_of(slug, self.count), []).append(slug)
-        futures = {shard: self._submit(shard, group, items) for shard, group in groups.items()}
+        futures = {shard: self._submit(shard, group, items, context)
+                   for shard, group in groups.items()}
         found: dict[str, list[Analysis] | None] = {}
         failure = None
         for shard, future in futures.items():
@@ -85,13 +86,14 @@ class ShardedWriters:
             raise failure
         return {slug: found[slug] for slug in slugs}
 
-    def _submit(self, shard: int, slugs: list[str], items: list[tuple[Article, str | None]]):
+    def _submit(self, shard: int, slugs: list[str], items: list[tuple[Article, str | None]],
+                context: dict | None):
         try:
-            return self._pools[shard].submit(_attach, slugs, items)
+            return self._pools[shard].submit(_attach, slugs, items, context)
         except BrokenProcessPool:  # it died while idle: nothing ran, so a new one may start
             log.error("story writer %d had died; starting another", shard)
             self._pools[shard] = self._pool()
-            return self._pools[shard].submit(_attach, slugs, items)
+            return self._pools[shard].submit(_attach, slugs, items, context)
 
     def close(self) -> None:
         for pool in self._pools:

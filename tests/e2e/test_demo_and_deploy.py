@@ -69,13 +69,22 @@ def test_compose_file_is_valid():
 
 def test_prometheus_and_grafana_read_the_storywire_metrics():
     """The compose `monitoring` profile: Prometheus scrapes /metrics on each service's port and
-    the provisioned dashboard charts alert latency, feed lag and deliveries by status."""
+    each worker's exporter, loads the alert rules, and the provisioned dashboard charts alert
+    latency, feed lag and deliveries by status."""
+    from shared.settings import Settings
+
     deploy = ROOT / "deploy"
     prometheus = yaml.safe_load((deploy / "prometheus" / "prometheus.yml").read_text())
     [job] = prometheus["scrape_configs"]
     assert job["metrics_path"] == "/metrics"
     targets = {t for group in job["static_configs"] for t in group["targets"]}
-    assert targets == {f"{name}:{port}" for name, port in HTTP_PORTS.items()}
+    worker_port = Settings.model_fields["worker_metrics_port"].default
+    assert targets == {f"{name}:{port}" for name, port in HTTP_PORTS.items()} | {
+        f"{worker}:{worker_port}" for worker in ("notify-worker", "ingest-worker")}
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    mounted = dict(v.split(":")[1::-1] for v in compose["services"]["prometheus"]["volumes"])
+    assert set(prometheus["rule_files"]) <= set(mounted)
+    assert mounted["/etc/prometheus/alerts.yml"] == "./deploy/prometheus/alerts.yml"
 
     source = yaml.safe_load(
         (deploy / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())

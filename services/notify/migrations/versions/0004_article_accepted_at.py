@@ -1,0 +1,23 @@
+"""A delivery keeps when ingest accepted the article behind it (the start of its alert latency).
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("notify_deliveries") as batch:
+        batch.add_column(sa.Column("article_accepted_at", sa.DateTime(timezone=True)))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("notify_deliveries") as batch:
+        batch.drop_column("article_accepted_at")
