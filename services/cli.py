@@ -140,9 +140,12 @@ def cmd_serve(args) -> int:
     from services.ingest.api import create_app as ingest_app
     from services.notify.api import create_app as notify_app
     from services.story.api import create_app as story_app
+    from shared import tracing
 
     factories = {"ingest": ingest_app, "story": story_app, "notify": notify_app}
     names = list(PORTS) if args.service == "all" else [args.service]
+    tracing.configure(get_settings(), "storywire" if args.service == "all"
+                      else f"storywire-{args.service}")
 
     async def serve_all():
         servers = []

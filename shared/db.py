@@ -8,6 +8,8 @@ import orjson
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from shared import tracing
+
 
 def normalize_url(url: str) -> str:
     """Use the psycopg 3 driver for plain postgresql:// URLs."""
@@ -37,6 +39,7 @@ def get_engine(url: str) -> Engine:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                                        json_serializer=_dumps, json_deserializer=orjson.loads,
                                        hide_parameters=True)   # rows may hold secrets
+            tracing.instrument_engine(engine)
             _ENGINES[url] = engine
         return engine
 

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     max_article_bytes: int = 1_000_000
     log_level: str = "INFO"
     worker_metrics_port: int = 8004  # where `storywire worker` serves /metrics (0: nowhere)
+    otlp_endpoint: str | None = None  # traces go there over OTLP/HTTP (unset: no tracing)
     # unset: JSON lines for serve, worker and beat when stderr is not a terminal, else plain
     log_format: Literal["json", "console"] | None = None
 

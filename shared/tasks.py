@@ -5,9 +5,9 @@ Run one beat for the deployment (`storywire beat`) and workers per queue:
 """
 
 from celery import Celery
-from celery.signals import celeryd_init, setup_logging
+from celery.signals import celeryd_init, setup_logging, worker_process_init
 
-from shared import logs
+from shared import logs, tracing
 from shared.redact import install as redact_logs
 from shared.settings import Settings, get_settings
 
@@ -64,6 +64,12 @@ def _log_as_storywire(**_kwargs) -> None:
         settings = get_settings()
         logs.configure(settings.log_level.upper(),
                        logs.choose_format(settings.log_format, machine=True))
+
+
+@worker_process_init.connect
+def _trace_tasks(**_kwargs) -> None:
+    """Each process of the worker's pool traces its tasks when an OTLP endpoint is set."""
+    tracing.configure(get_settings(), "storywire-worker")
 
 
 celery_app = make_celery(get_settings().broker_url)

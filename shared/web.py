@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared import keys, logs, metrics, openapi
+from shared import keys, logs, metrics, openapi, tracing
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.ratelimit import Limiter, RateLimited, limiter_for
 from shared.redact import install as redact_logs
@@ -26,6 +26,7 @@ def make_app(title: str, description: str, lifespan=None) -> FastAPI:
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_middleware(UnsafeTextGuard)
     openapi.install(app, lambda: any(m.cls is BodyLimit for m in app.user_middleware))
+    tracing.instrument_app(app)  # when tracing is on: a span per request, inside the two below
     build = app.build_middleware_stack  # outermost, so every answer (a 413, a 500) has an id
     app.build_middleware_stack = lambda: RequestId(Measured(build()))  # and is counted
     return app

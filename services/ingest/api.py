@@ -37,7 +37,7 @@ from services.ingest.signatures import (
     verify_github,
     verify_standard,
 )
-from shared import openapi
+from shared import openapi, tracing
 from shared.db import get_engine, ping
 from shared.logs import bound
 from shared.metrics import ReadAtScrape, metrics_router, outbox_gauges
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     story_http = story_http or httpx.AsyncClient(base_url=settings.story_url,
                                                  timeout=httpx.Timeout(10.0, read=120.0))
     story_http.headers.update(auth_headers(settings))
+    tracing.instrument_client(story_http)
     client = StoryClient(story_http)
 
     @contextlib.asynccontextmanager

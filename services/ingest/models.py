@@ -26,6 +26,7 @@ class IngestArticle(SQLModel, table=True):
     stories: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_type=TZ)
     forwarded_at: datetime | None = Field(default=None, sa_type=TZ)
+    traceparent: str | None = Field(default=None, max_length=64)  # the trace it is followed in
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from services.ingest import store
 from services.ingest.clients import StoryClient
 from services.ingest.models import IngestArticle
-from shared import metrics
+from shared import metrics, tracing
 from shared.db import utcnow
 from shared.logs import bound
 from shared.redact import redact
@@ -39,6 +39,7 @@ def forward_payload(article: IngestArticle) -> dict:
         "body": article.body,
         "revision_of": article.revision_of,
         "accepted_at": article.received_at.isoformat(),
+        "traceparent": article.traceparent,
     }
 
 
@@ -103,7 +104,9 @@ async def _forward(engine: Engine, client: StoryClient, due: list, max_tries: in
     if not due:
         return 0, True
     try:
-        results = await client.attach_articles([forward_payload(a) for _, a in due])
+        with tracing.span("relay.forward", parent=due[0][1].traceparent,
+                          links=tuple(a.traceparent for _, a in due[1:]), articles=len(due)):
+            results = await client.attach_articles([forward_payload(a) for _, a in due])
     except Exception as exc:  # noqa: BLE001 - in process, the story service's own errors
         if refused(exc) and len(due) > 1:
             half = len(due) // 2

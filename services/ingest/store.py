@@ -20,6 +20,7 @@ from services.ingest.models import (
     OutboxMessage,
     WebhookReceipt,
 )
+from shared import tracing
 from shared.db import utcnow
 from shared.eventstore import deterministic_id
 from shared.text import content_hash
@@ -85,12 +86,14 @@ def _accept(session: Session, items: list[dict], now: datetime) -> list[Accepted
     known = {a.id: a for a in session.exec(
         select(IngestArticle).where(col(IngestArticle.id).in_(repeats)))} if repeats else {}
     results, new = [], []
+    trace = tracing.traceparent()
     for article_id, digest, fields in keyed:
         if article_id in known:
             results.append(Accepted(known[article_id], created=False))
             continue
         article = IngestArticle(id=article_id, content_hash=digest, received_at=now,
-                                revision_of=latest.get(fields["url"]), **fields)
+                                revision_of=latest.get(fields["url"]), traceparent=trace,
+                                **fields)
         new.append(article)
         known[article_id] = article
         latest[fields["url"]] = article_id

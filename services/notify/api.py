@@ -45,7 +45,7 @@ from services.notify.schemas import (
 )
 from services.notify.tasks import deliver_now
 from services.notify.tokens import FEED, UNSUBSCRIBE, sign, signing_key, verify
-from shared import openapi
+from shared import openapi, tracing
 from shared.db import get_engine, ping, utcnow
 from shared.metrics import ReadAtScrape, metrics_router, queue_gauges
 from shared.problems import Problem
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     engine = get_engine(settings.service_database_url("notify"))
     story_http = story_http or httpx.AsyncClient(base_url=settings.story_url, timeout=10.0)
     story_http.headers.update(auth_headers(settings))
+    tracing.instrument_client(story_http)
     feed = StoryFeedClient(story_http)
     send_later = enqueue or deliver_now
     key = signing_key(settings)

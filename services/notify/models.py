@@ -81,6 +81,7 @@ class Delivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_type=TZ)
     # when ingest accepted the article behind an alert (the start of its alert latency)
     article_accepted_at: datetime | None = Field(default=None, sa_type=TZ)
+    traceparent: str | None = Field(default=None, max_length=64)  # the article's trace
 
 
 class DeliveryAttempt(SQLModel, table=True):

@@ -32,7 +32,7 @@ from services.notify.models import (
     checkpoints,
     new_id,
 )
-from shared import metrics
+from shared import metrics, tracing
 from shared.db import utcnow
 from shared.logs import bound
 
@@ -64,30 +64,10 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
         wanted = [e for e in events if e["type"] == DEVELOPMENT_DETECTED]
         subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all() \
             if wanted else []
-        insert = _insert(conn)
         made = []
         for event in wanted:
-            development_id = event["data"]["development"]["id"]
-            for sub in subscriptions:
-                reason = match_reason(sub.stories, sub.types, sub.outcomes, event["data"])
-                if reason is None:
-                    continue
-                body = alert_body(event["data"], event["position"], reason, public_url, now)
-                if sub.rate != REALTIME:
-                    conn.execute(insert(DigestItem.__table__).values(
-                        subscription_id=sub.id, development_id=development_id,
-                        event_position=event["position"], alert=body["data"], created_at=now,
-                    ).on_conflict_do_nothing())
-                    continue
-                result = conn.execute(
-                    insert(Delivery.__table__).values(
-                        id=new_id("msg"), subscription_id=sub.id, development_id=development_id,
-                        kind=ALERT, event_position=event["position"], payload=body,
-                        status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
-                        article_accepted_at=accepted_at(event),
-                    ).on_conflict_do_nothing().returning(Delivery.__table__.c.id)
-                )
-                made += [(event, delivery_id) for delivery_id in result.scalars()]
+            with tracing.span("notify.dispatch", parent=event_traceparent(event)):
+                made += _record_event(conn, event, subscriptions, public_url, now)
         checkpoints.advance(conn, DISPATCHER, next_after)
         session.commit()
     for event, delivery_id in made:
@@ -99,6 +79,36 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
     return len(made)
 
 
+def _record_event(conn, event: dict, subscriptions: list[Subscription], public_url: str,
+                  now: datetime) -> list[tuple[dict, str]]:
+    """The delivery rows or digest items of one development, for each subscription that
+    wants it; the (event, delivery id) of each delivery made."""
+    insert = _insert(conn)
+    made = []
+    development_id = event["data"]["development"]["id"]
+    for sub in subscriptions:
+        reason = match_reason(sub.stories, sub.types, sub.outcomes, event["data"])
+        if reason is None:
+            continue
+        body = alert_body(event["data"], event["position"], reason, public_url, now)
+        if sub.rate != REALTIME:
+            conn.execute(insert(DigestItem.__table__).values(
+                subscription_id=sub.id, development_id=development_id,
+                event_position=event["position"], alert=body["data"], created_at=now,
+            ).on_conflict_do_nothing())
+            continue
+        result = conn.execute(
+            insert(Delivery.__table__).values(
+                id=new_id("msg"), subscription_id=sub.id, development_id=development_id,
+                kind=ALERT, event_position=event["position"], payload=body,
+                status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
+                article_accepted_at=accepted_at(event), traceparent=event_traceparent(event),
+            ).on_conflict_do_nothing().returning(Delivery.__table__.c.id)
+        )
+        made += [(event, delivery_id) for delivery_id in result.scalars()]
+    return made
+
+
 def accepted_at(event: dict) -> datetime | None:
     """When ingest accepted the article behind a feed event, as its metadata says."""
     when = (event.get("metadata") or {}).get("accepted_at")
@@ -106,6 +116,12 @@ def accepted_at(event: dict) -> datetime | None:
         return datetime.fromisoformat(when) if isinstance(when, str) else None
     except ValueError:
         return None
+
+
+def event_traceparent(event: dict) -> str | None:
+    """The trace of the article behind a feed event, as its metadata says."""
+    found = (event.get("metadata") or {}).get("traceparent")
+    return found if isinstance(found, str) and len(found) <= 64 else None
 
 
 def close_digests(engine: Engine, now: datetime | None = None) -> list[str]:

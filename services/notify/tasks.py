@@ -17,7 +17,7 @@ from services.notify.messages import email_message, notice_message, slack_messag
 from services.notify.models import ALERT, DELIVERED, PENDING, TEST, Delivery, Subscription
 from services.notify.policy import after_attempt, failing_too_long, signing_secrets, use_countdown
 from services.notify.tokens import UNSUBSCRIBE, sign, signing_key
-from shared import metrics
+from shared import metrics, tracing
 from shared.db import get_engine, utcnow
 from shared.logs import bound
 from shared.settings import Settings
@@ -86,7 +86,9 @@ def deliver(delivery_id: str, http: httpx.Client,
     if claimed is None:
         return "skipped"
     delivery, sub, attempt = claimed
-    with bound(delivery_id=delivery_id, **alert_ids(delivery.payload)):
+    with bound(delivery_id=delivery_id, **alert_ids(delivery.payload)), \
+            tracing.span("notify.deliver", parent=delivery.traceparent,
+                         channel=sub.channel if sub else "none", attempt=delivery.attempts + 1):
         return attempt_delivery(settings, engine, http, schedule, delivery, sub, attempt)
 
 

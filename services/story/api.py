@@ -111,8 +111,11 @@ def news_date(as_of: str | None) -> date | datetime | None:
 
 
 def event_context(article: ForwardedArticle) -> dict:
-    """What the events of a forwarded article carry in their metadata beside its id."""
-    return {"accepted_at": article.accepted_at.isoformat()} if article.accepted_at else {}
+    """What the events of a forwarded article carry in their metadata beside its id: when
+    ingest accepted it, the trace it is followed in."""
+    context = {"accepted_at": article.accepted_at.isoformat() if article.accepted_at else None,
+               "traceparent": article.traceparent}
+    return {k: v for k, v in context.items() if v}
 
 
 def domain_article(article: ForwardedArticle) -> Article:

@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+from shared.tracing import TRACEPARENT
+
 
 @cache
 def _zones() -> frozenset[str]:
@@ -52,6 +54,8 @@ class ForwardedArticle(BaseModel):
     accepted_at: Annotated[AwareDatetime | None, BeforeValidator(_date_time_text)] = Field(
         default=None, description="When ingest accepted the article (kept in the metadata of "
         "its events: the start of the alert latency)")
+    traceparent: str | None = Field(default=None, pattern=TRACEPARENT, description=(
+        "The W3C trace context the article was accepted in, continued by its analysis"))
 
 
 MAX_FORWARDED_BATCH = 500

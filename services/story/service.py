@@ -16,7 +16,7 @@ from services.story import events as ev
 from services.story.analysis import Analysis, Article, analyze
 from services.story.projection import StoryState, StoryView, definition_from, news_view
 from services.story.store import SNAPSHOTTER, Snapshots, checkpoints
-from shared import metrics
+from shared import metrics, tracing
 from shared.db import utcnow
 from shared.eventstore import (
     ANY,
@@ -260,7 +260,9 @@ class StoryService:
         in the batch knows it; if the append fails, that state is dropped and rebuilt. With
         `read` false, the state was just caught up by the caller.
         """
-        with self._lock(slug):
+        traces = [(context or {}).get(a.id, {}).get("traceparent") for a, _ in items]
+        with self._lock(slug), tracing.span("story.attach", parent=traces[0] if traces else None,
+                                            links=tuple(traces[1:]), story=slug):
             for _ in range(MAX_CONFLICT_RETRIES):
                 state = self._caught_up(slug, read)
                 read = True  # a retry reads what moved the stream on
@@ -290,7 +292,8 @@ class StoryService:
             if article.id in state.analyses:
                 analyses.append(state.analyses[article.id])
                 continue
-            with metrics.ANALYSIS_SECONDS.time():
+            trace = context.get(article.id, {}).get("traceparent")
+            with metrics.ANALYSIS_SECONDS.time(), tracing.span("story.analyze", parent=trace):
                 analysis = analyze(state.knowledge, article)
             analyses.append(analysis)
             if not analysis.on_story:

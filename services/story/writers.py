@@ -25,10 +25,13 @@ _writer = None  # the StoryService of a worker process
 
 def _start(db_url: str, parent: int) -> None:
     from services.story.service import StoryService
+    from shared import tracing
     from shared.db import get_engine
     from shared.eventstore import EventStore
+    from shared.settings import get_settings
 
     global _writer
+    tracing.configure(get_settings(), "storywire-story")
     _writer = StoryService(EventStore(get_engine(db_url)))
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
