@@ -8,7 +8,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
+from conftest import missing
 from prometheus_client import REGISTRY
 
 from shared import metrics
@@ -60,7 +60,7 @@ def test_the_alert_rules_use_only_exported_metrics():
 def test_promtool_accepts_the_alert_rules():
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+        missing("promtool", "not installed; Debian: apt-get install prometheus")
     checked = subprocess.run([promtool, "check", "rules", str(DEPLOY / "prometheus/alerts.yml")],
                              capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
