@@ -1,7 +1,7 @@
 """The Kubernetes manifests (deploy/k8s): the base and both overlays rendered with kustomize
 (`kubectl kustomize`), every resource validated against the Kubernetes schemas that
-kubernetes-validate ships (strict: an unknown field is an error), the ServiceMonitor against
-its own schema, and the shape a deployment needs. No cluster: nothing is applied."""
+kubernetes-validate ships (strict: an unknown field is an error), the ServiceMonitor and the
+PodMonitor against their own schemas, and the shape a deployment needs. No cluster: nothing is applied."""
 
 import copy
 import functools
@@ -20,8 +20,8 @@ from conftest import missing
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.33.0"
-SERVICEMONITOR_SCHEMA = json.loads(
-    (Path(__file__).with_name("servicemonitor.schema.json")).read_text())
+MONITOR_SCHEMAS = {kind: json.loads(Path(__file__).with_name(f"{kind.lower()}.schema.json")
+                                     .read_text()) for kind in ("ServiceMonitor", "PodMonitor")}
 TARGETS = ["base", "overlays/dev", "overlays/prod"]
 OVERLAYS = ["overlays/dev", "overlays/prod"]
 HTTP_SERVICES = {"storywire-ingest": 8001, "storywire-story": 8002, "storywire-notify-api": 8003}
@@ -55,8 +55,8 @@ def render(target: str) -> list[dict]:
 
 def validate(resource: dict) -> None:
     """Raises when the resource does not match its schema."""
-    if resource["kind"] == "ServiceMonitor":
-        jsonschema.validate(resource, SERVICEMONITOR_SCHEMA)
+    if resource["kind"] in MONITOR_SCHEMAS:
+        jsonschema.validate(resource, MONITOR_SCHEMAS[resource["kind"]])
     else:
         kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)
 
@@ -246,3 +246,23 @@ def test_prod_servicemonitor_scrapes_metrics_on_each_service_port():
     assert scraped == set(HTTP_SERVICES)
     assert all(monitor["metadata"]["namespace"] == r["metadata"]["namespace"]
                for r in by_kind(resources, "Service").values())
+
+
+def test_prod_podmonitor_scrapes_each_workers_metrics_port():
+    from shared.settings import Settings
+
+    resources = render("overlays/prod")
+    [monitor] = by_kind(resources, "PodMonitor").values()
+    assert monitor["spec"]["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metrics",
+                                                       "interval": "30s"}]
+    [wanted] = monitor["spec"]["selector"]["matchExpressions"]
+    assert wanted["operator"] == "In"
+    scraped = {name for name, deployment in by_kind(resources, "Deployment").items()
+               if deployment["spec"]["template"]["metadata"]["labels"].get(wanted["key"])
+               in wanted["values"]}
+    assert scraped == WORKERS
+    port = Settings.model_fields["worker_metrics_port"].default
+    for name in WORKERS:
+        [container] = by_kind(resources, "Deployment")[name]["spec"]["template"]["spec"][
+            "containers"]
+        assert {"name": "metrics", "containerPort": port} in container["ports"]
