@@ -54,9 +54,11 @@ ARTICLES_PARKED = Counter(
     "storywire_articles_parked_total",
     "Articles parked as failed after the story service refused them RELAY_MAX_TRIES times")
 ARTICLES_ATTACHED = Counter(
-    "storywire_articles_attached_total", "Forwarded articles attached to at least one story")
+    "storywire_articles_attached_total", "Forwarded articles the story service attached to at "
+    "least one story (a forward repeated after a crash counts again)")
 ARTICLES_UNROUTED = Counter(
-    "storywire_articles_unrouted_total", "Forwarded articles that belong to no story")
+    "storywire_articles_unrouted_total", "Forwarded articles the story service found on no "
+    "story (a forward repeated after a crash counts again)")
 ANALYSIS_SECONDS = Histogram(
     "storywire_analysis_seconds", "Time to analyze one article against one story",
     buckets=LATENCY_BUCKETS)

@@ -38,7 +38,9 @@ from shared.settings import Settings
 log = logging.getLogger("storywire.tracing")
 TRACEPARENT = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 QUIET_ROOTS = frozenset({SpanKind.CLIENT, SpanKind.PRODUCER})
-HEALTH_URLS = "healthz,readyz,metrics"
+# requests left untraced: health and metrics, and signed links (unsubscribe, a subscriber's
+# feed), whose paths carry their token
+UNTRACED_URLS = "/healthz,/readyz,/metrics,/v1/unsubscribe/,/v1/feeds/"
 
 _propagator = TraceContextTextMapPropagator()
 _provider = None  # the TracerProvider of this process, once tracing is on
@@ -107,12 +109,12 @@ def disable() -> None:
 
 
 def instrument_app(app) -> None:
-    """A span for each request the app serves (health and metrics requests left out)."""
+    """A span for each request the app serves (`UNTRACED_URLS` left out)."""
     if enabled():
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(app, tracer_provider=_provider,
-                                           excluded_urls=HEALTH_URLS)
+                                           excluded_urls=UNTRACED_URLS)
 
 
 def instrument_client(client) -> None:

@@ -1,7 +1,8 @@
 """The Kubernetes manifests (deploy/k8s): the base and both overlays rendered with kustomize
 (`kubectl kustomize`), every resource validated against the Kubernetes schemas that
 kubernetes-validate ships (strict: an unknown field is an error), the ServiceMonitor and the
-PodMonitor against their own schemas, and the shape a deployment needs. No cluster: nothing is applied."""
+PodMonitor against their own schemas, and the shape a deployment needs. No cluster: nothing is
+applied."""
 
 import copy
 import functools

@@ -42,7 +42,11 @@ async def send_and_wait(settings: Settings, receiver: WebhookReceiver) -> str:
                 assert time.monotonic() < deadline, "no alerts within a minute"
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)  # the task settles after the receiver answered
+            await notify.get(f"/v1/unsubscribe/{SIGNED_LINK_TOKEN}")  # a signed link
             return accepted.json()["id"]
+
+
+SIGNED_LINK_TOKEN = "sub_0123456789.not-a-valid-signature"
 
 
 def test_one_article_is_one_trace_from_ingest_to_the_delivery_task(tmp_path, spans):
@@ -75,6 +79,8 @@ def test_one_article_is_one_trace_from_ingest_to_the_delivery_task(tmp_path, spa
         while root.parent is not None and root.parent.span_id in by_id:
             root = by_id[root.parent.span_id]
         assert root is accepted, (span.name, root.name)
+    # a signed link's token is in no span
+    assert not [s for s in finished if SIGNED_LINK_TOKEN in str(dict(s.attributes))]
     # the polling loops' lone queries and feed reads start no trace of their own
     assert not [s for s in finished if s.parent is None and s.kind == SpanKind.CLIENT]
 
