@@ -272,7 +272,11 @@ def cmd_worker(args) -> int:
     log = logging.getLogger("storywire.worker")
     settings = get_settings()
     if settings.worker_metrics_port:  # the pool's processes count into the directory
-        metrics.serve_exporter(settings.worker_metrics_port, args.metrics_host)
+        try:
+            metrics.serve_exporter(settings.worker_metrics_port, args.metrics_host)
+        except OSError as exc:  # the port is taken: the worker's work matters more
+            log.error("cannot serve /metrics on port %d (%s); running without it",
+                      settings.worker_metrics_port, exc.strerror or exc)
     log_format = logs.choose_format(settings.log_format, machine=True)
     command = worker_command(args.concurrency, args.queues, settings.log_level, log_format)
     child_env = {**os.environ, "STORYWIRE_LOG_FORMAT": log_format}  # it logs as this does
