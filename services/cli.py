@@ -95,15 +95,22 @@ def cmd_eval(args) -> int:
 
 def cmd_train(args) -> int:
     from services.story.analysis.decision import MODEL_FILE
-    from services.story.analysis.training import SPLITS_FILE, load_splits, train, write_model
+    from services.story.analysis.routing import MODEL_FILE as ROUTING_FILE
+    from services.story.analysis.training import (SPLITS_FILE, load_splits, train, train_routing,
+                                                  write_model)
 
     stories = load_splits(Path(args.splits) if args.splits else SPLITS_FILE)
     model = train(stories)
+    routing = train_routing(stories)
     out = Path(args.out) if args.out else MODEL_FILE
+    routing_out = out.with_name(ROUTING_FILE.name)
     write_model(model, out)
+    write_model(routing, routing_out)
     print(f"trained on {model['examples']['candidates']} candidates "
-          f"({model['examples']['developments']} developments) of "
-          f"{sum(1 for s in stories if s.split == 'train')} stories; wrote {out}")
+          f"({model['examples']['developments']} developments) and "
+          f"{routing['examples']['pairs']} routing pairs of "
+          f"{sum(1 for s in stories if s.split == 'train')} stories; wrote {out} and "
+          f"{routing_out}")
     return 0
 
 
