@@ -96,8 +96,13 @@ def cmd_eval(args) -> int:
 def cmd_train(args) -> int:
     from services.story.analysis.decision import MODEL_FILE
     from services.story.analysis.routing import MODEL_FILE as ROUTING_FILE
-    from services.story.analysis.training import (SPLITS_FILE, load_splits, train, train_routing,
-                                                  write_model)
+    from services.story.analysis.training import (
+        SPLITS_FILE,
+        load_splits,
+        train,
+        train_routing,
+        write_model,
+    )
 
     stories = load_splits(Path(args.splits) if args.splits else SPLITS_FILE)
     model = train(stories)
