@@ -28,6 +28,7 @@ from shared.problems import Problem
 
 router = desk_router()
 UNROUTED_SHOWN = 20
+CHANGES_SHOWN = 20      # the newest articles whose sentences the story page shows
 UNROUTED_READ = 500
 Text = Annotated[str | None, Query(max_length=100)]
 
@@ -43,6 +44,12 @@ def story_fields(form, fields: tuple[str, ...]) -> dict:
         elif value or name in ("title", "description"):
             data[name] = value
     return data
+
+
+def analysis_of(store, slug: str, article: dict) -> dict:
+    """The story's analysis of an article: the event after the one that attached it."""
+    events = store.read_stream(ev.story_stream(slug), article["attached_version"], 2)
+    return views.analysis_in(events, article["id"])
 
 
 def parsed(model, data: dict):
@@ -94,6 +101,9 @@ async def read_story(request: Request, slug: str, desk: DeskDep, viewer: ViewerD
 
     def work():
         found = stories.read_as(desk.service, slug, build, as_of, known_at)
+        newest = list(found["titles"].values())[-CHANGES_SHOWN:]
+        found["changed"] = {a["id"]: views.sentences(analysis_of(store, slug, a),
+                                                     found["titles"]) for a in newest}
         head = store.stream_version(ev.UNROUTED_STREAM)
         recent = store.read_stream(ev.UNROUTED_STREAM, max(1, head - UNROUTED_READ + 1),
                                    UNROUTED_READ) if head else []
@@ -103,7 +113,7 @@ async def read_story(request: Request, slug: str, desk: DeskDep, viewer: ViewerD
     travel = views.time_travel(as_of, known_at)
     return page(request, viewer, "story.html", **found, slug=slug, type=type,
                 outcome=outcome, as_of=as_of, known_at=known_at, travel=travel,
-                travel_query=views.query(travel), live=not travel)
+                live=not travel)
 
 
 @router.get("/stories/{slug}/edit")
@@ -142,11 +152,9 @@ async def read_article(request: Request, slug: str, article_id: str, desk: DeskD
         article = known["articles"].get(article_id)
         if article is None:
             raise Problem(404, "not-found", "No such article on this story", article_id)
-        events = desk.service.store.read_stream(ev.story_stream(slug),
-                                                article["attached_version"], 2)
-        attached, analysis = views.analyzed_article(events, article_id)
-        return {"article": article, "body": attached, "story_title": known["title"],
-                "sentences": views.sentences(analysis or {}, known["articles"]),
+        analysis = analysis_of(desk.service.store, slug, article)
+        return {"article": article, "story_title": known["title"],
+                "sentences": views.sentences(analysis, known["articles"]),
                 "original": known["articles"].get(article["duplicate_of"] or "")}
 
     return page(request, viewer, "article.html", slug=slug, **await asyncio.to_thread(work))

@@ -28,19 +28,14 @@ TYPES = ("ruling", "hearing", "filing", "verdict", "sentence", "custody", "charg
 Id = Annotated[str | None, Query(max_length=64)]
 
 
-def subscription_fields(form, channel: str | None = None) -> dict:
-    """A subscription form's fields as the notify API takes them."""
-    data = {"name": text(form, "name"), "stories": views.lines(text(form, "stories")),
+def subscription_fields(form, channel: str) -> dict:
+    """A subscription form's fields as the notify API takes them (a blank one left out)."""
+    scalars = {"name": text(form, "name"), "rate": text(form, "rate"),
+               "email" if channel == "email" else "url": text(form, "target")}
+    return {**{k: v for k, v in scalars.items() if v},
+            "stories": views.lines(text(form, "stories")),
             "types": [t for t in form.getlist("types") if isinstance(t, str)],
-            "outcomes": views.lines(text(form, "outcomes")), "rate": text(form, "rate")}
-    target = text(form, "target")
-    channel = channel or text(form, "channel")
-    data["email" if channel == "email" else "url"] = target or None
-    for name in ("digest_time",):
-        if text(form, name):
-            data[name] = text(form, name)
-    return {k: v for k, v in data.items() if v not in ("", None)} | \
-        {k: data[k] for k in ("stories", "types", "outcomes")}
+            "outcomes": views.lines(text(form, "outcomes"))}
 
 
 async def deliveries_of(desk, viewer, subscription_id: str) -> list[dict]:
@@ -76,7 +71,8 @@ async def read_subscriptions(request: Request, desk: DeskDep, viewer: ViewerDep,
 async def create_subscription(request: Request, desk: DeskDep, viewer: ViewerDep,
                               form: FormDep):
     viewer.require("subscriptions")
-    body = {**subscription_fields(form), "channel": text(form, "channel")}
+    channel = text(form, "channel")
+    body = {**subscription_fields(form, channel), "channel": channel}
     if text(form, "subscriber_id"):
         body["subscriber_id"] = text(form, "subscriber_id")
     created = await api_answer(await desk.notify.post("/v1/subscriptions", json=body,

@@ -57,16 +57,10 @@ def sentences(analysis: dict, articles: dict[str, dict]) -> list[dict]:
     return shown
 
 
-def analyzed_article(events: Iterable, article_id: str) -> tuple[dict | None, dict | None]:
-    """(the article as attached, its analysis) among a story's events."""
-    attached = analysis = None
-    for event in events:
-        if event.type == ev.ARTICLE_ATTACHED and event.data["article"]["id"] == article_id:
-            attached = event.data["article"]
-        elif event.type == ev.ARTICLE_ANALYZED and \
-                event.data["analysis"]["article_id"] == article_id:
-            analysis = event.data["analysis"]
-    return attached, analysis
+def analysis_in(events: Iterable, article_id: str) -> dict:
+    """What a story's analysis of an article recorded, among its events ({} if none)."""
+    return next((e.data["analysis"] for e in events if e.type == ev.ARTICLE_ANALYZED
+                 and e.data["analysis"]["article_id"] == article_id), {})
 
 
 def considered_unrouted(events: Iterable, slug: str) -> list[dict]:
