@@ -6,12 +6,13 @@ forms record the same events as the API."""
 
 import re
 
-import httpx
 import pytest
 from conftest import RULING_ARTICLE
 from fastapi.testclient import TestClient
 
 from services.desk.web import CSRF_COOKIE, KEY_COOKIE, use_clients
+from services.embedded import asgi_client
+from services.ingest.api import create_app as ingest_app
 from services.notify.api import create_app as notify_app
 from services.story.api import create_app as story_app
 from shared import keys
@@ -40,11 +41,11 @@ def desk_client(db_url, tmp_path, api_key=None) -> TestClient:
     settings = Settings(database_url=db_url, data_dir=tmp_path, api_key=api_key)
     story = story_app(settings, run_snapshotter=False)
     notify = notify_app(settings, run_dispatch_loop=False, enqueue=lambda _id: None)
-    notify_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=notify),
-                                    base_url="http://notify")
-    use_clients(story, httpx.AsyncClient(base_url="http://127.0.0.1:9"), notify_http)
+    ingest = ingest_app(settings, run_relay_loop=False)
+    use_clients(story, asgi_client(ingest, "ingest"), asgi_client(notify, "notify"))
     client = TestClient(story)
     client.notify = TestClient(notify)
+    client.ingest = TestClient(ingest)
     return client
 
 
@@ -227,3 +228,54 @@ def test_keys_and_scopes(keyed_desk):
     assert b"event: StoryDefined" in first
     keyed_desk.cookies.clear()
     assert keyed_desk.get(f"/desk/stories/{STORY}/stream", headers=JSON).status_code == 401
+
+
+def test_subscriptions_and_operations_pages(open_desk):
+    token = csrf(open_desk, "/desk/subscriptions")
+    form = {"csrf": token, "channel": "webhook", "name": "Court desk",
+            "target": "https://hooks.example/court", "stories": STORY, "types": ["ruling",
+                                                                               "hearing"],
+            "rate": "realtime"}
+    bad = open_desk.post("/desk/subscriptions", data={**form, "target": "not a url"},
+                         headers=JSON)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM_JSON)
+    assert open_desk.notify.get("/v1/subscriptions").json() == []
+
+    created = open_desk.post("/desk/subscriptions", data=form)
+    assert created.status_code == 201 and created.headers["cache-control"] == "no-store"
+    secret = re.search(r'id="secret">(whsec_[^<]+)<', created.text).group(1)
+    (sub,) = open_desk.notify.get("/v1/subscriptions").json()
+    assert (sub["stories"], sub["types"], sub["url"]) == ([STORY], ["ruling", "hearing"],
+                                                          "https://hooks.example/court")
+    listed = open_desk.get("/desk/subscriptions", params={"subscriber_id": sub["subscriber_id"]})
+    assert "Court desk" in listed.text and secret not in listed.text
+
+    changed = open_desk.post(f"/desk/subscriptions/{sub['id']}", data={
+        "csrf": token, "name": "Court desk", "target": "https://hooks.example/court2",
+        "types": "ruling", "rate": "daily", "active": "on"}, follow_redirects=False)
+    assert changed.status_code == 303, changed.text
+    now = open_desk.notify.get(f"/v1/subscriptions/{sub['id']}").json()
+    assert (now["rate"], now["types"], now["stories"], now["url"], now["active"]) == \
+        ("daily", ["ruling"], [], "https://hooks.example/court2", True)
+    zone = open_desk.post(f"/desk/subscribers/{sub['subscriber_id']}",
+                          data={"csrf": token, "time_zone": "Mars/Base"}, headers=JSON)
+    assert zone.status_code == 422
+    assert open_desk.post(f"/desk/subscribers/{sub['subscriber_id']}", data={
+        "csrf": token, "time_zone": "America/New_York"}).status_code == 200
+    assert open_desk.notify.get(f"/v1/subscribers/{sub['subscriber_id']}").json()[
+        "time_zone"] == "America/New_York"
+
+    tested = open_desk.post(f"/desk/subscriptions/{sub['id']}/test",
+                            data={"csrf": token, "subscriber_id": sub["subscriber_id"]})
+    assert "Test alert queued" in tested.text
+    assert '<span class="badge status-pending">pending</span> test' in tested.text
+    redriven = open_desk.post(f"/desk/subscriptions/{sub['id']}/redrive",
+                              data={"csrf": token, "subscriber_id": sub["subscriber_id"]})
+    assert "0 failed delivery(ies) sent again" in redriven.text
+
+    operations = open_desk.get("/desk/operations")
+    assert operations.status_code == 200
+    assert re.search(r'id="outbox">0<', operations.text)
+    assert "deliveries     pending 1" in operations.text
+    assert open_desk.post("/desk/operations/articles/nope/redrive", data={"csrf": token},
+                          headers=JSON).status_code == 404
