@@ -22,7 +22,7 @@ from services.desk.web import (
 )
 from services.story import events as ev
 from services.story import stories
-from services.story.api import EventStream, sse_events
+from services.story.api import LAST_SINCE, EventStream, sse_events
 from services.story.schemas import StoryCreate, StoryUpdate
 from shared.problems import Problem
 
@@ -162,7 +162,7 @@ async def read_article(request: Request, slug: str, article_id: str, desk: DeskD
 
 @router.get("/stories/{slug}/stream")
 async def stream_story(request: Request, slug: str, desk: DeskDep, viewer: ViewerDep,
-                       from_version: Annotated[int | None, Query(ge=0)] = None,
+                       from_version: Annotated[int | None, Query(ge=0, le=LAST_SINCE)] = None,
                        last_event_id: Annotated[str | None, Header()] = None):
     """The story API's event stream, for the desk's own pages: the sign-in cookie is the key
     (EventSource sends no headers), and only from this origin."""
@@ -172,7 +172,8 @@ async def stream_story(request: Request, slug: str, desk: DeskDep, viewer: Viewe
     head = await asyncio.to_thread(stories.render, desk.service, slug, lambda v: v.version)
     after = from_version if from_version is not None else head
     if last_event_id is not None:
-        if not last_event_id.isdigit():
+        if not (last_event_id.isascii() and last_event_id.isdigit()) or \
+                int(last_event_id) > LAST_SINCE:
             raise Problem(400, "bad-last-event-id", "Last-Event-ID must be a story version")
         after = int(last_event_id)
     return EventStream(sse_events(desk.service.store, slug, after, request),

@@ -104,8 +104,11 @@ ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
 def csrf_token(request: Request) -> str:
-    return request.cookies.get(CSRF_COOKIE) or request.state.__dict__.setdefault(
-        "csrf", secrets.token_urlsafe(24))
+    """The CSRF token of the browser's cookie, else a new one for this answer to set."""
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf", None)
+    if not token:
+        token = request.state.csrf = secrets.token_urlsafe(24)
+    return token
 
 
 async def checked_form(request: Request) -> FormData:
@@ -203,6 +206,10 @@ class DeskRoute(APIRoute):
                 return problem_answer(request, exc)
             except RequestValidationError as exc:
                 return problem_answer(request, validation_problem(exc))
+            except httpx.HTTPError as exc:
+                return problem_answer(request, Problem(
+                    502, "service-unavailable", "Ingest or notify did not answer",
+                    type(exc).__name__))
 
         return desk_handler
 

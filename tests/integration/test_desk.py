@@ -6,6 +6,7 @@ forms record the same events as the API."""
 
 import re
 
+import httpx
 import pytest
 from conftest import RULING_ARTICLE
 from fastapi.testclient import TestClient
@@ -279,3 +280,9 @@ def test_subscriptions_and_operations_pages(open_desk):
     assert "deliveries     pending 1" in operations.text
     assert open_desk.post("/desk/operations/articles/nope/redrive", data={"csrf": token},
                           headers=JSON).status_code == 404
+
+    # ingest unreachable: a problem, not a crash
+    use_clients(open_desk.app, httpx.AsyncClient(base_url="http://127.0.0.1:9"),
+                open_desk.app.state.desk.notify)
+    down = open_desk.get("/desk/operations", headers=JSON)
+    assert down.status_code == 502 and down.json()["type"].endswith(":service-unavailable")
