@@ -138,6 +138,12 @@ def test_the_desk_in_a_browser(pg_url, redis_url, processes, browser, artifacts)
     assert "2017-05-05" in hearing.locator("time").all_inner_texts()
     shoot(page, artifacts, "story")
 
+    # from the keyboard: the first Tab reaches the skip link, which moves focus to the content
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
     # filtered by outcome: only the denials
     page.get_by_label("Outcome").select_option("denied")
     page.get_by_role("button", name="Filter").click()
