@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -141,8 +142,8 @@ def same_origin(request: Request) -> bool:
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         return False
-    origin = request.headers.get("origin")
-    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+    origin = request.headers.get("origin")   # its host: behind a proxy the scheme differs
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
 def page(request: Request, viewer: Viewer, name: str, status: int = 200, **context
