@@ -255,23 +255,40 @@ def cmd_status(args) -> int:
 def count_in_multiprocess_dir() -> str:
     """Make this process and the ones it starts count in multiprocess mode: the directory
     `PROMETHEUS_MULTIPROC_DIR` names (emptied: values of an earlier run would be added in), or
-    a private one removed when the process exits. Call before prometheus_client is imported,
-    which reads the variable once."""
+    a private one, `storywire-metrics-<pid>` in the temporary directory, removed at exit (and
+    by a later start once its process is gone: a server stopped by a signal skips its exit
+    handlers). Call before prometheus_client is imported, which reads the variable once."""
     import atexit
+    import glob
     import shutil
     import tempfile
 
     path = os.environ.get(METRICS_DIR)
-    if path:
-        os.makedirs(path, exist_ok=True)
-        for name in os.listdir(path):
-            if name.endswith(".db"):
-                os.unlink(os.path.join(path, name))
-    else:
-        path = tempfile.mkdtemp(prefix="storywire-metrics-")
+    if not path:
+        for old in glob.glob(os.path.join(tempfile.gettempdir(), "storywire-metrics-*")):
+            if not _alive(old.rsplit("-", 1)[-1]):
+                shutil.rmtree(old, ignore_errors=True)
+        path = os.path.join(tempfile.gettempdir(), f"storywire-metrics-{os.getpid()}")
         os.environ[METRICS_DIR] = path
         atexit.register(shutil.rmtree, path, True)
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(path, name))
     return path
+
+
+def _alive(pid: str) -> bool:
+    """Whether a process of this id runs (True when that cannot be told)."""
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def cmd_worker(args) -> int:

@@ -104,3 +104,36 @@ def test_labels_are_route_templates_and_known_methods():
     assert route_label({"path": "/v1/stories/guzman"}) == "unmatched"
     assert method_label("PATCH") == "PATCH"
     assert method_label("BREW") == "other"
+
+
+def test_serve_and_worker_count_in_a_directory_of_their_own(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from services import cli
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f"storywire-metrics-{gone}"   # a server killed before its exit handlers
+    stale.mkdir()
+    (stale / "counter_1.db").write_bytes(b"old")
+    running = tmp_path / f"storywire-metrics-{os.getppid()}"  # another process's, still running
+    running.mkdir()
+    try:
+        path = cli.count_in_multiprocess_dir()
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # this process counts in itself
+    assert path == str(tmp_path / f"storywire-metrics-{os.getpid()}")
+    assert os.path.isdir(path) and not stale.exists() and running.exists()
+
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "histogram_7.db").write_bytes(b"an earlier run")
+    (given / "notes.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(given))
+    assert cli.count_in_multiprocess_dir() == str(given)
+    assert sorted(p.name for p in given.iterdir()) == ["notes.txt"]
