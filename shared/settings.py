@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     relay_max_tries: int = 5  # refusals by a ready story service before an article is parked
     story_writers: int = 1  # processes analysing articles, each for a share of the stories
     dispatch_interval: float = 1.0
+    wakeups: bool = True  # wake the relay and the dispatcher on new work (else they only poll)
     dispatch_batch: int = 200
     webhook_timeout: float = 5.0
     delivery_max_attempts: int = 7

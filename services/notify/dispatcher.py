@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from services.notify import store
 from services.notify.clients import StoryFeedClient
+from shared.wakeup import Waiter
 
 log = logging.getLogger("storywire.notify.dispatcher")
 
@@ -53,8 +54,11 @@ async def close_digests(engine: Engine, enqueue: Callable[[str], None]) -> None:
 
 async def run_dispatcher(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[str], None],
                          interval: float, batch: int, public_url: str,
-                         digest_every: float | None = None) -> None:
-    """`digest_every`: also close digest windows this often (where no beat process runs)."""
+                         digest_every: float | None = None, waiter: Waiter | None = None
+                         ) -> None:
+    """Follow the feed, waiting between passes for the feed's wake-up (`waiter`: events
+    appended) or at most `interval` seconds, the poll that catches what no wake-up announced.
+    `digest_every`: also close digest windows this often (where no beat process runs)."""
     next_digests = 0.0
     while True:
         try:
@@ -69,4 +73,4 @@ async def run_dispatcher(engine: Engine, feed: StoryFeedClient, enqueue: Callabl
             log.exception("dispatch pass failed")
             consumed = 0
         if consumed < batch:
-            await asyncio.sleep(interval)
+            await (waiter.wait(interval) if waiter else asyncio.sleep(interval))
