@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     wakeups: bool = True  # wake the relay and the dispatcher on new work (else they only poll)
     dispatch_batch: int = 200
     webhook_timeout: float = 5.0
+    webhook_concurrency: int = 10  # sends under way at once to one endpoint, per worker process
     delivery_max_attempts: int = 7
     allow_private_urls: bool = False
 

@@ -62,7 +62,7 @@ def new_secret() -> str:
 
 
 def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient | None = None,
-               enqueue: Callable[[str], None] | None = None, run_dispatch_loop: bool = True):
+               enqueue: Callable[[list[str]], None] | None = None, run_dispatch_loop: bool = True):
     settings = settings or get_settings()
     engine = get_engine(settings.service_database_url("notify"))
     story_http = story_http or httpx.AsyncClient(base_url=settings.story_url, timeout=10.0)
