@@ -38,6 +38,7 @@ from shared.eventstore import EventStore
 from shared.metrics import metrics_router
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
+from shared.wakeup import EVENTS, Publisher
 from shared.web import BodyLimit, KeyAuth, add_examples, health_router, make_app
 
 log = logging.getLogger("storywire.story.api")
@@ -128,6 +129,13 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                    "matters, changes since a version, time travel and live events.", lifespan)
     app.state.store = store
     app.state.service = service
+    followers = Publisher(settings.broker_url, settings.wakeups)
+
+    def appended(attach, *args):
+        """Attach articles, then wake the feed's followers (notify's dispatcher) at once."""
+        result = attach(*args)
+        followers.publish(EVENTS)
+        return result
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes(settings))
     app.include_router(health_router({"database": lambda: ping(engine)}))
     app.include_router(metrics_router())
@@ -214,8 +222,9 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.post("/v1/articles", response_model=AttachedPublic, dependencies=[require_key],
               tags=["articles"], summary="Attach a forwarded article (idempotent by article id)")
     async def attach_article(article: ForwardedArticle):
-        result = await asyncio.to_thread(service.attach_article, domain_article(article),
-                                         article.revision_of, event_context(article))
+        result = await asyncio.to_thread(appended, service.attach_article,
+                                         domain_article(article), article.revision_of,
+                                         event_context(article))
         return result.to_dict()
 
     @app.post("/v1/articles:batch", response_model=AttachedBatchPublic,
@@ -225,7 +234,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         """Each article is analyzed knowing the ones before it; each story gets one append for
         the whole batch, so either all of a story's new events are recorded or none."""
         items = [(domain_article(a), a.revision_of) for a in batch.articles]
-        results = await asyncio.to_thread(service.attach_articles, items,
+        results = await asyncio.to_thread(appended, service.attach_articles, items,
                                           {a.id: event_context(a) for a in batch.articles})
         return {"results": [r.to_dict() for r in results]}
 

@@ -300,6 +300,17 @@ def test_the_sentences_of_a_live_entry_are_the_entries_not_only_their_first():
         "9:14 AM ET: We're on the record.", "The defendant sits beside his lawyer."}
 
 
+def test_a_live_entry_may_open_with_a_24_hour_time_and_no_mark():
+    from services.story.analysis.text import article_sentences, live_entries
+    body = ("18:40 UPDATE. The press service confirmed the verdict.\n\n"
+            "15:52 The civil suits of 96 victims are satisfied.\n\n"
+            "The court sat at 10:00 on Monday.")
+    sentences = article_sentences(body)
+    assert {sentences[i] for i in live_entries(body)} == {
+        "18:40 UPDATE.", "The press service confirmed the verdict.",
+        "15:52 The civil suits of 96 victims are satisfied."}
+
+
 def test_an_undated_ruling_in_a_live_entry_happened_on_the_day_of_the_blog():
     body = ("Reporters are posting from the courtroom of Judge Helen Park as Marco Delgado "
             "Ruiz asks to ease his detention conditions.\n\n"

@@ -270,8 +270,10 @@ def article_sentences(body: str, title: str = "") -> list[str]:
     return [s for paragraph in article_paragraphs(body, title) for s in paragraph]
 
 
-_CLOCK = re.compile(r"\s*(?:\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?|am|pm)?|\d{1,2}\s*"
-                    r"(?:a\.?m\.?|p\.?m\.?))\s*(?:[A-Z]{2,4}\s*)?[-\u2013\u2014:|]", re.IGNORECASE)
+_CLOCK = re.compile(r"\s*(?:(?:\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?|am|pm)?|\d{1,2}\s*"
+                    r"(?:a\.?m\.?|p\.?m\.?))\s*(?:[A-Z]{2,4}\s*)?[-\u2013\u2014:|]"
+                    # a 24-hour time and the entry straight after it: "15:52 The jury ..."
+                    r"|(?:[01]?\d|2[0-3]):[0-5]\d\s+(?-i:[A-Z]))", re.IGNORECASE)
 
 
 def live_entries(body: str, title: str = "") -> frozenset[int]:
