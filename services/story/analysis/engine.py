@@ -402,8 +402,10 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                 finding = replace(finding, date=held[-1].date)
             elif lead is not None:
                 finding = replace(finding, date=lead, reasons=(*finding.reasons, LEAD_DATED))
-            elif verdict.index in live:
-                finding = replace(finding, date=published.isoformat())   # a live entry: today
+            elif verdict.index in live or decided:
+                # a live entry, or news told with no day at all ("A jury has found ... guilty"):
+                # it happened on the day it is published, in the outlet's time
+                finding = replace(finding, date=published.isoformat())
             elif not decided and finding.type in _UNDATED_IS_RECAP and not (
                     finding.type == "appeal" and finding.outcome is None):
                 continue      # an undated event in an article with no dated news: recap
