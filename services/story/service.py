@@ -6,9 +6,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from itertools import islice
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import TypeVar
 
 import orjson
