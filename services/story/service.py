@@ -75,6 +75,27 @@ def provisional(slug: str, version: int, event: NewEvent) -> RecordedEvent:
                          metadata=event.metadata, recorded_at=utcnow())
 
 
+def for_readers(store: EventStore, events: list[RecordedEvent]) -> list[RecordedEvent]:
+    """Events as the API shows them: an ArticleAnalyzed with its sentences written out, as
+    version 1 of it has them, whatever version stored it (the body they refer to is in the
+    ArticleAttached before it, among `events` or read by its id)."""
+    bodies: dict[str, str | None] = {}
+    shown = []
+    for event in events:
+        if event.type == ev.ARTICLE_ATTACHED:
+            bodies[event.data["article"]["id"]] = event.data["article"].get("body")
+        elif event.type == ev.ARTICLE_ANALYZED:
+            article_id = event.data["analysis"]["article_id"]
+            if article_id not in bodies:
+                attached = store.get_event(ev.attached_event_id(ev.slug_of(event.stream_id),
+                                                                article_id))
+                bodies[article_id] = attached.data["article"].get("body") if attached else None
+            event = event._replace(data=ev.written_out(event.data, bodies[article_id]),
+                                   schema_version=1)
+        shown.append(event)
+    return shown
+
+
 def replay_view(view: StoryView, events: list[RecordedEvent]) -> StoryView:
     for event in events:
         view.apply(event)
