@@ -198,6 +198,10 @@ def upcast(event: RecordedEvent) -> RecordedEvent:
     return event
 
 
+def _upcast_all(events: list[RecordedEvent]) -> list[RecordedEvent]:
+    return [upcast(e) if (e[4], e[5]) in _upcasters else e for e in events]
+
+
 def _record(row) -> RecordedEvent:
     """A row of _RECORD_COLUMNS as a RecordedEvent (recorded_at in UTC, as UTCDateTime
     reads it, without a call through the type per row), upcast to the newest schema."""
@@ -420,8 +424,9 @@ class EventStore:
             rows = cursor.fetchall()
             if rows and rows[0][8].tzinfo is not UTC:  # a session not in UTC after all
                 return [_record(r) for r in rows]
-            return [_tuple_new(RecordedEvent, (p, s, v, i, t, sv, _loads(d), _loads(m), at))
-                    for p, s, v, i, t, sv, d, m, at in rows]
+            return _upcast_all([
+                _tuple_new(RecordedEvent, (p, s, v, i, t, sv, _loads(d), _loads(m), at))
+                for p, s, v, i, t, sv, d, m, at in rows])
         return self._read(work)
 
     def _events_by_id(self, conn, ids: Iterable[str]) -> list[RecordedEvent]:
