@@ -14,7 +14,6 @@ from services.story.analysis.corpus import load_story
 from services.story.api import create_app
 from services.story.projection import StoryState, StoryView
 from services.story.replay import replay
-from services.story.service import for_readers
 from shared.db import get_engine
 from shared.eventstore import (
     EventStore,
