@@ -21,17 +21,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import orjson
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api import article_events  # noqa: E402
+from api import article_events, scratch_database  # noqa: E402
 
 from services.story import events as ev  # noqa: E402
 from services.story.replay import replay  # noqa: E402
 from services.story.store import Snapshots  # noqa: E402
-from shared.db import dispose_engine, get_engine  # noqa: E402
+from shared.db import get_engine  # noqa: E402
 from shared.eventstore import EventStore  # noqa: E402
 from shared.migrate import upgrade  # noqa: E402
 
@@ -74,11 +73,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    name = f"storywire_bench_replay_{uuid.uuid4().hex[:8]}"
-    url = f"{args.pg_url.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(args.pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch_database(args.pg_url, "storywire_bench_replay") as url:
         engine = get_engine(url)
         upgrade("story", engine)
         store = EventStore(engine)
@@ -99,22 +94,20 @@ def main() -> int:
                 rates[version].append(result["events_per_second"])
                 view = result["views"][slug].to_dict()
                 views[version] = orjson.dumps({k: v for k, v in view.items() if k not in (
-                    "slug", "created_at", "updated_at")})    # the recorded times differ
+                    "created_at", "updated_at")}).replace(slug.encode(), b"")  # times differ
         same = views[1] == views[2]
         snapshots = Snapshots(engine)
         for version, slug in stories.items():
             started = time.perf_counter()
             snapshots.latest(ev.story_stream(slug))
             load_ms = (time.perf_counter() - started) * 1000
-            print(f"replay, ArticleAnalyzed {version}: median {statistics.median(rates[version]):>9,.0f}"
-                  f" events/s (rounds: {', '.join(f'{r:,.0f}' for r in rates[version])}); "
+            rate = statistics.median(rates[version])
+            print(f"replay, ArticleAnalyzed {version}: median {rate:>9,.0f} events/s (rounds: "
+                  f"{', '.join(f'{r:,.0f}' for r in rates[version])}); "
                   f"snapshot load {load_ms:.1f} ms")
-        print(f"version 2 / version 1: {statistics.median(rates[2]) / statistics.median(rates[1]):.2f}x"
-              f"; the two views {'are the same' if same else 'DIFFER'} (but for slug and times)")
-    finally:
-        dispose_engine(url)
-        with psycopg.connect(args.pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        ratio = statistics.median(rates[2]) / statistics.median(rates[1])
+        print(f"version 2 / version 1: {ratio:.2f}x; the two views "
+              f"{'are the same' if same else 'DIFFER'} (but for slug and times)")
     return 0
 
 
