@@ -361,15 +361,16 @@ def _variant_needs(variant: str, stem: bool) -> tuple[frozenset[str], frozenset[
 def route_keys(story: StoryDefinition) -> RouteKeys:
     profile = _profile(story)
     subject, topic, indexed = [], set(), bool(profile.subject)
-    for group, stem in ((profile.subject, False), (profile.entities, False),
-                        (profile.keywords, True)):
+    for group, stem, of_subject in ((profile.subject, False, True),
+                                    (profile.entities, False, False),
+                                    (profile.keywords, True, False)):
         for term in group:
             for variant in term.phrase_words + term.single_words:
                 needs, one_of = _variant_needs(variant, stem)
                 if not one_of:
                     indexed = False
                 topic |= one_of
-                if group is profile.subject:
+                if of_subject:
                     subject.append(needs)
     return RouteKeys(tuple(dict.fromkeys(subject)), frozenset(topic), profile.title_words,
                      indexed)
