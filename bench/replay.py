@@ -99,12 +99,13 @@ def main() -> int:
         snapshots = Snapshots(engine)
         for version, slug in stories.items():
             started = time.perf_counter()
-            snapshots.latest(ev.story_stream(slug))
+            _, snapshot = snapshots.latest(ev.story_stream(slug))
             load_ms = (time.perf_counter() - started) * 1000
+            size = len(orjson.dumps(snapshot)) / 1e6
             rate = statistics.median(rates[version])
             print(f"replay, ArticleAnalyzed {version}: median {rate:>9,.0f} events/s (rounds: "
                   f"{', '.join(f'{r:,.0f}' for r in rates[version])}); "
-                  f"snapshot load {load_ms:.1f} ms")
+                  f"snapshot load {load_ms:.1f} ms ({size:.1f} MB)")
         ratio = statistics.median(rates[2]) / statistics.median(rates[1])
         print(f"version 2 / version 1: {ratio:.2f}x; the two views "
               f"{'are the same' if same else 'DIFFER'} (but for slug and times)")
