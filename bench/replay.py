@@ -81,11 +81,12 @@ def main() -> int:
         for version, slug in stories.items():
             events = fill(store, slug, args.articles, version)
             with engine.connect() as conn:
-                size = conn.exec_driver_sql(
-                    "SELECT sum(pg_column_size(data)) FROM events WHERE stream_id = %s "
-                    "AND type = 'ArticleAnalyzed'", (ev.story_stream(slug),)).scalar_one()
+                analyses, size = conn.exec_driver_sql(
+                    "SELECT sum(pg_column_size(data)) FILTER (WHERE type = 'ArticleAnalyzed'), "
+                    "sum(pg_column_size(data)) FROM events WHERE stream_id = %s",
+                    (ev.story_stream(slug),)).one()
             print(f"ArticleAnalyzed {version}: {args.articles} articles, {events} events, "
-                  f"analyses {size / 1e6:.1f} MB stored")
+                  f"{size / 1e6:.1f} MB of event data, {analyses / 1e6:.1f} MB of it analyses")
         rates: dict[int, list[float]] = {1: [], 2: []}
         views = {}
         for _ in range(args.rounds):
