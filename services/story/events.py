@@ -84,19 +84,19 @@ def article_events(story: StoryDefinition, article: Article, analysis: Analysis,
     return events
 
 
-def sentence_refs(sentences: list[dict], body: str) -> dict:
+def sentence_refs(sentences: list[dict], body: str | None) -> dict:
     """An analysis's sentences (`SentenceVerdict.to_dict`, in order) as version 2 keeps them:
     `spans`, per sentence, its [start, end] in the article's body, or null when it is no
-    span of it (then `texts` holds it); `known`, the indexes of the known sentences; `matches`
-    and `new_names`, [index, value] of the sentences that have one."""
+    span of it or there is no body (then `texts` holds it); `known`, the indexes of the known
+    sentences; `matches` and `new_names`, [index, value] of the sentences that have one."""
     spans, texts, known, matches, names = [], [], [], [], []
     at = 0
     for i, sentence in enumerate(sentences):
         text = sentence["text"]
-        start = body.find(text, at)
-        if start < 0:
+        start = -1 if body is None or not text else body.find(text, at)
+        if start < 0 and body and text:
             start = body.find(text)
-        if start >= 0 and text:
+        if start >= 0:
             at = start + len(text)
             spans.append([start, at])
         else:
@@ -133,11 +133,10 @@ def _analyzed_1_to_2(data: dict) -> dict:
     """Version 1 kept each sentence's text: version 2 has room for texts that are no span."""
     analysis = dict(data["analysis"])
     sentences = analysis.get("sentences") or []
-    refs = sentence_refs(sentences, "")
     if any(s["index"] != i for i, s in enumerate(sentences)):
         raise ValueError(f"ArticleAnalyzed 1 of {analysis.get('article_id')!r}: sentences "
                          "out of order")
-    analysis["sentences"] = refs
+    analysis["sentences"] = sentence_refs(sentences, None)
     return {**data, "analysis": analysis}
 
 
