@@ -232,7 +232,8 @@ def bench_stories(counts: list[int], probes: int) -> None:
         for knowledge in stories.values():
             index.put(knowledge.story)
             index.add_articles(knowledge.story.slug,
-                               [a.content_hash for a in knowledge.articles])
+                               [a.content_hash for a in knowledge.articles],
+                               [f.text for f in knowledge.facts])
         routing_ms(stories, None, articles[:2])          # warm both: profiles, regexes
         routing_ms(stories, index, articles[:2])
         everywhere, routed = routing_ms(stories, None, articles)

@@ -258,8 +258,9 @@ class StoryService:
             held = 0
         else:
             self.index.put(state.definition)
-            self.index.add_articles(slug, (a.content_hash for a in
-                                           islice(state.analyses.values(), held, None)))
+            added = list(islice(state.analyses.values(), held, None))
+            self.index.add_articles(slug, [a.content_hash for a in added],
+                                    [v.text for a in added for v in a.sentences])
             held = len(state.analyses)
         self._indexed[slug] = (state, state.version, held)
 

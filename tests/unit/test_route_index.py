@@ -160,6 +160,8 @@ def test_a_re_edited_copy_of_a_held_article_is_a_candidate_through_the_story_top
     index = index_of(RUIZ, GUZMAN)
     assert index.candidates(edited) == set()        # the story holds no article yet
     index.add_articles("ruiz-case", [original.content_hash])
+    assert index.candidates(edited) == set()        # nor any of its sentences
+    index.add_articles("ruiz-case", [], [fact.text for fact in knowledge.facts])
     assert index.candidates(edited) == {"ruiz-case"}
     assert index.may_take("ruiz-case", edited, holds_articles=True, holds_copy=False)
 
@@ -201,7 +203,8 @@ def test_indexed_routing_gives_the_answers_of_routing_to_every_story_over_all_co
                                   knowledge.article_with_hash(item.content_hash) is not None)
             analysis = analyze(knowledge, item)
             knowledge.learn(item, analysis)
-            index.add_articles(slug, [analysis.content_hash])
+            index.add_articles(slug, [analysis.content_hash],
+                               [v.text for v in analysis.sentences])
         pruned += len(stories) - len(candidates)
         routed += len(everywhere)
     assert routed >= len(articles) * 0.9      # nearly every corpus article is on its story
