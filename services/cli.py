@@ -64,7 +64,7 @@ def _chain(exc: BaseException):
 
 
 def cmd_demo(args) -> int:
-    from services.demo.run import demo
+    from services.demo.run import demo, serve_desk
 
     settings = get_settings().model_copy()
     if not (settings.database_url or settings.story_database_url):
@@ -73,7 +73,11 @@ def cmd_demo(args) -> int:
             db.with_name(db.name + suffix).unlink(missing_ok=True)
         settings.database_url = f"sqlite:///{db}"
     settings.allow_private_urls = True  # the demo's webhook receiver listens on loopback
-    asyncio.run(demo(settings))
+    serve = None
+    if args.serve:
+        def serve(apps):
+            return serve_desk(apps, args.host, args.port)
+    asyncio.run(demo(settings, serve=serve))
     return 0
 
 
@@ -95,15 +99,27 @@ def cmd_eval(args) -> int:
 
 def cmd_train(args) -> int:
     from services.story.analysis.decision import MODEL_FILE
-    from services.story.analysis.training import SPLITS_FILE, load_splits, train, write_model
+    from services.story.analysis.routing import MODEL_FILE as ROUTING_FILE
+    from services.story.analysis.training import (
+        SPLITS_FILE,
+        load_splits,
+        train,
+        train_routing,
+        write_model,
+    )
 
     stories = load_splits(Path(args.splits) if args.splits else SPLITS_FILE)
     model = train(stories)
+    routing = train_routing(stories)
     out = Path(args.out) if args.out else MODEL_FILE
+    routing_out = out.with_name(ROUTING_FILE.name)
     write_model(model, out)
+    write_model(routing, routing_out)
     print(f"trained on {model['examples']['candidates']} candidates "
-          f"({model['examples']['developments']} developments) of "
-          f"{sum(1 for s in stories if s.split == 'train')} stories; wrote {out}")
+          f"({model['examples']['developments']} developments) and "
+          f"{routing['examples']['pairs']} routing pairs of "
+          f"{sum(1 for s in stories if s.split == 'train')} stories; wrote {out} and "
+          f"{routing_out}")
     return 0
 
 
@@ -304,7 +320,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("demo", help="run every service in one process over example articles")
+    demo = sub.add_parser("demo", help="run every service in one process over example "
+                          "articles")
+    demo.add_argument("--serve", action="store_true",
+                      help="then keep serving the desk (and the story API) until Ctrl-C")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
 
     analyze = sub.add_parser("analyze", help="analyze article files against a story, offline; "
                              "prints one JSON object per article in publish order")

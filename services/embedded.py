@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
+from services.desk.web import use_clients
 from services.ingest.api import create_app as create_ingest_app
 from services.notify.api import create_app as create_notify_app
 from services.story.api import create_app as create_story_app
@@ -59,6 +60,7 @@ async def run_embedded(settings: Settings) -> AsyncIterator[EmbeddedApps]:
     story = create_story_app(settings)
     ingest = create_ingest_app(settings, story_http=asgi_client(story, "story"))
     notify = create_notify_app(settings, story_http=asgi_client(story, "story"))
+    use_clients(story, asgi_client(ingest, "ingest"), asgi_client(notify, "notify"))
     apps = EmbeddedApps(story=story, ingest=ingest, notify=notify)
     with in_process_worker():
         async with contextlib.AsyncExitStack() as stack:

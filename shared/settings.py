@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     broker_url: str = "memory://localhost/"
     story_url: str = "http://127.0.0.1:8002"
     public_url: str = "http://127.0.0.1:8002"
+    # where the desk (in the story service) reaches the ingest and notify APIs
+    ingest_url: str = "http://127.0.0.1:8001"
+    notify_url: str = "http://127.0.0.1:8003"
 
     api_key: SecretStr | None = None
     keys_database_url: str | None = None  # the API keys table; default: the ingest database

@@ -24,7 +24,25 @@ async def _wait_for(predicate, timeout: float, what: str):
         await asyncio.sleep(0.2)
 
 
-async def demo(settings: Settings, out=print) -> dict:
+async def serve_desk(apps, host: str, port: int, out=print) -> None:
+    """Serve the story service, with its desk, until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    # an open page's event stream never ends by itself: shutting down waits for it briefly
+    server = uvicorn.Server(uvicorn.Config(apps.story, host=host, port=port, lifespan="off",
+                                           log_config=None, log_level="warning",
+                                           timeout_graceful_shutdown=2))
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        out(f"\nThe desk: http://{host}:{port}/desk/stories/{STORY}  (Ctrl-C to stop)")
+    await serving
+
+
+async def demo(settings: Settings, out=print, serve=None) -> dict:
+    """The demo's flow and report; then, with `serve` (a coroutine function taking the
+    apps), that before the services stop."""
     articles = json.loads(ARTICLES.read_text())
     with WebhookReceiver() as receiver:
         async with run_embedded(settings) as apps:
@@ -90,4 +108,6 @@ async def demo(settings: Settings, out=print) -> dict:
                 outcome = f" {dev['outcome']}" if dev.get("outcome") else ""
                 out(f"  [{alert['webhook_id']}] {dev['type']}{outcome} {dev.get('date') or ''}"
                     f" — {dev['evidence'][:90]}")
+            if serve:
+                await serve(apps)
             return {"timeline": timeline, "alerts": receiver.alerts, "state": state}

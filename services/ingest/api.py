@@ -253,6 +253,13 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         found = await asyncio.to_thread(store.failed_articles, engine, limit)
         return ArticlesPublic(articles=[article_status(*row) for row in found])
 
+    @app.get("/v1/outbox", tags=["articles"], dependencies=[admin_key],
+             summary="What the relay has still to forward, since when, and articles parked")
+    async def read_outbox():
+        summary = await asyncio.to_thread(store.outbox_summary, engine)
+        oldest = summary["oldest_pending"]
+        return {**summary, "oldest_pending": oldest.isoformat() if oldest else None}
+
     @app.post("/v1/articles/{article_id}/redrive", response_model=ArticleStatus,
               tags=["articles"], dependencies=[admin_key])
     async def redrive_article(article_id: str):

@@ -383,6 +383,20 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
         hand_over(engine, ids, send_later)
         return {"redriven": ids}
 
+    @app.get("/v1/status", dependencies=[admin_key], tags=["deliveries"],
+             summary="Where the dispatcher is in the story feed, deliveries by status, and "
+                     "the endpoints failing or disabled")
+    def read_status():
+        with Session(engine) as session:
+            failing = session.exec(select(Subscription).where(
+                col(Subscription.failing_since).is_not(None) |
+                col(Subscription.disabled_reason).not_in(("paused", "unsubscribed")))
+                .order_by(col(Subscription.created_at))).all()
+        return {"feed_position": store.feed_position(engine),
+                "deliveries": store.count_by_status(engine),
+                "failing": [{**subscription_public(s), "failing_since": s.failing_since}
+                            for s in failing]}
+
     # Unsubscribe links (no API key: the signed token is the credential)
 
     def unsubscribe_target(token: str, session: Session) -> Subscription:

@@ -7,7 +7,6 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +14,10 @@ import orjson
 from fastapi import Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from services.story import paging
+from services import desk
+from services.story import paging, stories
 from services.story.analysis import Article
 from services.story.events import story_stream
-from services.story.offline import slugify
 from services.story.paging import MAX_PAGE, BadCursor
 from services.story.schemas import (
     AttachedBatchPublic,
@@ -81,34 +80,6 @@ def max_request_bytes(settings: Settings) -> int:
     return 8 * (settings.relay_batch_bytes + settings.max_article_bytes)
 
 
-def is_version(value: str) -> bool:
-    return value.isascii() and value.isdigit()
-
-
-def aware_time(value: str, name: str, expected: str) -> datetime:
-    """An ISO 8601 time with its offset, or a 400 problem `bad-<name>`."""
-    type_ = "bad-" + name.replace("_", "-")
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Problem(400, type_, f"{name} must be {expected}", value) from exc
-    if when.tzinfo is None:
-        raise Problem(400, type_, f"{name} needs a time zone", value)
-    try:
-        return when.astimezone(UTC)
-    except OverflowError as exc:
-        raise Problem(400, type_, f"{name} is out of range", value) from exc
-
-
-def news_date(as_of: str | None) -> date | datetime | None:
-    """The news date an `as_of` names (None for none, or for a story version)."""
-    if as_of is None or is_version(as_of):
-        return None
-    with contextlib.suppress(ValueError):
-        return date.fromisoformat(as_of)
-    return aware_time(as_of, "as_of", "a date, an ISO 8601 time or a story version")
-
-
 def domain_article(article: ForwardedArticle) -> Article:
     return Article(id=article.id, outlet=article.outlet, url=article.url, title=article.title,
                    published_at=article.published_at, body=article.body)
@@ -152,34 +123,14 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     app.include_router(health_router({"database": lambda: ping(engine)}))
     auth = KeyAuth(settings)
     app.state.auth = auth
+    desk.install(app, settings, service, auth)
     require_key = auth.require("admin")  # story definitions; articles forwarded by ingest
     read_key = auth.require("read")
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def known_version(slug: str, as_of: str | None, known_at: str | None) -> int | None:
-        """The story version a read asks for: `known_at` (a version or a recorded time), or
-        the version `as_of` names; None for the newest."""
-        if as_of is not None and is_version(as_of):
-            if known_at is not None:
-                raise Problem(400, "bad-known-at", "A story version is given twice (as_of "
-                              "and known_at)", known_at)
-            known_at = as_of
-        if known_at is None:
-            return None
-        if is_version(known_at):
-            return int(known_at)
-        when = aware_time(known_at, "known_at", "an ISO 8601 time or a story version")
-        version = service.version_at(slug, when)
-        if version == 0:
-            raise Problem(404, "story-not-found", "The story did not exist then", known_at)
-        return version
-
     def render(slug: str, fn, as_of: int | None = None):
-        result = service.read(slug, fn, as_of)
-        if result is None:
-            raise Problem(404, "story-not-found", "No such story", slug)
-        return result
+        return stories.render(service, slug, fn, as_of)
 
     bodies: OrderedDict[str, bytes] = OrderedDict()  # rendered JSON by ETag
     bodies_lock = threading.Lock()
@@ -219,10 +170,11 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         view is the story at `version`, else as `known_at` and `as_of` ask (see AsOf, KnownAt),
         else now."""
         variant = variant_of(request)
-        news = news_date(as_of)
+        news = stories.news_date(as_of)
 
         def work():
-            known = version if version is not None else known_version(slug, as_of, known_at)
+            known = version if version is not None else \
+                stories.known_version(service, slug, as_of, known_at)
             if news is None:
                 return render(slug, lambda view: tagged(paging.etag(slug, view.version, variant),
                                                         if_none_match, lambda: fn(view)), known)
@@ -271,20 +223,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.post("/v1/stories", status_code=201, dependencies=[require_key], tags=["stories"],
               summary="Start tracking a story")
     async def create_story(body: StoryCreate, response: Response):
-        definition = {"slug": body.slug or slugify(body.title), "title": body.title,
-                      "description": body.description, "entities": body.entities,
-                      "keywords": body.keywords}
-        if body.time_zone:
-            definition["time_zone"] = body.time_zone
-
-        def work():
-            if service.read(definition["slug"], lambda v: v.version):
-                raise Problem(409, "story-exists", "A story with this slug exists",
-                              definition["slug"])
-            service.define_story(definition, expected_version="no_stream")
-            return render(definition["slug"], lambda v: v.summary())
-
-        summary = await asyncio.to_thread(work)
+        summary = await asyncio.to_thread(stories.create_story, service, body)
         response.headers["Location"] = f"/v1/stories/{summary['slug']}"
         return summary
 
@@ -313,24 +252,12 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.patch("/v1/stories/{slug}", dependencies=[require_key], tags=["stories"],
                summary="Change a story's definition (recorded as an event)")
     async def update_story(slug: str, body: StoryUpdate):
-        def work():
-            current = render(slug, lambda v: dict(v.definition, status=v.status))
-            changes = body.model_dump(exclude_unset=True)
-            if changes.get("status") == "archived":
-                service.archive_story(slug)
-                changes.pop("status")
-            service.define_story({**current, **changes, "slug": slug})
-            return render(slug, lambda v: v.summary())
-        return await asyncio.to_thread(work)
+        return await asyncio.to_thread(stories.update_story, service, slug, body)
 
     @app.post("/v1/stories/{slug}/archive", dependencies=[require_key], tags=["stories"],
               summary="Stop tracking a story; its history stays readable")
     async def archive_story(slug: str):
-        def work():
-            render(slug, lambda v: v.version)
-            service.archive_story(slug)
-            return render(slug, lambda v: v.summary())
-        return await asyncio.to_thread(work)
+        return await asyncio.to_thread(stories.archive_story, service, slug)
 
     @app.get("/v1/stories/{slug}/timeline", dependencies=[read_key], tags=["stories"],
              summary="Developments in date order, each with evidence and sources")
@@ -433,7 +360,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             after = int(last_event_id)
         else:
             after = from_version if from_version is not None else head
-        return EventStream(_sse(store, slug, after, request),
+        return EventStream(sse_events(store, slug, after, request),
                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/v1/events", dependencies=[read_key], response_model=EventsPublic,
@@ -473,7 +400,7 @@ SSE_POLL = 0.25
 SSE_KEEPALIVE = 15.0
 
 
-async def _sse(store: EventStore, slug: str, after: int, request: Request):
+async def sse_events(store: EventStore, slug: str, after: int, request: Request):
     """Events of the story after `after`, then new ones as they are appended."""
     yield b"retry: 2000\n\n"
     idle = 0.0

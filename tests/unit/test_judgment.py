@@ -21,7 +21,8 @@ from services.story.analysis.decision import (
 )
 from services.story.analysis.developments import article_context
 from services.story.analysis.engine import run_offline
-from services.story.analysis.training import fit, load_splits
+from services.story.analysis.routing import MODEL_FILE as ROUTING_MODEL_FILE
+from services.story.analysis.training import fit, load_splits, routing_examples
 from services.story.analysis.zones import local_date, story_zone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,6 +202,55 @@ def test_the_packaged_model_is_what_storywire_train_builds(tmp_path):
     subprocess.run([sys.executable, "-m", "services.cli", "train", "--out", str(out)],
                    cwd=ROOT, check=True, capture_output=True)
     assert out.read_text() == MODEL_FILE.read_text()
+    assert (tmp_path / "routing_model.json").read_text() == ROUTING_MODEL_FILE.read_text()
+
+
+# -- routing with a short definition ---------------------------------------------------------------
+
+RULING_BODY = ("The application of the defendant Marek Dolan for release on conditions is DENIED. "
+               "The matter is adjourned to June 3 for a status conference.")
+
+
+def dolan(title="Court register: Dolan", body=RULING_BODY, id_="d1"):
+    return Article(id=id_, outlet="Court Register", url=f"https://example.test/{id_}",
+                   title=title, published_at=datetime(2025, 5, 12, 22, tzinfo=UTC), body=body)
+
+
+def test_a_short_definition_routes_a_court_report_on_its_subject():
+    short = StoryDefinition(slug="dolan", title="Marek Dolan fraud case",
+                            entities=("Marek Dolan",), keywords=("fraud",))
+    assert route(short, dolan()).on_story
+
+
+def test_a_short_definition_still_refuses_the_subject_in_passing_or_on_another_topic():
+    short = StoryDefinition(slug="dolan", title="Marek Dolan fraud case",
+                            entities=("Marek Dolan",), keywords=("fraud",))
+    cafe = dolan("Marek Dolan opens a bakery", "Marek Dolan opened a bakery in Quincy on "
+                 "Saturday. Dolan said the bread recipes came from his grandmother.", "d2")
+    passing = dolan("Judge denies bail to Quincy landlord",
+                    "A judge denied bail on Tuesday to a Quincy landlord charged with arson. "
+                    "The judge also presides over the case against Marek Dolan.", "d3")
+    assert not route(short, cafe).on_story
+    assert not route(short, passing).on_story
+
+
+def test_more_of_the_story_s_topic_never_sends_an_article_away():
+    model = json.loads(ROUTING_MODEL_FILE.read_text())
+    assert model["weights"] and all(w >= 0 for w in model["weights"].values())
+    thin = StoryDefinition(slug="dolan", title="Marek Dolan case", entities=("Marek Dolan",))
+    rich = StoryDefinition(slug="dolan", title="Marek Dolan fraud case",
+                           description="The release fight of Marek Dolan, held on conditions",
+                           entities=("Marek Dolan", "Judge Ruth Abernathy"),
+                           keywords=("release", "status conference"))
+    assert route(rich, dolan()).score >= route(thin, dolan()).score > 0
+
+
+def test_routing_learns_from_short_definitions_of_every_training_story():
+    stories = [s for s in load_splits() if s.split == "train"][:2]
+    rows = [r for s in stories for r in routing_examples(s.story)]
+    articles = sum(1 for s in stories for a in s.story.articles if a["id"] in s.story.labels)
+    assert len(rows) > articles            # each article under several definitions
+    assert {True, False} >= {on for _, on in rows}
 
 
 def test_the_splits_keep_stories_apart_and_hold_no_guzman_coverage():

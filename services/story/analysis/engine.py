@@ -58,7 +58,7 @@ def analyze(knowledge: StoryKnowledge, article: Article,
         decision = replace(decision, on_story=labelled(article.id))    # training: as labelled
     digest = article.content_hash
     if not decision.on_story and not _copies_the_story(knowledge, article, digest,
-                                                       decision.score):
+                                                       decision.matched):
         return Analysis(article_id=article.id, on_story=False, route_score=decision.score,
                         route_matched=decision.matched, content_hash=digest)
 
@@ -114,17 +114,17 @@ def takes(knowledge: StoryKnowledge, article: Article) -> bool:
     so, or it copies an article the story holds. Only that, without the rest of the analysis."""
     decision = route(knowledge.story, article)
     return decision.on_story or _copies_the_story(knowledge, article, article.content_hash,
-                                                  decision.score)
+                                                  decision.matched)
 
 
 def _copies_the_story(knowledge: StoryKnowledge, article: Article, digest: str,
-                      route_score: float) -> bool:
+                      matched: tuple[str, ...]) -> bool:
     """A copy of an article on the story is on the story, whatever its headline says: the
     same text, or (for an article that shares something with the story) most of its sentences
     aligned with one article the story holds."""
     if knowledge.article_with_hash(digest) is not None:
         return True
-    if route_score <= 0 or not knowledge.articles:
+    if not matched or not knowledge.articles:
         return False
     facts = []
     for text in article_sentences(article.body, article.title):

@@ -94,7 +94,8 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         feats[f"{t}|{name}"] = value
 
     add("bias")
-    add(f"src={candidate.source}")
+    # not where the candidate came from: on text whose phrasings nobody wrote every candidate
+    # comes from the broad cues, and a model that learned "a phrasing fired" refuses them all
     add(f"outcome={f.outcome}")
     trig = " ".join(_TOKEN.findall(f.trigger.lower()))[:40]
     if trig:

@@ -23,6 +23,7 @@ from .training import (
     load_splits,
     predict,
     score_stories,
+    short_definition_routing,
 )
 
 HEADER = (f"{'set':<34} {'arts':>5} {'dev P':>6} {'dev R':>6} {'dev F1':>6} {'outc':>6} "
@@ -49,6 +50,14 @@ def per_type(result: dict) -> list[str]:
             lines.append(f"  {type_:<10} {m['precision']:6.3f} {m['recall']:6.3f} "
                          f"{m['f1']:6.3f} {m['tp']:>4} {m['fp']:>4} {m['fn']:>4}")
     return lines
+
+
+def short_routing(name: str, stories: list[LabelledStory]) -> list[str]:
+    shapes = short_definition_routing(stories)
+    return [f"\n{name}, routing F1 with short definitions (e: entities, k: keywords, "
+            f"-d: no description)",
+            "  " + " ".join(f"{shape:>9}" for shape in shapes),
+            "  " + " ".join(f"{m['f1']:9.3f}" for m in shapes.values())]
 
 
 def _groups(stories: list[LabelledStory]) -> dict[str, list[LabelledStory]]:
@@ -78,9 +87,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"storywire eval: no stories under {args.corpus}", file=sys.stderr)
             return 2
         result = score_stories(stories, lambda s: predict(s, None))
-        print(json.dumps(result, indent=2) if args.json else
-              format_report(result, max_errors=args.errors)
+        if args.json:
+            result["short_definition_routing"] = short_definition_routing(stories)
+            print(json.dumps(result, indent=2))
+            return 0
+        print(format_report(result, max_errors=args.errors)
               + f"\ndevelopments alerted from copies: {result['copy_alerts']}")
+        print("\n".join(short_routing(args.corpus.name, stories)))
         return 0
 
     stories = load_splits(args.splits)
@@ -113,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         if name.startswith("split"):
             print(f"\n{name}, developments by type")
             print("\n".join(per_type(result)))
+            print("\n".join(short_routing(name, _groups(stories)[name])))
     if args.split and args.errors:
         print()
         print(format_report(results[f"split {args.split}"], max_errors=args.errors))

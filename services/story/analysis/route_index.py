@@ -8,9 +8,10 @@ story (see `engine.takes`). So a story is a candidate for an article when
   "chapo"), found through an inverted index from a token of each variant to the stories;
 - it holds an article with the same content hash;
 - it holds articles, the article shares a token of any of its terms or a title word (else
-  it scores nothing there), and half its sentences and two each share a word shingle with
-  a sentence the story holds (else too few of them align to make it a copy: a sentence
-  aligns only with one it shares a shingle with, see `StoryKnowledge.align`);
+  no term of the story matches in it, and the copy rule does not look), and half its
+  sentences and two each share a word shingle with a sentence the story holds (else too few
+  of them align to make it a copy: a sentence aligns only with one it shares a shingle
+  with, see `StoryKnowledge.align`);
 - or its definition cannot be indexed (no subject, a name with no ASCII letters): always.
 
 Stories are added, edited and removed as they are defined, changed and archived; each lookup

@@ -1,15 +1,21 @@
 """Routing: does an article belong to a story?
 
-An article is on a story when it is about the story's subject and about the story's topic:
+An article is on a story when it is about the story's subject and about the story's topic.
+The evidence is read as features and weighed by a small logistic model
+(`routing_model.json`, rebuilt by `storywire train` from the labelled corpora, each story's
+definition also thinned to a few entities and keywords so that a short definition routes as
+well as a full one). An article that does not name the subject prominently, or shares nothing
+of its topic, is never on the story (`eligible`):
 
 - the subject is the story's first entity (e.g. "Joaquin Guzman"), or a nickname the
   description gives it ("El Chapo"). It must be prominent: in the headline, in
   the opening sentence, or mentioned at least twice. A piece that names the subject once in
   passing ("the case is unrelated to ...") is about something else;
 - the topic is the rest of the definition: the other entities (judge, lawyers, jail), the
-  keywords and the title's words. An article about the subject but on another topic (the
-  company opening a hospital, not the lawsuit) does not route, and neither does one that shares
-  the court, the judge or the city but not the subject.
+  keywords, the title's and the description's words, and how much of the article is about
+  court proceedings at all (`routing_terms.json`). An article about the subject but on
+  another topic (the company opening a hospital, not the lawsuit) does not route, and neither
+  does one that shares the court, the judge or the city but not the subject.
 
 Names match in their variants: accents stripped, "Guzman Loera" and "Guzmán", the surname
 alone, an organisation's distinctive first word ("Amnesty"). One-word variants must be
@@ -18,20 +24,24 @@ capitalised in the text, so "Patients First Alliance" is not found in "patients"
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 from .model import Article, Route, StoryDefinition
 from .names import ORGANISATION_WORDS, entity_variants, is_organisation
 from .text import STOPWORDS, fold, regex, split_paragraphs, split_sentences, strip_dateline, words
 
 STEM_ENDINGS = ("s", "es", "ed", "ing", "al")   # what a keyword may end in ("rule" ... "ruled")
-TOPIC_MIN = 0.3          # how much of the story's topic an article must share
-ENTITY_WEIGHT = 0.4
+MODEL_FILE = Path(__file__).with_name("routing_model.json")
+TERMS_FILE = Path(__file__).with_name("routing_terms.json")
+ENTITY_WEIGHT = 0.4      # a story without a subject: how much of its topic an article shares
 KEYWORD_WEIGHT = 0.4
 TITLE_WEIGHT = 0.2
-STRONG_TOPIC = 0.5       # a subject named once, described in the headline, needs this much topic
+TOPIC_ONLY_MIN = 0.5
 # what a headline calls an organisation it does not name ("river group", "water agency")
 DESCRIPTORS = "group|agency|department|company|firm|council|district|board|charity|nonprofit"
 # roles that make a person named in a description no subject of it ("Judge Ann Roe")
@@ -101,6 +111,7 @@ class _Profile:
     entities: tuple[_Term, ...]         # every other entity of the definition
     keywords: tuple[_Term, ...]
     title_words: frozenset[str]
+    description_words: frozenset[str]
 
 
 def _significant(text: str) -> set[str]:
@@ -222,7 +233,9 @@ def _profile(story: StoryDefinition) -> _Profile:
     for entity in story.entities:
         entity_words |= _significant(entity)
     title_words = frozenset(_significant(story.title) - entity_words)
-    return _Profile(tuple(subject), tuple(others), tuple(keywords), title_words)
+    description_words = frozenset(_significant(story.description) - entity_words)
+    return _Profile(tuple(subject), tuple(others), tuple(keywords), title_words,
+                    description_words)
 
 
 _DISCLAIMER_WORDS = re.compile(r"\b(?:unrelated to|not (?:related|connected|linked) to|"
@@ -254,6 +267,7 @@ class _ArticleText:
     apart: str                  # the text without sentences that set another case apart
     apart_lowered: str
     words: frozenset[str]
+    court_words: int                    # distinct words of court proceedings
 
 
 @lru_cache(maxsize=256)     # the articles of a batch, each routed against every story
@@ -266,16 +280,36 @@ def _article_text(title: str, body: str) -> _ArticleText:
     # apart: "The case is unrelated to the prosecution of ...", "is not involved in"
     apart = _DISCLAIMER.sub("", text) if _DISCLAIMER_WORDS.search(lowered) else text
     return _ArticleText(folded_title, folded_title.lower(), text, lowered, opening,
-                        opening.lower(), apart, apart.lower(), frozenset(words(text)))
+                        opening.lower(), apart, apart.lower(), frozenset(words(text)),
+                        len(set(_court_words().findall(lowered))))
 
 
-def route(story: StoryDefinition, article: Article) -> Route:
-    """Score an article against a story's title, description, entities and keywords."""
+@cache
+def _court_words() -> re.Pattern:
+    data = json.loads(TERMS_FILE.read_text(encoding="utf-8"))
+    return re.compile(rf"\b(?:{'|'.join(data['court_words'])})\b")
+
+
+@cache
+def packaged_model() -> dict:
+    return json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What routing reads of an article against a story."""
+    features: dict[str, float]
+    mentions: int                       # of the subject
+    topic: float                        # the definition's share, for a story without subject
+    matched: tuple[str, ...]
+
+
+def evidence(story: StoryDefinition, article: Article) -> Evidence:
     profile = _profile(story)
     art = _article_text(article.title, article.body)
     matched: list[str] = []
 
-    mentions, prominent, described = 0, False, False
+    mentions, prominent, in_title, in_opening, described = 0, False, False, False, False
     for term in profile.subject:
         hits = term.count(art.apart, art.apart_lowered)
         if hits:
@@ -283,11 +317,13 @@ def route(story: StoryDefinition, article: Article) -> Route:
             mentions += hits
             # in the headline, the opening, or named twice: two parties named once each, in
             # passing ("a separate request from A to restrict B"), are not the article's subject
-            if hits >= 2 or term.count(art.title, art.title_lowered) or \
-                    term.count(art.opening, art.opening_lowered):
+            titled = bool(term.count(art.title, art.title_lowered))
+            opens = bool(term.count(art.opening, art.opening_lowered))
+            in_title, in_opening = in_title or titled, in_opening or opens
+            if hits >= 2 or titled or opens:
                 prominent = True
             elif term.described and term.described.search(art.title_lowered):
-                described = True
+                described = True        # named once, and the headline's "river group"
 
     entity_hits = 0
     for term in profile.entities:
@@ -301,20 +337,52 @@ def route(story: StoryDefinition, article: Article) -> Route:
             keyword_hits += 1
     title_share = (len(profile.title_words & art.words) / len(profile.title_words)
                    if profile.title_words else 0.0)
-    topic = (ENTITY_WEIGHT * min(1.0, entity_hits / 2)
-             + KEYWORD_WEIGHT * min(1.0, keyword_hits / 2)
+    description_hits = len(profile.description_words & art.words)
+    features = {
+        "prominent": float(prominent), "mentions": math.log1p(mentions),
+        "in_title": float(in_title), "in_opening": float(in_opening),
+        "described": float(described),
+        "entities": min(1.0, entity_hits / 2), "keywords": min(1.0, keyword_hits / 2),
+        "title_words": title_share,
+        "description_share": (description_hits / len(profile.description_words)
+                              if profile.description_words else 0.0),
+        "description_words": min(1.0, description_hits / 6),
+        "court_words": min(1.0, art.court_words / 5),
+    }
+    topic = (ENTITY_WEIGHT * features["entities"] + KEYWORD_WEIGHT * features["keywords"]
              + TITLE_WEIGHT * title_share)
+    return Evidence(features, mentions, topic, tuple(matched))
 
-    if described and topic >= STRONG_TOPIC:
-        prominent = True                  # named once, and the headline's "river group"
-    if profile.subject:
-        about_subject = 1.0 if prominent else (0.25 if mentions else 0.0)
-        score = 0.5 * about_subject + 0.5 * topic
-        on_story = prominent and topic >= TOPIC_MIN
-    else:
-        score = topic
-        on_story = topic >= 0.5
-    return Route(on_story=on_story, score=round(score, 4), matched=tuple(matched))
+
+def eligible(features: dict[str, float]) -> bool:
+    """Whether the model may weigh an article at all: the subject is prominent in it (in the
+    headline, the opening or named twice; or named once and described in the headline), and
+    it shares something of the story's topic: a word of the definition beyond the subject, or
+    two words of court proceedings. "Hector Ruiz opens a cafe" names the subject of "Ruiz
+    detention fight" and nothing else of it; "the judge, who also presides over the case
+    against Ruiz" names him in passing."""
+    if not (features["prominent"] or features["described"]):
+        return False
+    return any(features[n] > 0 for n in ("entities", "keywords", "title_words",
+                                         "description_share")) or features["court_words"] >= 0.4
+
+
+def probability(model: dict, features: dict[str, float]) -> float:
+    x = model["bias"] + sum(model["weights"].get(n, 0.0) * v for n, v in features.items())
+    return 1.0 / (1.0 + math.exp(-x)) if x > -40 else 0.0
+
+
+def route(story: StoryDefinition, article: Article, model: dict | None = None) -> Route:
+    """Whether an article is on a story, with the model's probability as its score."""
+    found = evidence(story, article)
+    if not _profile(story).subject:
+        return Route(on_story=found.topic >= TOPIC_ONLY_MIN, score=round(found.topic, 4),
+                     matched=found.matched)
+    if not eligible(found.features):
+        return Route(on_story=False, score=0.0, matched=found.matched)
+    model = model or packaged_model()
+    p = probability(model, found.features)
+    return Route(on_story=p >= model["threshold"], score=round(p, 4), matched=found.matched)
 
 
 # -- what an index of stories needs: the tokens without which an article cannot route ----------
@@ -336,8 +404,9 @@ class RouteKeys:
 
     `subject`: per variant of a subject term, the tokens it needs all of; an article holding
     none of these sets cannot be on the story by routing. `topic`: tokens (one per variant of
-    every term, each form a keyword takes) and `title_words`, one of which an article needs to
-    score above zero (`words` tokens). `indexed` is false for a story without subject or with
+    every term, each form a keyword takes), one of which an article holds when a term of the
+    story matches in it at all (what the copy rule asks), and `title_words` (`words` tokens),
+    kept with them. `indexed` is false for a story without subject or with
     a variant that has no tokens: any article may route there."""
     subject: tuple[frozenset[str], ...]
     topic: frozenset[str]
