@@ -7,9 +7,9 @@ In one run, on the same PostgreSQL and Redis, with the same two Celery worker pr
   the queue and the unacknowledged set are empty);
 * fan-out: one `DevelopmentDetected` event is recorded for 10,000 matching webhook
   subscriptions (one delivery row each, in one transaction with the feed checkpoint), then the
-  due deliveries are enqueued by id and each task claims its row, signs the body per Standard
-  Webhooks, POSTs it to a local receiver and settles the row. Done when every row is
-  delivered.
+  due deliveries are enqueued by id as the dispatcher hands them over (a task per group of
+  ids); each task claims its rows, signs each body per Standard Webhooks, POSTs them to a
+  local receiver concurrently and settles the rows. Done when every row is delivered.
 
 The receiver is a small asyncio HTTP/1.1 server in its own process (keep-alive, answers 204
 without verifying signatures, so that it is not the bottleneck). The database is created with a
@@ -114,6 +114,7 @@ def main() -> None:
     from sqlalchemy import insert
 
     from services.notify import store
+    from services.notify.dispatcher import hand_over
     from services.notify.models import Subscription, new_id
     from shared.db import dispose_engine, get_engine
     from shared.migrate import upgrade
@@ -179,10 +180,9 @@ def main() -> None:
         created = store.record_deliveries(engine, [event], 1, "http://127.0.0.1:8002")
         recorded = time.perf_counter() - started
         with celery_app.producer_or_acquire() as producer:
-            while ids := store.take_due(engine, limit=1000):
-                for delivery_id in ids:
-                    celery_app.send_task("notify.deliver", args=[delivery_id],
-                                         producer=producer)
+            while ids := store.take_due(engine, limit=1000):  # as the dispatcher hands over
+                hand_over(engine, ids, lambda group: celery_app.send_task(
+                    "notify.deliver", args=group, producer=producer))
         enqueued = time.perf_counter() - started
         wait(lambda: store.count_by_status(engine).get("delivered", 0) == created, 1800,
              "every delivery", interval=0.2)

@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     relay_max_tries: int = 5  # refusals by a ready story service before an article is parked
     story_writers: int = 1  # processes analysing articles, each for a share of the stories
     dispatch_interval: float = 1.0
+    wakeups: bool = True  # wake the relay and the dispatcher on new work (else they only poll)
     dispatch_batch: int = 200
     webhook_timeout: float = 5.0
+    webhook_concurrency: int = 10  # sends under way at once to one endpoint, per worker process
     delivery_max_attempts: int = 7
     allow_private_urls: bool = False
 

@@ -4,6 +4,7 @@ refused, when a URL is registered, again at each request, and at the connection 
 guarded client connects only to an address it has just checked, so a name that resolves to a
 public address for the check and to a private one a moment later (DNS rebinding) gets nowhere."""
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -69,6 +70,33 @@ class GuardedBackend(httpcore.SyncBackend):
         except UnsafeURL as exc:
             raise httpcore.ConnectError(str(exc)) from exc
         return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+
+class GuardedAsyncBackend(httpcore.AnyIOBackend):
+    """GuardedBackend for async clients (the host resolved in a thread)."""
+
+    def __init__(self, resolve: Callable[..., list] = socket.getaddrinfo,
+                 reason_for: Callable[[str], str | None] = forbidden_reason):
+        self.resolve = resolve
+        self.reason_for = reason_for
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None,
+                          socket_options=None):
+        try:
+            address = await asyncio.to_thread(public_address, host, port, self.resolve,
+                                              self.reason_for)
+        except UnsafeURL as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return await super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+
+def guarded_async_transport(allow_private: bool, limits: httpx.Limits
+                            ) -> httpx.AsyncHTTPTransport:
+    """`guarded_transport` for async clients."""
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    if not allow_private:
+        transport._pool._network_backend = GuardedAsyncBackend()
+    return transport
 
 
 def guarded_transport(allow_private: bool, backend: httpcore.SyncBackend | None = None

@@ -43,6 +43,7 @@ from shared.logs import bound
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
 from shared.urlguard import UnsafeURL, check_url
+from shared.wakeup import OUTBOX, listeners, waiting
 from shared.web import (
     BodyLimit,
     Caller,
@@ -120,14 +121,16 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        task = None
-        if run_relay_loop:
+        if not run_relay_loop:
+            yield
+            return
+        carriers = listeners(OUTBOX, settings.service_database_url("ingest"))
+        async with waiting(OUTBOX, carriers, settings.wakeups) as waiter:
             task = asyncio.create_task(run_relay(engine, client, settings.relay_interval,
                                                  settings.relay_batch,
                                                  settings.relay_batch_bytes,
-                                                 settings.relay_max_tries))
-        yield
-        if task:
+                                                 settings.relay_max_tries, waiter))
+            yield
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

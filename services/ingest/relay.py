@@ -16,6 +16,7 @@ from shared.db import utcnow
 from shared.logs import bound
 from shared.redact import redact
 from shared.settings import Settings
+from shared.wakeup import Waiter
 
 log = logging.getLogger("storywire.ingest.relay")
 BATCH_BYTES = Settings.model_fields["relay_batch_bytes"].default
@@ -141,7 +142,10 @@ async def _failed(engine: Engine, due: list, exc: Exception, park_after: int | N
 
 
 async def run_relay(engine: Engine, client: StoryClient, interval: float, batch: int,
-                    max_bytes: int, max_tries: int = MAX_TRIES) -> None:
+                    max_bytes: int, max_tries: int = MAX_TRIES, waiter: Waiter | None = None
+                    ) -> None:
+    """Forward what is due, then wait for the outbox's wake-up (`waiter`: articles accepted)
+    or at most `interval` seconds, the poll that catches what no wake-up announced."""
     while True:
         try:
             sent = await relay_once(engine, client, batch, max_bytes, max_tries)
@@ -149,4 +153,4 @@ async def run_relay(engine: Engine, client: StoryClient, interval: float, batch:
             log.exception("relay pass failed")
             sent = 0
         if sent < batch:
-            await asyncio.sleep(interval)
+            await (waiter.wait(interval) if waiter else asyncio.sleep(interval))

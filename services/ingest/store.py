@@ -23,6 +23,7 @@ from services.ingest.models import (
 from shared.db import utcnow
 from shared.eventstore import deterministic_id
 from shared.text import content_hash
+from shared.wakeup import OUTBOX, notify_in
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 T = TypeVar("T")
@@ -101,6 +102,7 @@ def _accept(session: Session, items: list[dict], now: datetime) -> list[Accepted
         connection.execute(insert(OutboxMessage.__table__), [
             {"article_id": a.id, "created_at": now, "attempts": 0, "next_attempt_at": now}
             for a in new])
+        notify_in(connection, OUTBOX)  # the relay wakes when this commits
     return results
 
 
@@ -279,6 +281,7 @@ def redrive(engine: Engine, article_ids: list[str] | None = None) -> list[str]:
             session.exec(update(IngestArticle)
                          .where(col(IngestArticle.id).in_([a for _, a in rows]))
                          .values(status="accepted"))
+            notify_in(session.connection(), OUTBOX)
             session.commit()
         return [a for _, a in rows]
 

@@ -51,6 +51,7 @@ from shared.problems import Problem
 from shared.settings import Settings, get_settings
 from shared.tasks import celery_app
 from shared.urlguard import UnsafeURL, check_url
+from shared.wakeup import EVENTS, listeners, waiting
 from shared.web import Caller, KeyAuth, auth_headers, health_router, make_app
 
 ATOM = "application/atom+xml"
@@ -61,7 +62,7 @@ def new_secret() -> str:
 
 
 def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient | None = None,
-               enqueue: Callable[[str], None] | None = None, run_dispatch_loop: bool = True):
+               enqueue: Callable[[list[str]], None] | None = None, run_dispatch_loop: bool = True):
     settings = settings or get_settings()
     engine = get_engine(settings.service_database_url("notify"))
     story_http = story_http or httpx.AsyncClient(base_url=settings.story_url, timeout=10.0)
@@ -75,13 +76,15 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        task = None
-        if run_dispatch_loop:
+        if not run_dispatch_loop:
+            yield
+            return
+        async with waiting(EVENTS, listeners(EVENTS, broker_url=settings.broker_url),
+                           settings.wakeups) as waiter:
             task = asyncio.create_task(run_dispatcher(
                 engine, feed, send_later, settings.dispatch_interval, settings.dispatch_batch,
-                settings.public_url, digest_every))
-        yield
-        if task:
+                settings.public_url, digest_every, waiter))
+            yield
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -52,22 +52,46 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+def _result(started: float, response: httpx.Response | None = None,
+            exc: httpx.HTTPError | None = None) -> SendResult:
+    elapsed = int((time.perf_counter() - started) * 1000)
+    if response is None:
+        return SendResult(None, f"{type(exc).__name__}: {exc}"[:500], "", elapsed)
+    return SendResult(response.status_code, None, response.text[:500], elapsed,
+                      parse_retry_after(response.headers.get("retry-after")))
+
+
 def _post(http: httpx.Client, url: str, body: str, headers: dict[str, str]) -> SendResult:
     started = time.perf_counter()
     try:
         response = http.post(url, content=body, headers=headers, follow_redirects=False)
     except httpx.HTTPError as exc:
-        elapsed = int((time.perf_counter() - started) * 1000)
-        return SendResult(None, f"{type(exc).__name__}: {exc}"[:500], "", elapsed)
-    elapsed = int((time.perf_counter() - started) * 1000)
-    return SendResult(response.status_code, None, response.text[:500], elapsed,
-                      parse_retry_after(response.headers.get("retry-after")))
+        return _result(started, exc=exc)
+    return _result(started, response)
+
+
+def webhook_request(secret: str | list[str], message_id: str, payload: dict
+                    ) -> tuple[str, dict[str, str]]:
+    """The body and the signed headers of a webhook."""
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+    return body, webhook_headers(secret, message_id, body, datetime.now(UTC))
 
 
 def send_webhook(http: httpx.Client, url: str, secret: str | list[str], message_id: str,
                  payload: dict) -> SendResult:
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-    return _post(http, url, body, webhook_headers(secret, message_id, body, datetime.now(UTC)))
+    return _post(http, url, *webhook_request(secret, message_id, payload))
+
+
+async def send_webhook_async(http: httpx.AsyncClient, url: str, secret: str | list[str],
+                             message_id: str, payload: dict) -> SendResult:
+    """`send_webhook` on an async client, so that one worker has many sends under way."""
+    body, headers = webhook_request(secret, message_id, payload)
+    started = time.perf_counter()
+    try:
+        response = await http.post(url, content=body, headers=headers, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return _result(started, exc=exc)
+    return _result(started, response)
 
 
 def send_slack(http: httpx.Client, url: str, message: dict) -> SendResult:

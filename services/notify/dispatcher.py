@@ -11,17 +11,22 @@ from sqlalchemy import Engine
 
 from services.notify import store
 from services.notify.clients import StoryFeedClient
+from shared.wakeup import Waiter
 
 log = logging.getLogger("storywire.notify.dispatcher")
 
 
-def hand_over(engine: Engine, delivery_ids: list[str], enqueue: Callable[[str], None]) -> int:
-    """Enqueue deliveries marked enqueued, in order. When the broker refuses one (it is down),
-    that one and the rest are marked not enqueued again, so the next pass retries them.
-    Returns how many reached the broker."""
-    for done, delivery_id in enumerate(delivery_ids):
+GROUP = 50  # deliveries a task sends at once
+
+
+def hand_over(engine: Engine, delivery_ids: list[str], enqueue: Callable[[list[str]], None],
+              group: int = GROUP) -> int:
+    """Enqueue deliveries marked enqueued, in order, in groups of `group` (a task each).
+    When the broker refuses a group (it is down), that group and the rest are marked not
+    enqueued again, so the next pass retries them. Returns how many reached the broker."""
+    for done in range(0, len(delivery_ids), group):
         try:
-            enqueue(delivery_id)
+            enqueue(delivery_ids[done:done + group])
         except Exception as exc:  # the broker's errors vary by transport
             store.release(engine, delivery_ids[done:])
             log.warning("broker unavailable (%s); %d deliveries wait for the next pass",
@@ -30,7 +35,7 @@ def hand_over(engine: Engine, delivery_ids: list[str], enqueue: Callable[[str], 
     return len(delivery_ids)
 
 
-async def dispatch_once(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[str], None],
+async def dispatch_once(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[list[str]], None],
                         batch: int, public_url: str) -> int:
     """One pass: read a page of the feed, record deliveries, enqueue what is due.
 
@@ -46,15 +51,18 @@ async def dispatch_once(engine: Engine, feed: StoryFeedClient, enqueue: Callable
     return len(page["events"])
 
 
-async def close_digests(engine: Engine, enqueue: Callable[[str], None]) -> None:
+async def close_digests(engine: Engine, enqueue: Callable[[list[str]], None]) -> None:
     created = await asyncio.to_thread(store.close_digests, engine)
     await asyncio.to_thread(hand_over, engine, created, enqueue)
 
 
-async def run_dispatcher(engine: Engine, feed: StoryFeedClient, enqueue: Callable[[str], None],
-                         interval: float, batch: int, public_url: str,
-                         digest_every: float | None = None) -> None:
-    """`digest_every`: also close digest windows this often (where no beat process runs)."""
+async def run_dispatcher(engine: Engine, feed: StoryFeedClient,
+                         enqueue: Callable[[list[str]], None], interval: float, batch: int,
+                         public_url: str, digest_every: float | None = None,
+                         waiter: Waiter | None = None) -> None:
+    """Follow the feed, waiting between passes for the feed's wake-up (`waiter`: events
+    appended) or at most `interval` seconds, the poll that catches what no wake-up announced.
+    `digest_every`: also close digest windows this often (where no beat process runs)."""
     next_digests = 0.0
     while True:
         try:
@@ -69,4 +77,4 @@ async def run_dispatcher(engine: Engine, feed: StoryFeedClient, enqueue: Callabl
             log.exception("dispatch pass failed")
             consumed = 0
         if consumed < batch:
-            await asyncio.sleep(interval)
+            await (waiter.wait(interval) if waiter else asyncio.sleep(interval))

@@ -5,7 +5,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, or_, update
+from sqlalchemy import Engine, bindparam, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -63,35 +63,41 @@ def record_deliveries(engine: Engine, events: list[dict], next_after: int,
         wanted = [e for e in events if e["type"] == DEVELOPMENT_DETECTED]
         subscriptions = session.exec(select(Subscription).where(col(Subscription.active))).all() \
             if wanted else []
-        insert = _insert(conn)
-        made = []
+        deliveries, digest_items, events_of = [], [], {}
         for event in wanted:
             development_id = event["data"]["development"]["id"]
+            events_of[development_id] = event
             for sub in subscriptions:
                 reason = match_reason(sub.stories, sub.types, sub.outcomes, event["data"])
                 if reason is None:
                     continue
                 body = alert_body(event["data"], event["position"], reason, public_url, now)
                 if sub.rate != REALTIME:
-                    conn.execute(insert(DigestItem.__table__).values(
-                        subscription_id=sub.id, development_id=development_id,
-                        event_position=event["position"], alert=body["data"], created_at=now,
-                    ).on_conflict_do_nothing())
+                    digest_items.append({
+                        "subscription_id": sub.id, "development_id": development_id,
+                        "event_position": event["position"], "alert": body["data"],
+                        "created_at": now})
                     continue
-                result = conn.execute(
-                    insert(Delivery.__table__).values(
-                        id=new_id("msg"), subscription_id=sub.id, development_id=development_id,
-                        kind=ALERT, event_position=event["position"], payload=body,
-                        status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
-                    ).on_conflict_do_nothing().returning(Delivery.__table__.c.id)
-                )
-                made += [(event, delivery_id) for delivery_id in result.scalars()]
+                deliveries.append({
+                    "id": new_id("msg"), "subscription_id": sub.id,
+                    "development_id": development_id, "kind": ALERT,
+                    "event_position": event["position"], "payload": body, "status": PENDING,
+                    "attempts": 0, "next_attempt_at": now, "created_at": now})
+        insert = _insert(conn)
+        if digest_items:
+            conn.execute(insert(DigestItem.__table__).on_conflict_do_nothing(), digest_items)
+        made = []
+        if deliveries:  # many rows a statement; one per (subscription, development) at most
+            table = Delivery.__table__
+            made = conn.execute(insert(table).on_conflict_do_nothing().returning(
+                table.c.id, table.c.development_id), deliveries).all()
         checkpoints.advance(conn, DISPATCHER, next_after)
         session.commit()
-    for event, delivery_id in made:
+    for delivery_id, development_id in made:
+        event = events_of[development_id]
         data = event["data"]
         with bound(article_id=data.get("article", {}).get("id"), story=data["story"],
-                   event_id=event.get("event_id"), development_id=data["development"]["id"],
+                   event_id=event.get("event_id"), development_id=development_id,
                    delivery_id=delivery_id):
             log.info("delivery created")
     return len(made)
@@ -203,22 +209,32 @@ def claim(engine: Engine, delivery_id: str, claim_seconds: int = CLAIM_SECONDS
     """Take a pending delivery for sending and record its attempt as started (before the
     send, so a send cut short by a dead worker is in the attempts too); None if it is
     delivered, failed or taken."""
+    claimed = claim_many(engine, [delivery_id], claim_seconds)
+    return claimed[0] if claimed else None
+
+
+def claim_many(engine: Engine, delivery_ids: list[str], claim_seconds: int = CLAIM_SECONDS
+               ) -> list[tuple[Delivery, Subscription | None, DeliveryAttempt]]:
+    """`claim` for many deliveries in one transaction: those still pending, each with its
+    subscription and its started attempt."""
     now = utcnow()
+    table = Delivery.__table__
     with Session(engine, expire_on_commit=False) as session:
-        row = session.execute(
-            update(Delivery.__table__).where(Delivery.__table__.c.id == delivery_id,
-                                             Delivery.__table__.c.status == PENDING)
+        rows = session.execute(
+            update(table).where(table.c.id.in_(delivery_ids), table.c.status == PENDING)
             .values(status=SENDING, claimed_until=now + timedelta(seconds=claim_seconds))
-            .returning(*Delivery.__table__.c)
-        ).mappings().first()
-        if row is None:
+            .returning(*table.c)
+        ).mappings().all()
+        if not rows:
             session.commit()
-            return None
-        sub = session.get(Subscription, row["subscription_id"])
-        attempt = DeliveryAttempt(delivery_id=delivery_id, attempted_at=now)
-        session.add(attempt)
+            return []
+        subscriptions = {sub.id: sub for sub in session.exec(select(Subscription).where(
+            col(Subscription.id).in_({row["subscription_id"] for row in rows})))}
+        attempts = [DeliveryAttempt(delivery_id=row["id"], attempted_at=now) for row in rows]
+        session.add_all(attempts)
         session.commit()
-        return Delivery(**row), sub, attempt
+        return [(Delivery(**row), subscriptions.get(row["subscription_id"]), attempt)
+                for row, attempt in zip(rows, attempts, strict=True)]
 
 
 def owner(engine: Engine, subscription: Subscription) -> Subscriber | None:
@@ -266,6 +282,29 @@ def settle(engine: Engine, delivery_id: str, attempt: DeliveryAttempt, status: s
                          .values(failing_since=None))
         session.commit()
         return failing_since
+
+
+def settle_delivered(engine: Engine, attempts: list[DeliveryAttempt]) -> None:
+    """`settle` for many claimed deliveries that were delivered on their attempt, to
+    endpoints not failing (nothing to clear), in one transaction."""
+    if not attempts:
+        return
+    now = utcnow()
+    deliveries, tried = Delivery.__table__, DeliveryAttempt.__table__
+    with Session(engine) as session:
+        conn = session.connection()
+        conn.execute(update(deliveries).where(deliveries.c.id == bindparam("delivery"))
+                     .values(attempts=deliveries.c.attempts + 1, status=DELIVERED,
+                             claimed_until=None, last_status_code=bindparam("code"),
+                             last_error=None, delivered_at=now),
+                     [{"delivery": a.delivery_id, "code": a.status_code} for a in attempts])
+        conn.execute(update(tried).where(tried.c.id == bindparam("attempt"))
+                     .values(state=COMPLETED, status_code=bindparam("code"), error=None,
+                             response_excerpt=bindparam("excerpt"),
+                             duration_ms=bindparam("duration")),
+                     [{"attempt": a.id, "code": a.status_code, "excerpt": a.response_excerpt,
+                       "duration": a.duration_ms} for a in attempts])
+        session.commit()
 
 
 def disable(engine: Engine, subscription_id: str, reason: str) -> bool:

@@ -37,6 +37,7 @@ from shared.db import get_engine, ping
 from shared.eventstore import EventStore
 from shared.problems import Problem
 from shared.settings import Settings, get_settings
+from shared.wakeup import EVENTS, Publisher
 from shared.web import BodyLimit, KeyAuth, add_examples, health_router, make_app
 
 log = logging.getLogger("storywire.story.api")
@@ -119,6 +120,13 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                    "matters, changes since a version, time travel and live events.", lifespan)
     app.state.store = store
     app.state.service = service
+    followers = Publisher(settings.broker_url, settings.wakeups)
+
+    def appended(attach, *args):
+        """Attach articles, then wake the feed's followers (notify's dispatcher) at once."""
+        result = attach(*args)
+        followers.publish(EVENTS)
+        return result
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes(settings))
     app.include_router(health_router({"database": lambda: ping(engine)}))
     auth = KeyAuth(settings)
@@ -204,8 +212,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     @app.post("/v1/articles", response_model=AttachedPublic, dependencies=[require_key],
               tags=["articles"], summary="Attach a forwarded article (idempotent by article id)")
     async def attach_article(article: ForwardedArticle):
-        result = await asyncio.to_thread(service.attach_article, domain_article(article),
-                                         article.revision_of)
+        result = await asyncio.to_thread(appended, service.attach_article,
+                                         domain_article(article), article.revision_of)
         return result.to_dict()
 
     @app.post("/v1/articles:batch", response_model=AttachedBatchPublic,
@@ -215,7 +223,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
         """Each article is analyzed knowing the ones before it; each story gets one append for
         the whole batch, so either all of a story's new events are recorded or none."""
         items = [(domain_article(a), a.revision_of) for a in batch.articles]
-        results = await asyncio.to_thread(service.attach_articles, items)
+        results = await asyncio.to_thread(appended, service.attach_articles, items)
         return {"results": [r.to_dict() for r in results]}
 
     # -- stories -------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def api(db_url, tmp_path):
     upgrade("notify", engine)
     configure_tasks(settings)
     queued: list[str] = []
-    with TestClient(create_app(settings, run_dispatch_loop=False, enqueue=queued.append),
+    with TestClient(create_app(settings, run_dispatch_loop=False, enqueue=queued.extend),
                     headers=AUTH) as client:
         client.engine, client.queued, client.settings = engine, queued, settings
         yield client

@@ -44,8 +44,8 @@ def test_a_delivery_the_broker_refused_is_enqueued_by_the_next_pass(pg_url, priv
     store.record_deliveries(engine, [development_event(3, "d1")], 3, "http://sw")
     celery = make_celery(private_redis.url)  # the broker is down
 
-    def enqueue(delivery_id: str) -> None:
-        celery.send_task("notify.deliver", args=[delivery_id], queue=NOTIFY_QUEUE)
+    def enqueue(delivery_ids: list[str]) -> None:
+        celery.send_task("notify.deliver", args=delivery_ids, queue=NOTIFY_QUEUE)
 
     feed = story_feed(pg_url)
     asyncio.run(dispatch_once(engine, feed, enqueue, 100, "http://sw"))
@@ -58,3 +58,33 @@ def test_a_delivery_the_broker_refused_is_enqueued_by_the_next_pass(pg_url, priv
     assert queued_ids(private_redis) == [delivery.id]
     asyncio.run(dispatch_once(engine, feed, enqueue, 100, "http://sw"))
     assert queued_ids(private_redis) == [delivery.id]  # and only once
+
+
+def test_deliveries_held_for_a_lost_broker_are_released_once_the_database_is_back(
+        private_postgres, tmp_path):
+    """A worker reconnecting to a restarted broker while the database is away too releases
+    the deliveries marked enqueued as soon as the database answers again."""
+    import threading
+
+    from services.notify import tasks
+    from shared.tasks import configure
+
+    url = private_postgres.url
+    with WebhookReceiver() as receiver:
+        engine, _ = setup(url, receiver)
+    store.record_deliveries(engine, [development_event(3, "d1")], 3, "http://sw")
+    assert len(store.take_due(engine)) == 1      # marked enqueued; its task lost with the broker
+    configure(Settings(notify_database_url=url, data_dir=tmp_path))
+    try:
+        private_postgres.stop()
+        assert not tasks.release_enqueued()           # one try: the database is away
+        released = []
+        waiting = threading.Thread(
+            target=lambda: released.append(tasks.release_enqueued((0.2,))))
+        waiting.start()
+        private_postgres.start()
+        waiting.join(60)
+        assert released == [True]
+        assert len(store.take_due(engine)) == 1       # the next pass enqueues it again
+    finally:
+        configure(Settings())

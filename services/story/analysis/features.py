@@ -94,8 +94,9 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         feats[f"{t}|{name}"] = value
 
     add("bias")
-    # not where the candidate came from: on text whose phrasings nobody wrote every candidate
-    # comes from the broad cues, and a model that learned "a phrasing fired" refuses them all
+    # where the candidate came from: the outcome model reads it (a phrasing reads an outcome
+    # closely, a cue guesses), the keep model does not (`training.KEEP_IGNORES`)
+    add(f"src={candidate.source}")
     add(f"outcome={f.outcome}")
     trig = " ".join(_TOKEN.findall(f.trigger.lower()))[:40]
     if trig:

@@ -14,6 +14,7 @@ scoring needs no scikit-learn. Training is deterministic: the same corpora give 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -100,6 +101,16 @@ def _weights(names: list[str], coef) -> dict[str, float]:
     return {n: round(float(w), 4) for n, w in zip(names, coef, strict=True) if abs(w) >= 1e-4}
 
 
+# Features the keep model leaves out: where a candidate came from. On text whose phrasings
+# nobody wrote every candidate comes from the broad cues, and a model that has learned "a
+# phrasing fired" refuses them all.
+KEEP_IGNORES = re.compile(r"(?:^|\|)src=")
+
+
+def keep_features(features: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in features.items() if not KEEP_IGNORES.search(k)}
+
+
 def fit(examples: Iterable[Example], c_keep: float = C_KEEP,
         c_outcome: float = C_OUTCOME, threshold: float = THRESHOLD,
         rule_floor: float = RULE_FLOOR, tune_thresholds: bool = True) -> dict:
@@ -109,7 +120,7 @@ def fit(examples: Iterable[Example], c_keep: float = C_KEEP,
 
     rows = [e for e in examples if e.weight > 0]
     vectorizer = DictVectorizer(sort=True)
-    x = _matrix(vectorizer, [e.features for e in rows])
+    x = _matrix(vectorizer, [keep_features(e.features) for e in rows])
     y = [int(e.keep) for e in rows]
     names = list(vectorizer.get_feature_names_out())
     keep = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000,
@@ -173,11 +184,12 @@ def _type_thresholds(rows: list[Example], c_keep: float, default: float,
         if not test_idx or len({rows[i].keep for i in train_idx}) < 2:
             continue
         vec = DictVectorizer(sort=True)
-        x = _matrix(vec, [rows[i].features for i in train_idx])
+        x = _matrix(vec, [keep_features(rows[i].features) for i in train_idx])
         clf = LogisticRegression(C=c_keep, solver="liblinear", max_iter=1000,
                                  random_state=0)
         clf.fit(x, [int(rows[i].keep) for i in train_idx])
-        p = clf.predict_proba(_matrix(vec, [rows[i].features for i in test_idx], fit=False))
+        p = clf.predict_proba(_matrix(vec, [keep_features(rows[i].features) for i in test_idx],
+                                      fit=False))
         for i, value in zip(test_idx, p[:, 1], strict=True):
             probability[i] = float(value)
     thresholds: dict[str, float] = {}
