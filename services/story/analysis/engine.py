@@ -109,6 +109,14 @@ def analyze(knowledge: StoryKnowledge, article: Article,
         matter_changes=tuple(changes), conflicts=tuple(conflicts))
 
 
+def takes(knowledge: StoryKnowledge, article: Article) -> bool:
+    """Whether `analyze` puts the article on the story (with no labels to go by): routing says
+    so, or it copies an article the story holds. Only that, without the rest of the analysis."""
+    decision = route(knowledge.story, article)
+    return decision.on_story or _copies_the_story(knowledge, article, article.content_hash,
+                                                  decision.matched)
+
+
 def _copies_the_story(knowledge: StoryKnowledge, article: Article, digest: str,
                       matched: tuple[str, ...]) -> bool:
     """A copy of an article on the story is on the story, whatever its headline says: the
