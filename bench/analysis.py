@@ -1,4 +1,4 @@
-"""How analysis time grows with what a story already knows.
+"""How analysis time grows with what a story already knows, and routing with active stories.
 
 Fills a StoryKnowledge with 100, 10,000 and 100,000 synthetic sentences, then times `analyze`
 on the same ~20 articles against each (median), and prints the 100k/100 ratio. The sentences
@@ -14,6 +14,18 @@ directly (every sentence new), the same path a replay of stored analyses takes; 
 With `--baseline-ref` (a git revision, e.g. the commit before the learned decision), the same
 bench runs afterwards in a temporary checkout of that revision, in the same run and with the
 same Python, and each size prints the ratio of ours to it.
+
+With `--stories 10 1000 10000`, the other dimension: how long routing one article to every
+active story takes, with that many stories (the real `varela-detention` corpus story holding
+the first half of its articles, and synthetic stories with their own people, organisations,
+keywords and title words, each holding one article). Each probe article (the second half of
+the real story's articles and articles of the other corpus stories) is routed through the
+routing index (`StoryIndex.candidates`, then `takes` on those) and, as the baseline measured in
+the same run, to every story (`takes` on each); the two must agree, and each size prints the
+median per article of both and their ratio, and the indexed cost against that at the smallest
+size.
+
+    .venv/bin/python bench/analysis.py --stories 10 1000 10000 [--articles 20]
 """
 
 from __future__ import annotations
@@ -36,10 +48,14 @@ from services.story.analysis import (  # noqa: E402
     Article,
     SentenceVerdict,
     StoryDefinition,
+    StoryIndex,
     StoryKnowledge,
     analyze,
     content_hash,
+    takes,
 )
+from services.story.analysis.corpus import load_corpus  # noqa: E402
+from services.story.analysis.routing import _article_text, article_keys  # noqa: E402
 
 SEED = 20170504
 STORY = StoryDefinition(
@@ -143,12 +159,108 @@ def median_ms(knowledge: StoryKnowledge, articles: list[Article]) -> float:
     return statistics.median(times) * 1000
 
 
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
+REAL_STORY = "varela-detention"
+
+
+def word(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
+
+
+def synthetic_story(n: int, rng: random.Random) -> StoryKnowledge:
+    """A story of its own people, organisation, keywords and title words, holding one
+    article about them."""
+    person, other, org = name(rng), name(rng), f"{word(rng)} Holdings"
+    topic, place = word(rng).lower(), word(rng)
+    story = StoryDefinition(
+        slug=f"synthetic-{n}", title=f"{person.split()[1]} {place} {topic} dispute",
+        description=f"The dispute between {person} and {org} over the {place} {topic}.",
+        entities=(person, other, org), keywords=(topic, f"{topic} contract"))
+    knowledge = StoryKnowledge(story)
+    body = (f"{person} sued {org} on Monday over the {place} {topic}, court records show.\n\n"
+            f"{other}, a lawyer for {org}, said the {topic} contract was lawful.")
+    held = Article(id=f"held-{n}", outlet="Synthetic Wire", url="", title=f"{person} sues",
+                   published_at=datetime(2019, 1, 1, tzinfo=UTC), body=body)
+    verdicts = tuple(SentenceVerdict(text=t, index=i, known=False)
+                     for i, t in enumerate(body.split("\n\n")))
+    knowledge.learn(held, Analysis(article_id=held.id, on_story=True, route_score=1.0,
+                                   content_hash=content_hash(body), sentences=verdicts))
+    return knowledge
+
+
+def real_story() -> tuple[StoryKnowledge, list[Article], list[Article]]:
+    """The real story holding the first half of its articles; the other half, and the other
+    corpus stories' articles."""
+    stories = load_corpus(CORPUS)
+    real = next(s for s in stories if s.slug == REAL_STORY)
+    knowledge = StoryKnowledge(StoryDefinition.from_dict({"slug": real.slug, **real.story}))
+    articles = [Article.from_dict(a) for a in real.articles]
+    half = len(articles) // 2
+    for article in articles[:half]:
+        knowledge.learn(article, analyze(knowledge, article))
+    others = [Article.from_dict(a) for s in stories if s.slug != REAL_STORY for a in s.articles]
+    return knowledge, articles[half:], others
+
+
+def routing_ms(stories: dict[str, StoryKnowledge], index: StoryIndex | None,
+               articles: list[Article]) -> tuple[float, list[set[str]]]:
+    """Median ms to route an article, through the index or to every story; the stories each
+    article went to. Each article starts with routing's per-article caches empty."""
+    times, routed = [], []
+    for article in articles:
+        _article_text.cache_clear()
+        article_keys.cache_clear()
+        started = time.perf_counter()
+        if index is None:
+            found = {slug for slug, knowledge in stories.items() if takes(knowledge, article)}
+        else:
+            found = {slug for slug in index.candidates(article) if takes(stories[slug], article)}
+        times.append(time.perf_counter() - started)
+        routed.append(found)
+    return statistics.median(times) * 1000, routed
+
+
+def bench_stories(counts: list[int], probes: int) -> None:
+    real, later, others = real_story()
+    rng = random.Random(SEED)
+    articles = later[:probes // 2] + random.Random(SEED).sample(others, probes - probes // 2)
+    synthetic = [synthetic_story(n, rng) for n in range(max(counts) - 1)]
+    smallest = None
+    for count in counts:
+        stories = {real.story.slug: real} | {k.story.slug: k for k in synthetic[:count - 1]}
+        index = StoryIndex()
+        for knowledge in stories.values():
+            index.put(knowledge.story)
+            index.add_articles(knowledge.story.slug,
+                               [a.content_hash for a in knowledge.articles],
+                               [f.text for f in knowledge.facts])
+        routing_ms(stories, None, articles[:2])          # warm both: profiles, regexes
+        routing_ms(stories, index, articles[:2])
+        everywhere, routed = routing_ms(stories, None, articles)
+        indexed, routed_indexed = routing_ms(stories, index, articles)
+        if routed != routed_indexed:
+            raise SystemExit(f"{count} stories: the index routed differently")
+        smallest = smallest or indexed
+        on_story = sum(len(r) for r in routed)
+        candidates = statistics.mean(len(index.candidates(a)) for a in articles)
+        print(f"{count:>6} stories: indexed {indexed:8.3f} ms/article, every story "
+              f"{everywhere:8.3f} ms/article: {everywhere / indexed:7.1f}x faster; indexed "
+              f"{indexed / smallest:5.2f}x its cost at {counts[0]} stories "
+              f"({candidates:.1f} candidates and {on_story / len(articles):.2f} stories "
+              f"an article)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000, 100_000])
     parser.add_argument("--articles", type=int, default=20)
     parser.add_argument("--baseline-ref", help="a git revision to measure beside this tree")
+    parser.add_argument("--stories", type=int, nargs="+",
+                        help="route to this many active stories instead (e.g. 10 1000 10000)")
     args = parser.parse_args()
+    if args.stories:
+        bench_stories(sorted(args.stories), args.articles)
+        return
 
     results = {}
     for size in args.sizes:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -152,11 +153,27 @@ def main() -> int:
         uvicorn.run(bare_app(), host="127.0.0.1", port=args.serve_bare, log_level="warning")
         return 0
 
-    name = f"storywire_bench_api_{uuid.uuid4().hex[:8]}"
-    base = args.pg_url.rsplit("/", 1)[0]
-    url = f"{base}/{name}"
-    with psycopg.connect(args.pg_url, autocommit=True) as conn:
+    with scratch_database(args.pg_url, "storywire_bench_api") as url:
+        measure(url, args)
+    return 0
+
+
+@contextmanager
+def scratch_database(pg_url: str, prefix: str):
+    """The URL of a new PostgreSQL database, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url
+    finally:
+        dispose_engine(url)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def measure(url: str, args) -> None:
     procs = []
     try:
         engine = get_engine(url)
@@ -205,10 +222,6 @@ def main() -> int:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
-        dispose_engine(url)
-        with psycopg.connect(args.pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return 0
 
 
 if __name__ == "__main__":

@@ -179,13 +179,37 @@ _loads = orjson.loads
 _tuple_new = tuple.__new__
 
 
+# Upcasters: how a stored event of a type at a schema version reads at the next version.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+_upcasters: dict[tuple[str, int], Upcaster] = {}
+
+
+def register_upcaster(type_: str, schema_version: int, upcast: Upcaster) -> None:
+    """Read stored `type_` events of `schema_version` as `schema_version + 1`: `upcast` takes
+    their data and returns it as the next version has it (it must not change its argument).
+    Chains: an event is upcast until no upcaster takes its version."""
+    _upcasters[(type_, schema_version)] = upcast
+
+
+def upcast(event: RecordedEvent) -> RecordedEvent:
+    """The event as the newest registered schema of its type reads it."""
+    while (step := _upcasters.get((event.type, event.schema_version))) is not None:
+        event = event._replace(data=step(event.data), schema_version=event.schema_version + 1)
+    return event
+
+
+def _upcast_all(events: list[RecordedEvent]) -> list[RecordedEvent]:
+    return [upcast(e) if (e[4], e[5]) in _upcasters else e for e in events]
+
+
 def _record(row) -> RecordedEvent:
     """A row of _RECORD_COLUMNS as a RecordedEvent (recorded_at in UTC, as UTCDateTime
-    reads it, without a call through the type per row)."""
+    reads it, without a call through the type per row), upcast to the newest schema."""
     at = row[8]
-    return _tuple_new(RecordedEvent, (
+    event = _tuple_new(RecordedEvent, (
         row[0], row[1], row[2], row[3], row[4], row[5], _loads(row[6]), _loads(row[7]),
         at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)))
+    return upcast(event) if (row[4], row[5]) in _upcasters else event
 
 
 _events = events_table.c
@@ -400,8 +424,9 @@ class EventStore:
             rows = cursor.fetchall()
             if rows and rows[0][8].tzinfo is not UTC:  # a session not in UTC after all
                 return [_record(r) for r in rows]
-            return [_tuple_new(RecordedEvent, (p, s, v, i, t, sv, _loads(d), _loads(m), at))
-                    for p, s, v, i, t, sv, d, m, at in rows]
+            return _upcast_all([
+                _tuple_new(RecordedEvent, (p, s, v, i, t, sv, _loads(d), _loads(m), at))
+                for p, s, v, i, t, sv, d, m, at in rows])
         return self._read(work)
 
     def _events_by_id(self, conn, ids: Iterable[str]) -> list[RecordedEvent]:

@@ -24,6 +24,7 @@ from services.story import events as ev
 from services.story import stories
 from services.story.api import LAST_SINCE, EventStream, sse_events
 from services.story.schemas import StoryCreate, StoryUpdate
+from services.story.service import for_readers
 from shared.problems import Problem
 
 router = desk_router()
@@ -49,7 +50,7 @@ def story_fields(form, fields: tuple[str, ...]) -> dict:
 def analysis_of(store, slug: str, article: dict) -> dict:
     """The story's analysis of an article: the event after the one that attached it."""
     events = store.read_stream(ev.story_stream(slug), article["attached_version"], 2)
-    return views.analysis_in(events, article["id"])
+    return views.analysis_in(for_readers(store, events), article["id"])
 
 
 def parsed(model, data: dict):

@@ -29,7 +29,7 @@ from services.story.schemas import (
     StoryEventsPublic,
     StoryUpdate,
 )
-from services.story.service import StoryService
+from services.story.service import StoryService, for_readers
 from services.story.store import Snapshots
 from services.story.writers import ShardedWriters
 from shared import openapi
@@ -334,7 +334,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
 
             def build():  # up to the version the tag names, whatever came since
                 events = store.read_stream(story_stream(slug), since_version + 1, limit)
-                raw = [e.to_dict() for e in events if e.version <= head]
+                raw = [e.to_dict() for e in for_readers(store, events) if e.version <= head]
                 upto = raw[-1]["version"] if raw else max(head, since_version)
                 body = paging.changes(raw, since_version, upto)
                 body["events"] = raw
@@ -360,7 +360,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                 events = [e for e in store.read_stream(story_stream(slug), from_version, limit)
                           if e.version <= version]
                 next_from = events[-1].version + 1 if events else from_version
-                return {"events": [e.to_dict() for e in events],
+                return {"events": [e.to_dict() for e in for_readers(store, events)],
                         "next_from_version": next_from, "version": version}
             return tagged(paging.etag(slug, version, variant_of(request)), if_none_match, build,
                           keep=False)
@@ -398,7 +398,8 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
             def build():
                 events = [e for e in store.read_all(after, limit) if e.position <= head]
                 next_after = events[-1].position if events else after
-                return {"events": [e.to_dict() for e in events], "next_after": next_after,
+                return {"events": [e.to_dict() for e in for_readers(store, events)],
+                        "next_after": next_after,
                         "head": head}
             return tagged(paging.feed_etag(head, variant_of(request)), if_none_match, build,
                           keep=False)
@@ -425,6 +426,7 @@ async def sse_events(store: EventStore, slug: str, after: int, request: Request)
     idle = 0.0
     while not await request.is_disconnected():
         events = await asyncio.to_thread(store.read_stream, story_stream(slug), after + 1, 100)
+        events = await asyncio.to_thread(for_readers, store, events)
         for event in events:
             data = json.dumps(event.to_dict(), separators=(",", ":"))
             yield f"id: {event.version}\nevent: {event.type}\ndata: {data}\n\n".encode()

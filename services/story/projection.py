@@ -4,7 +4,7 @@
 apply. `StoryState` is what the writer needs on top of it: the analysis engine's knowledge.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from services.story import events as ev
 from services.story.analysis import Analysis, Article, StoryDefinition, StoryKnowledge
 from services.story.analysis.zones import local_date, story_zone
-from shared.eventstore import RecordedEvent
+from shared.eventstore import RecordedEvent, upcast
 
 LATEST = 5
 CLOSED = ("granted", "denied", "mixed", "dismissed", "withdrawn", "decided", "guilty",
@@ -50,10 +50,13 @@ class StoryView:
     fact_count: int = 0
     corroborated_facts: dict[str, dict] = field(default_factory=dict)
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
+    # the bodies of articles attached and not yet analyzed (the next event, in one append)
+    _bodies: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -- applying events -----------------------------------------------------------------------
 
     def apply(self, event: RecordedEvent) -> None:
+        event = upcast(event)
         self._check(event)
         handler = getattr(self, "_on_" + event.type, None)
         if handler:
@@ -91,27 +94,33 @@ class StoryView:
             "attached_version": version, "revision_of": data.get("revision_of"),
             "duplicate_of": None, "new_sentences": 0, "developments": 0,
         }
+        self._bodies[article["id"]] = article.get("body")
 
     def _on_ArticleAnalyzed(self, data: dict, version: int) -> None:
         analysis = data["analysis"]
         article = self.articles[analysis["article_id"]]
         article["duplicate_of"] = analysis.get("duplicate_of")
         article["aligned_fraction"] = analysis.get("aligned_fraction", 0.0)
-        for sentence in analysis.get("sentences", ()):
-            if not sentence["known"]:
-                article["new_sentences"] += 1
-                self.fact_count += 1
-            elif sentence.get("match"):
-                self._corroborate(sentence, article)
+        body = self._bodies.pop(analysis["article_id"], None)
+        sentences = analysis["sentences"]
+        new = len(sentences["spans"]) - len(sentences["known"])
+        article["new_sentences"] += new
+        self.fact_count += new
+        if sentences["matches"]:
+            known = set(sentences["known"])
+            texts = dict(sentences["texts"])
+            for i, match in sentences["matches"]:
+                if i in known:
+                    self._corroborate(match, article, lambda i=i: texts[i] if i in texts else
+                                      body[slice(*sentences["spans"][i])])
 
-    def _corroborate(self, sentence: dict, article: dict) -> None:
-        match = sentence["match"]
+    def _corroborate(self, match: dict, article: dict, text: Callable[[], str]) -> None:
         key = f"{match['article_id']}#{match['sentence_index']}"
         fact = self.corroborated_facts.get(key)
         if fact is None:    # the first telling may be left out of this view (a later article)
             first = self.articles.get(match["article_id"])
             fact = self.corroborated_facts[key] = {
-                "id": key, "text": sentence["text"], "outlets": [first["outlet"]] if first else []}
+                "id": key, "text": text(), "outlets": [first["outlet"]] if first else []}
         if article["outlet"] not in fact["outlets"]:
             fact["outlets"].append(article["outlet"])
 
@@ -306,6 +315,8 @@ class StoryState:
             article = Article.from_dict(event.data["article"])
             self._pending[article.id] = article
         elif event.type == ev.ARTICLE_ANALYZED:
-            analysis = Analysis.from_dict(event.data["analysis"])
-            self.knowledge.learn(self._pending.pop(analysis.article_id), analysis)
+            article = self._pending.pop(event.data["analysis"]["article_id"])
+            analysis = Analysis.from_dict(ev.written_out(upcast(event).data,
+                                                         article.body)["analysis"])
+            self.knowledge.learn(article, analysis)
             self.analyses[analysis.article_id] = analysis

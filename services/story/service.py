@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import TypeVar
 
 import orjson
 
 from services.story import events as ev
-from services.story.analysis import Analysis, Article, analyze
+from services.story.analysis import Analysis, Article, StoryIndex, analyze
 from services.story.projection import StoryState, StoryView, definition_from, news_view
 from services.story.store import SNAPSHOTTER, Snapshots, checkpoints
 from shared import metrics, tracing
@@ -76,6 +77,27 @@ def provisional(slug: str, version: int, event: NewEvent) -> RecordedEvent:
                          metadata=event.metadata, recorded_at=utcnow())
 
 
+def for_readers(store: EventStore, events: list[RecordedEvent]) -> list[RecordedEvent]:
+    """Events as the API shows them: an ArticleAnalyzed with its sentences written out, as
+    version 1 of it has them, whatever version stored it (the body they refer to is in the
+    ArticleAttached before it, among `events` or read by its id)."""
+    bodies: dict[str, str | None] = {}
+    shown = []
+    for event in events:
+        if event.type == ev.ARTICLE_ATTACHED:
+            bodies[event.data["article"]["id"]] = event.data["article"].get("body")
+        elif event.type == ev.ARTICLE_ANALYZED:
+            article_id = event.data["analysis"]["article_id"]
+            if article_id not in bodies:
+                attached = store.get_event(ev.attached_event_id(ev.slug_of(event.stream_id),
+                                                                article_id))
+                bodies[article_id] = attached.data["article"].get("body") if attached else None
+            event = event._replace(data=ev.written_out(event.data, bodies[article_id]),
+                                   schema_version=1)
+        shown.append(event)
+    return shown
+
+
 def replay_view(view: StoryView, events: list[RecordedEvent]) -> StoryView:
     for event in events:
         view.apply(event)
@@ -95,6 +117,9 @@ class StoryService:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._slugs: tuple[float, list[str]] | None = None
+        self.index = StoryIndex()  # the active stories an article could route to
+        self._indexed: dict[str, tuple[StoryState, int, int]] = {}  # state, version, articles
+        self._index_lock = threading.Lock()
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -209,10 +234,45 @@ class StoryService:
     def attach_to_stories(self, slugs: list[str], items: list[tuple[Article, str | None]],
                           context: dict[str, dict] | None = None
                           ) -> dict[str, list[Analysis] | None]:
-        """`attach_to_story_batch` for each story, their states caught up in one read."""
+        """`attach_to_story_batch` for each story that could take one of the articles (see
+        `StoryIndex`), their states caught up in one read; None for the others."""
         self._catch_up(slugs)
-        return {slug: self.attach_to_story_batch(slug, items, read=False, context=context)
-                for slug in slugs}
+        for slug in slugs:
+            if slug not in self._states:
+                with self._lock(slug):
+                    self._index_story(self._caught_up(slug))
+            else:
+                self._index_story(self._states[slug])
+        with self._index_lock:
+            wanted = set().union(*(self.index.candidates(article) for article, _ in items))
+        return {slug: self.attach_to_story_batch(slug, items, read=False, pruned=True,
+                                                 context=context)
+                if slug in wanted else None for slug in slugs}
+
+    def _index_story(self, state: StoryState) -> None:
+        """Bring the routing index up to the story's state: its definition while active, and
+        the content hashes of the articles it holds."""
+        with self._index_lock:
+            self._index_story_locked(state)
+
+    def _index_story_locked(self, state: StoryState) -> None:
+        slug = state.view.slug
+        indexed, version, held = self._indexed.get(slug, (None, -1, 0))
+        if indexed is state and version == state.version:
+            return
+        if indexed is not state:  # a state rebuilt from the store: index it afresh
+            self.index.remove(slug)
+            held = 0
+        if state.status != "active" or state.definition is None:
+            self.index.remove(slug)
+            held = 0
+        else:
+            self.index.put(state.definition)
+            added = list(islice(state.analyses.values(), held, None))
+            self.index.add_articles(slug, [a.content_hash for a in added],
+                                    [v.text for a in added for v in a.sentences])
+            held = len(state.analyses)
+        self._indexed[slug] = (state, state.version, held)
 
     def _catch_up(self, slugs: list[str]) -> None:
         """Apply what other writers recorded to the states in memory, with one read for all."""
@@ -250,15 +310,17 @@ class StoryService:
         return found[0] if found is not None else None
 
     def attach_to_story_batch(self, slug: str, items: list[tuple[Article, str | None]],
-                              read: bool = True, context: dict[str, dict] | None = None
-                              ) -> list[Analysis] | None:
+                              read: bool = True, pruned: bool = False,
+                              context: dict[str, dict] | None = None
+                              ) -> list[Analysis | None] | None:
         """Analyze each article in order against one story, each knowing the ones before it,
         and append all they change in one append. An analysis per item (the recorded one for
         an article attached before); None if the story is not active.
 
         The writer's state learns each article before the append commits, so that the next one
         in the batch knows it; if the append fails, that state is dropped and rebuilt. With
-        `read` false, the state was just caught up by the caller.
+        `read` false, the state was just caught up by the caller. With `pruned`, an article the
+        routing index says the story cannot take is not analyzed (None in its place).
         """
         traces = [(context or {}).get(a.id, {}).get("traceparent") for a, _ in items]
         with self._lock(slug), tracing.span("story.attach", parent=traces[0] if traces else None,
@@ -270,7 +332,8 @@ class StoryService:
                     return None
                 start = state.version
                 try:
-                    analyses, new_events = self._analyze_batch(state, items, context or {})
+                    analyses, new_events = self._analyze_batch(
+                        state, items, context or {}, self.index if pruned else None)
                     if new_events:
                         self._append(ev.story_stream(slug), new_events, start)
                         log_recorded(slug, new_events)
@@ -281,16 +344,23 @@ class StoryService:
                 except BaseException:
                     self._states.pop(slug, None)
                     raise
+                self._index_story(state)
                 return analyses
         raise ConcurrencyError(ev.story_stream(slug), "exact", -1)
 
     @staticmethod
     def _analyze_batch(state: StoryState, items: list[tuple[Article, str | None]],
-                       context: dict[str, dict]) -> tuple[list[Analysis], list[NewEvent]]:
+                       context: dict[str, dict], index: StoryIndex | None = None
+                       ) -> tuple[list[Analysis | None], list[NewEvent]]:
         analyses, new_events = [], []
         for article, revision_of in items:
             if article.id in state.analyses:
                 analyses.append(state.analyses[article.id])
+                continue
+            if index is not None and not index.may_take(
+                    state.view.slug, article, bool(state.analyses),
+                    state.knowledge.article_with_hash(article.content_hash) is not None):
+                analyses.append(None)
                 continue
             trace = context.get(article.id, {}).get("traceparent")
             with metrics.ANALYSIS_SECONDS.time(), tracing.span("story.analyze", parent=trace):

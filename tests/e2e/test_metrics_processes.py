@@ -111,8 +111,9 @@ def test_counters_move_by_what_the_services_did(pg_url, redis_url, processes):
         feed["head"] - head_before == len(feed["events"])
     assert moved(story, after["story"], "storywire_events_appended_total",
                  type="DevelopmentDetected") == len(developments)
-    # each article analyzed against each story, in the writer processes
-    assert moved(story, after["story"], "storywire_analysis_seconds_count") == \
+    # each article analyzed, in the writer processes, against each story the routing index
+    # lets it reach: at least the ones it is on
+    assert attached <= moved(story, after["story"], "storywire_analysis_seconds_count") <= \
         len(articles) * stories
     assert moved(story, after["story"], "storywire_http_requests_total",
                  route="/v1/articles:batch", method="POST", status="200") >= 1

@@ -109,6 +109,14 @@ def analyze(knowledge: StoryKnowledge, article: Article,
         matter_changes=tuple(changes), conflicts=tuple(conflicts))
 
 
+def takes(knowledge: StoryKnowledge, article: Article) -> bool:
+    """Whether `analyze` puts the article on the story (with no labels to go by): routing says
+    so, or it copies an article the story holds. Only that, without the rest of the analysis."""
+    decision = route(knowledge.story, article)
+    return decision.on_story or _copies_the_story(knowledge, article, article.content_hash,
+                                                  decision.matched)
+
+
 def _copies_the_story(knowledge: StoryKnowledge, article: Article, digest: str,
                       matched: tuple[str, ...]) -> bool:
     """A copy of an article on the story is on the story, whatever its headline says: the
@@ -402,8 +410,10 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                 finding = replace(finding, date=held[-1].date)
             elif lead is not None:
                 finding = replace(finding, date=lead, reasons=(*finding.reasons, LEAD_DATED))
-            elif verdict.index in live:
-                finding = replace(finding, date=published.isoformat())   # a live entry: today
+            elif verdict.index in live or decided:
+                # a live entry, or news told with no day at all ("A jury has found ... guilty"):
+                # it happened on the day it is published, in the outlet's time
+                finding = replace(finding, date=published.isoformat())
             elif not decided and finding.type in _UNDATED_IS_RECAP and not (
                     finding.type == "appeal" and finding.outcome is None):
                 continue      # an undated event in an article with no dated news: recap

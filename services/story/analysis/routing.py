@@ -35,6 +35,7 @@ from .model import Article, Route, StoryDefinition
 from .names import ORGANISATION_WORDS, entity_variants, is_organisation
 from .text import STOPWORDS, fold, regex, split_paragraphs, split_sentences, strip_dateline, words
 
+STEM_ENDINGS = ("s", "es", "ed", "ing", "al")   # what a keyword may end in ("rule" ... "ruled")
 MODEL_FILE = Path(__file__).with_name("routing_model.json")
 TERMS_FILE = Path(__file__).with_name("routing_terms.json")
 ENTITY_WEIGHT = 0.4      # a story without a subject: how much of its topic an article shares
@@ -81,7 +82,7 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
     variants = tuple(v for v in variants if v.strip())
     if not variants:
         return None
-    ending = r"(?:s|es|ed|ing|al)?" if stem else r"(?:'s)?"
+    ending = rf"(?:{'|'.join(STEM_ENDINGS)})?" if stem else r"(?:'s)?"
     multi = sorted({v for v in variants if " " in v or stem}, key=len, reverse=True)
     single = sorted({v for v in variants if " " not in v and not stem}, key=len, reverse=True)
     phrases = re.compile(rf"(?<![\w-])(?:{'|'.join(re.escape(v) for v in multi)}){ending}"
@@ -210,7 +211,7 @@ def _is_alias(entity: str, story: StoryDefinition) -> bool:
     return quoted or bool(regex(_ALIAS_CUE + re.escape(name.lower()) + r"\b").search(text))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16384)   # every active story's, read for each article routed to it
 def _profile(story: StoryDefinition) -> _Profile:
     subjects = _subject_indexes(story)
     subject, others = [], []
@@ -382,3 +383,71 @@ def route(story: StoryDefinition, article: Article, model: dict | None = None) -
     model = model or packaged_model()
     p = probability(model, found.features)
     return Route(on_story=p >= model["threshold"], score=round(p, 4), matched=found.matched)
+
+
+# -- what an index of stories needs: the tokens without which an article cannot route ----------
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def tokens(lowered: str) -> frozenset[str]:
+    """The ASCII letter and digit runs of a lowercased text. A term's pattern matches only
+    between characters that are no word characters or hyphens, so every run of a variant it
+    matches is a whole run of the text ("ı" is folded to "i" as a case-insensitive match
+    takes it)."""
+    return frozenset(_TOKEN.findall(lowered.replace("\u0131", "i")))
+
+
+@dataclass(frozen=True)
+class RouteKeys:
+    """What an article must contain for `route` to say anything of a story.
+
+    `subject`: per variant of a subject term, the tokens it needs all of; an article holding
+    none of these sets cannot be on the story by routing. `topic`: tokens (one per variant of
+    every term, each form a keyword takes), one of which an article holds when a term of the
+    story matches in it at all (what the copy rule asks), and `title_words` (`words` tokens),
+    kept with them. `indexed` is false for a story without subject or with
+    a variant that has no tokens: any article may route there."""
+    subject: tuple[frozenset[str], ...]
+    topic: frozenset[str]
+    title_words: frozenset[str]
+    indexed: bool
+
+
+def _variant_needs(variant: str, stem: bool) -> tuple[frozenset[str], frozenset[str]]:
+    """(tokens a match of the variant holds all of, tokens it holds one of)."""
+    runs = _TOKEN.findall(variant.lower().replace("\u0131", "i"))
+    if not runs:
+        return frozenset(), frozenset()
+    if stem and variant[-1:].isalnum():       # the last run may go on: "ruling", "rules"
+        last = runs.pop()
+        if not runs:
+            return frozenset(), frozenset([last, *(last + e for e in STEM_ENDINGS)])
+    return frozenset(runs), frozenset([max(runs, key=len)])
+
+
+@lru_cache(maxsize=256)
+def route_keys(story: StoryDefinition) -> RouteKeys:
+    profile = _profile(story)
+    subject, topic, indexed = [], set(), bool(profile.subject)
+    for group, stem, of_subject in ((profile.subject, False, True),
+                                    (profile.entities, False, False),
+                                    (profile.keywords, True, False)):
+        for term in group:
+            for variant in term.phrase_words + term.single_words:
+                needs, one_of = _variant_needs(variant, stem)
+                if not one_of:
+                    indexed = False
+                topic |= one_of
+                if of_subject:
+                    subject.append(needs)
+    return RouteKeys(tuple(dict.fromkeys(subject)), frozenset(topic), profile.title_words,
+                     indexed)
+
+
+@lru_cache(maxsize=256)
+def article_keys(title: str, body: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(tokens, words) of an article for `RouteKeys`: the tokens of its text and of its text
+    without the sentences that set another case apart."""
+    art = _article_text(title, body)
+    return tokens(art.lowered) | tokens(art.apart_lowered), art.words
