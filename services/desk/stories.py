@@ -22,7 +22,7 @@ from services.desk.web import (
 )
 from services.story import events as ev
 from services.story import stories
-from services.story.api import LAST_SINCE, EventStream, sse_events
+from services.story.api import LAST_SINCE, EventStream, resume_after, sse_events
 from services.story.schemas import StoryCreate, StoryUpdate
 from services.story.service import for_readers
 from shared.problems import Problem
@@ -171,11 +171,6 @@ async def stream_story(request: Request, slug: str, desk: DeskDep, viewer: Viewe
     if not same_origin(request):
         raise Problem(403, "cross-origin", "The request comes from another site")
     head = await asyncio.to_thread(stories.render, desk.service, slug, lambda v: v.version)
-    after = from_version if from_version is not None else head
-    if last_event_id is not None:
-        if not (last_event_id.isascii() and last_event_id.isdigit()) or \
-                int(last_event_id) > LAST_SINCE:
-            raise Problem(400, "bad-last-event-id", "Last-Event-ID must be a story version")
-        after = int(last_event_id)
+    after = resume_after(last_event_id, from_version if from_version is not None else head)
     return EventStream(sse_events(desk.service.store, slug, after, request),
                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

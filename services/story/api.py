@@ -102,6 +102,17 @@ LAST_SINCE = MAX_VERSION - 1
 MAX_POSITION = 2**63 - 1
 
 
+def resume_after(last_event_id: str | None, default: int) -> int:
+    """The story version a resumed event stream continues after: its `Last-Event-ID`, which
+    must be a story version, else `default`."""
+    if last_event_id is None:
+        return default
+    if not (last_event_id.isascii() and last_event_id.isdigit()) or \
+            int(last_event_id) > LAST_SINCE:
+        raise Problem(400, "bad-last-event-id", "Last-Event-ID must be a story version")
+    return int(last_event_id)
+
+
 def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
     settings = settings or get_settings()
     db_url = settings.service_database_url("story")
@@ -374,12 +385,7 @@ def create_app(settings: Settings | None = None, run_snapshotter: bool = True):
                            last_event_id: Annotated[str | None, Header()] = None,
                            from_version: Annotated[int | None, Query(ge=0, le=LAST_SINCE)] = None):
         head = await asyncio.to_thread(render, slug, lambda v: v.version)
-        if last_event_id is not None:
-            if not last_event_id.isdigit():
-                raise Problem(400, "bad-last-event-id", "Last-Event-ID must be a story version")
-            after = int(last_event_id)
-        else:
-            after = from_version if from_version is not None else head
+        after = resume_after(last_event_id, from_version if from_version is not None else head)
         return EventStream(sse_events(store, slug, after, request),
                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -396,7 +396,10 @@ def test_sse_resumes_after_a_disconnect_without_missing_anything(client, app):
         client.patch(f"/v1/stories/{SLUG}", json={"keywords": ["live"]})
         reader.join(20)
         assert done == [(new_head + 1, "StoryDefined")]
-        assert httpx.get(url, headers={"last-event-id": "x"}).status_code == 400
+        for bad in ("x", str(2**31), "9" * 40, "\u0663"):   # not a version a story can have
+            answer = httpx.get(url, headers={"last-event-id": bad.encode()})
+            assert answer.status_code == 400
+            assert answer.json()["type"].endswith("bad-last-event-id")
 
 
 def test_a_story_keeps_the_time_zone_its_relative_days_are_read_in(client):
