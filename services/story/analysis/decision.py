@@ -57,11 +57,11 @@ class RuleDecider:
                 else None for i in items]
 
 
-def _dot(weights: dict[str, float], features: dict[str, float]) -> float:
+def dot(weights: dict[str, float], features: dict[str, float]) -> float:
     return sum(weights.get(name, 0.0) * value for name, value in features.items())
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
     if x < -40:
         return 0.0
     return 1.0 / (1.0 + math.exp(-x))
@@ -84,7 +84,7 @@ class LearnedDecider:
         self.outcomes = model.get("outcome", {})
 
     def keep_probability(self, features: dict[str, float]) -> float:
-        return _sigmoid(self.keep_bias + _dot(self.keep_weights, features))
+        return sigmoid(self.keep_bias + dot(self.keep_weights, features))
 
     def outcome(self, type_: str, current: str | None, features: dict[str, float]) -> str | None:
         model = self.outcomes.get(type_)
@@ -93,7 +93,7 @@ class LearnedDecider:
         classes = model["classes"]
         if len(classes) == 1:
             return classes[0]
-        scores = {c: model["bias"][c] + _dot(model["weights"][c], features) for c in classes}
+        scores = {c: model["bias"][c] + dot(model["weights"][c], features) for c in classes}
         best = max(classes, key=lambda c: scores[c])
         return None if best == "none" else best
 

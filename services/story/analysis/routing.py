@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from .decision import dot, sigmoid
 from .model import Article, Route, StoryDefinition
 from .names import ORGANISATION_WORDS, entity_variants, is_organisation
 from .text import STOPWORDS, fold, regex, split_paragraphs, split_sentences, strip_dateline, words
@@ -368,8 +369,7 @@ def eligible(features: dict[str, float]) -> bool:
 
 
 def probability(model: dict, features: dict[str, float]) -> float:
-    x = model["bias"] + sum(model["weights"].get(n, 0.0) * v for n, v in features.items())
-    return 1.0 / (1.0 + math.exp(-x)) if x > -40 else 0.0
+    return sigmoid(model["bias"] + dot(model["weights"], features))
 
 
 def route(story: StoryDefinition, article: Article, model: dict | None = None) -> Route:
