@@ -92,6 +92,21 @@ def test_month_only_keeps_month_granularity_and_relative_spans_resolve():
     assert resolved("He was convicted last year.") == [("last year", "2020")]
 
 
+def test_a_day_of_the_month_alone_resolves_in_the_publish_month_or_beside_it():
+    # translated copy dates by the day alone: "on the 4th", told on the 5th
+    assert resolved("Prosecutors on the 4th arrested the former president.",
+                    date(2025, 2, 5)) == [("on the 4th", "2025-02-04")]
+    assert resolved("The court on the 28th extended his detention.",
+                    date(2025, 3, 2)) == [("on the 28th", "2025-02-28")]
+    assert resolved("His detention now runs until the 25th.",
+                    date(2025, 2, 16)) == [("until the 25th", "2025-02-25")]
+    assert resolved("It will come up for hearing on the 3rd of next month.",
+                    date(2025, 2, 16)) == [("on the 3rd of next month", "2025-03-03")]
+    for sentence in ("He was arrested on the 4th floor.", "By the 20th century it was a jail.",
+                     "The case went to the 22nd Criminal Division."):
+        assert resolved(sentence, date(2025, 2, 5)) == []
+
+
 def test_tense_comes_from_the_nearest_verb():
     sentence = "The judge said he would rule Friday."
     assert tense_at(sentence, sentence.index("Friday")) == "future"

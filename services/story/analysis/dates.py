@@ -48,6 +48,19 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("month_day", re.compile(r"\b" + _WEEKDAY_PREFIX
                              + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _FULL_MONTH
                              + r"\b(?:,?\s+" + _YEAR + r"\b)?")),
+    # "on the 4th", "until the 25th", "the 20th of this month": a day of the month alone, as
+    # translated Japanese, Korean and Chinese copy dates events
+    ("day_of_month", re.compile(
+        r"\b(?:on|since|until|till|from|by|to|before|after|as of)\s+the\s+"
+        r"(?P<day>\d{1,2})(?:st|nd|rd|th)\b"
+        r"(?:\s+of\s+(?P<which>this|last|next|the same|the previous|the following)\s+month)?"
+        r"(?!\s+(?:of\s+)?(?:century|centuries|anniversary|floor|time|times|day|round|"
+        r"amendment|circuit|district|division|ward|precinct|street|avenue|birthday|minute|"
+        r"hour|place|edition|session|hole|inning|lap|congress|parliament|court|chamber|"
+        r"bench|senate|assembly|criminal|civil|judicial|annual|largest|biggest|count|"
+        r"charge|defendant|accused|suspect|witness|case|hearing|person|man|woman|"
+        r"January|February|March|April|May|June|July|August|September|October|November|"
+        r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b)", re.IGNORECASE)),
     ("month", re.compile(r"\b" + _MONTH + r",?\s+(?:of\s+)?" + _YEAR + r"\b")),
     ("month", re.compile(r"\b(?P<prep>in|since|until|till|by|during|through|from|before|after|"
                          r"of|for|to|last|next|this|early|late|mid|earlier in|later in|end of|"
@@ -145,6 +158,15 @@ def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
         year = int(groups["year"]) if groups.get("year") else None
         return DateSpan(start, end, m.group(0), "date" if year else "month_day",
                         year=year, month=_month_number(mon), day=day)
+    if kind == "day_of_month":
+        day = int(groups["day"])
+        if not 1 <= day <= 31:
+            return None
+        which = (groups.get("which") or "").replace("the ", "")
+        step = {"this": 0, "same": 0, "last": -1, "previous": -1, "next": 1,
+                "following": 1}.get(which)
+        return DateSpan(start, end, m.group(0), "day_of_month", day=day,
+                        amount=step)
     if kind == "month":
         mon = groups["mon"]
         if not mon[:1].isupper():
@@ -266,6 +288,17 @@ def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDat
     if span.kind == "month_day":
         candidates = [d for y in (published.year - 1, published.year, published.year + 1)
                       if (d := _safe_date(y, span.month, span.day))]
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda d: _distance((d - published).days, tense, 1))
+        return ResolvedDate(best.isoformat(), best, "day")
+    if span.kind == "day_of_month":
+        # the month is the publish month or one beside it: the nearest reading on the side of
+        # the publish date its tense points to ("arrested on the 4th", told on the 5th)
+        steps = (span.amount,) if span.amount is not None else (-1, 0, 1)
+        candidates = [d for step in steps
+                      if (d := _safe_date(*_add_months(published.year, published.month, step),
+                                          span.day))]
         if not candidates:
             return None
         best = min(candidates, key=lambda d: _distance((d - published).days, tense, 1))

@@ -37,7 +37,7 @@ COPY_SHARE = 0.5        # an article whose sentences align this much with one ea
 COPY_MIN_SENTENCES = 2  # ...(and at least this many of them) is a copy or an edit of it
 LOOSE = 60.0            # a sentence this close is the same sentence reworded ("re-edited")
 LOOSE_SHARE = 0.6       # ...and an article with this share of them is a rewrite of one earlier
-LOOSE_MIN_SENTENCES = 3
+LOOSE_MIN_SENTENCES = 4    # (three reworded sentences of background are any follow-up's)
 
 
 def development_id(story: str, type_: str, outcome: str | None, matter_id: str | None,

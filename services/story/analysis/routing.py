@@ -193,6 +193,15 @@ def _is_nickname(entity: str, primary: str, description: str) -> bool:
     return bool(regex(pattern).search(text))
 
 
+def _is_initials(entity: str, primary: str) -> bool:
+    """ "J.T.H." for "Jang Tae-ho": the initials that copy naming no one in full gives a
+    subject (courts' and agencies' releases in many countries)."""
+    letters = fold(entity).replace(".", "").replace(" ", "")
+    parts = [p for p in re.split(r"[\s-]+", fold(primary)) if p[:1].isalpha()]
+    return 2 <= len(letters) <= 4 and letters.isalpha() and letters.isupper() and \
+        "." in entity and len(parts) >= 2 and letters == "".join(p[0].upper() for p in parts)
+
+
 _ALIAS_ARTICLE = frozenset("el la los las the le il der die da".split())
 _ALIAS_CUE = r"(?:known as|nicknamed|dubbed|alias|a\.?k\.?a\.?|called|styled)\s+(?:the\s+)?"
 
@@ -221,7 +230,8 @@ def _profile(story: StoryDefinition) -> _Profile:
         if term is None:
             continue
         if i in subjects or _is_alias(entity, story) or any(
-                _is_nickname(entity, story.entities[p], story.description) for p in subjects):
+                _is_nickname(entity, story.entities[p], story.description)
+                or _is_initials(entity, story.entities[p]) for p in subjects):
             subject.append(term)
         else:
             others.append(term)
