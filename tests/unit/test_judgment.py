@@ -234,6 +234,18 @@ def test_a_short_definition_still_refuses_the_subject_in_passing_or_on_another_t
     assert not route(short, passing).on_story
 
 
+def test_initials_of_the_subject_in_the_definition_route_copy_that_names_no_one_in_full():
+    story = StoryDefinition(slug="dolan", title="Marek Dolan fraud case",
+                            entities=("Marek Dolan", "M.D."), keywords=("fraud",))
+    initials = dolan("Court renews detention of accused in fraud case",
+                     "The court decided yesterday to renew the detention of the accused (M.D.), "
+                     "aged 52, for 15 days pending the fraud trial.", "d4")
+    assert route(story, initials).on_story
+    without = StoryDefinition(slug="dolan", title="Marek Dolan fraud case",
+                              entities=("Marek Dolan",), keywords=("fraud",))
+    assert not route(without, initials).on_story
+
+
 def test_more_of_the_story_s_topic_never_sends_an_article_away():
     model = json.loads(ROUTING_MODEL_FILE.read_text())
     assert model["weights"] and all(w >= 0 for w in model["weights"].values())
