@@ -326,12 +326,10 @@ class _TooLarge(Exception):
     pass
 
 
-def add_examples(app: FastAPI, examples: dict[str, object]) -> None:
+def add_examples(router: FastAPI | APIRouter, examples: dict[str, object]) -> None:
     """Attach a response example to each route by its name (the endpoint function's name)."""
-    from fastapi.routing import APIRoute
-
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.name not in examples:
+    for route in openapi.api_routes(router.routes):
+        if route.name not in examples:
             continue
         status = str(route.status_code or 200)
         media = route.response_class.media_type if route.response_class and \
