@@ -238,16 +238,6 @@ class KeyAuth:
             self.limit(limit, caller)
         return caller
 
-    def require(self, scope: str, limit: str | None = None):
-        """As `require` below, for this KeyAuth."""
-        statuses = (401, 403, 429) if limit else (401, 403)
-
-        @openapi.answers(*statuses)
-        def require_scope(bearer: Bearer) -> Caller:
-            return self.authorize(bearer.credentials if bearer else "", scope, limit)
-
-        return Depends(require_scope)
-
 
 def require(scope: str, limit: str | None = None):
     """A dependency giving the Caller, checked by the app's KeyAuth (`app.state.auth`): 401
