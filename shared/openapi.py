@@ -18,7 +18,7 @@ Which ones follows from what the route is, so that no route lists them by hand:
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -72,10 +72,10 @@ def answers(*statuses: int) -> Callable:
     return mark
 
 
-def declare(app: FastAPI, problems: dict[str, dict[int, str]]) -> None:
+def declare(router: FastAPI | APIRouter, problems: dict[str, dict[int, str]]) -> None:
     """Add the problems a route answers beyond the ones its shape tells, by the route's name
     (the endpoint function's name): `{"create_feed": {409: "That feed is registered"}}`."""
-    for route in api_routes(app.routes):
+    for route in api_routes(router.routes):
         if route.name in problems:
             for status, description in problems[route.name].items():
                 route.responses.setdefault(status, {})["description"] = description

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 
 from shared import keys, logs, metrics, openapi, tracing
 from shared.problems import Problem, install_problem_handlers, problem_response
@@ -223,25 +224,48 @@ class KeyAuth:
         if wait is not None:
             raise RateLimited(bucket, wait)
 
-    def require(self, scope: str, limit: str | None = None):
-        """A dependency giving the Caller: 401 without a valid key, 403 without `scope`, and
-        with `limit` (a bucket of LIMITS) 429 over the key's rate."""
-        statuses = (401, 403, 429) if limit else (401, 403)
+    def authorize(self, token: str, scope: str, limit: str | None = None) -> Caller:
+        """The caller `token` names: 401 without a valid key, 403 without `scope`, and with
+        `limit` (a bucket of LIMITS) 429 over the key's rate."""
+        caller = self.caller(token)
+        if caller is None:
+            raise Problem(401, "unauthorized", "A valid API key is required",
+                          "Send Authorization: Bearer <key>")
+        if not caller.may(scope):
+            raise Problem(403, "forbidden", "This API key lacks a scope",
+                          f"needs the {scope!r} scope")
+        if limit:
+            self.limit(limit, caller)
+        return caller
 
-        @openapi.answers(*statuses)
-        def require_scope(bearer: Bearer) -> Caller:
-            caller = self.caller(bearer.credentials if bearer else "")
-            if caller is None:
-                raise Problem(401, "unauthorized", "A valid API key is required",
-                              "Send Authorization: Bearer <key>")
-            if not caller.may(scope):
-                raise Problem(403, "forbidden", "This API key lacks a scope",
-                              f"needs the {scope!r} scope")
-            if limit:
-                self.limit(limit, caller)
-            return caller
 
-        return Depends(require_scope)
+def require(scope: str, limit: str | None = None):
+    """A dependency giving the Caller, checked by the app's KeyAuth (`app.state.auth`): 401
+    without a valid key, 403 without `scope`, and with `limit` (a bucket of LIMITS) 429 over
+    the key's rate."""
+    statuses = (401, 403, 429) if limit else (401, 403)
+
+    @openapi.answers(*statuses)
+    def require_scope(request: Request, bearer: Bearer) -> Caller:
+        auth: KeyAuth = request.app.state.auth
+        return auth.authorize(bearer.credentials if bearer else "", scope, limit)
+
+    return Depends(require_scope)
+
+
+AdminKey = require("admin")  # for `dependencies=[AdminKey]`: every service's admin routes
+
+
+async def app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def app_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+EngineDep = Annotated[Engine, Depends(app_engine)]
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:
@@ -292,12 +316,10 @@ class _TooLarge(Exception):
     pass
 
 
-def add_examples(app: FastAPI, examples: dict[str, object]) -> None:
+def add_examples(router: FastAPI | APIRouter, examples: dict[str, object]) -> None:
     """Attach a response example to each route by its name (the endpoint function's name)."""
-    from fastapi.routing import APIRoute
-
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.name not in examples:
+    for route in openapi.api_routes(router.routes):
+        if route.name not in examples:
             continue
         status = str(route.status_code or 200)
         media = route.response_class.media_type if route.response_class and \

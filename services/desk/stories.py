@@ -22,7 +22,7 @@ from services.desk.web import (
 )
 from services.story import events as ev
 from services.story import stories
-from services.story.api import LAST_SINCE, EventStream, resume_after, sse_events
+from services.story.routes.events import LAST_SINCE, EventStream, resume_after, sse_events
 from services.story.schemas import StoryCreate, StoryUpdate
 from services.story.service import for_readers
 from shared.problems import Problem

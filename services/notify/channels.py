@@ -1,6 +1,7 @@
 """Delivery channels: signed webhooks (Standard Webhooks), Slack incoming webhooks, email over
 SMTP. Each send returns a SendResult; what follows from it is policy.py's business."""
 
+import base64
 import json
 import smtplib
 import ssl
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from secrets import token_bytes
 
 import httpx
 from standardwebhooks import Webhook
@@ -27,6 +29,11 @@ class SendResult:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def new_secret() -> str:
+    """A new signing secret for a webhook subscription (Standard Webhooks' `whsec_` form)."""
+    return "whsec_" + base64.b64encode(token_bytes(32)).decode()
 
 
 def webhook_headers(secret: str | list[str], message_id: str, body: str,

@@ -13,7 +13,7 @@ from test_notify_worker import development_event, start_worker  # noqa: I001
 
 from services.demo.receiver import WebhookReceiver
 from services.notify import store, tasks
-from services.notify.api import new_secret
+from services.notify.channels import new_secret
 from services.notify.dispatcher import hand_over
 from services.notify.models import Delivery, DeliveryAttempt, Subscription
 from shared.db import get_engine, utcnow

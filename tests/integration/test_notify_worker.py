@@ -6,7 +6,8 @@ from sqlmodel import Session, select
 
 from services.demo.receiver import WebhookReceiver
 from services.notify import store
-from services.notify.api import create_app, new_secret
+from services.notify.api import create_app
+from services.notify.channels import new_secret
 from services.notify.models import Delivery, DeliveryAttempt, Subscription
 from shared.db import get_engine
 from shared.migrate import upgrade
