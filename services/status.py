@@ -67,11 +67,13 @@ def targets(settings: Settings) -> dict[str, str | None]:
 
 @dataclass(frozen=True)
 class Answer:
-    """What one GET brought: a status and body, or why there was none."""
+    """What one GET brought: a status and body, or why there was none, and whether the
+    service took the connection (then it is up, if slow or broken)."""
 
     status: int | None = None
     body: str = ""
     error: str | None = None
+    connected: bool = True
 
 
 def ask_services(urls: dict[str, str | None], timeout: float) -> dict[str, dict]:
@@ -95,7 +97,9 @@ def _get(base_url: str, path: str, timeout: float) -> Answer:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as http:
             response = http.get(base_url.rstrip("/") + path)
     except httpx.HTTPError as exc:
-        return Answer(error=failure(exc, timeout))
+        refused = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout
+                             | httpx.UnsupportedProtocol)
+        return Answer(error=failure(exc, timeout), connected=not refused)
     return Answer(response.status_code, response.text)
 
 
@@ -108,7 +112,7 @@ def failure(exc: BaseException, timeout: float) -> str:
     detail = (str(exc).strip().splitlines() or [""])[0]
     if detail.startswith("[Errno") and "] " in detail:
         detail = detail.split("] ", 1)[1]  # "[Errno 111] Connection refused"
-    return (detail or type(exc).__name__).lower()
+    return detail[:1].lower() + detail[1:] if detail else type(exc).__name__
 
 
 def readiness(answer: Answer) -> dict:
@@ -157,7 +161,7 @@ def service_report(url: str | None, ready: Answer | None = None,
         report["error"] = "no address to ask (WORKER_URL unset, WORKER_METRICS_PORT 0)"
         return report
     answers = [a for a in (ready, scraped) if a is not None]
-    if all(a.error for a in answers):
+    if not any(a.connected for a in answers):
         report["error"] = answers[0].error
         return report
     report["reachable"] = True

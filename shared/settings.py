@@ -7,7 +7,6 @@ broker served by an in-process worker, and all three services in one process.
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr, field_validator
@@ -32,7 +31,9 @@ class Settings(BaseSettings):
     notify_url: str = "http://127.0.0.1:8003"
     # where `storywire status` reads a worker's /metrics (unset: 127.0.0.1:WORKER_METRICS_PORT)
     worker_url: str | None = None
-    status_timeout: float = 2.0  # seconds `storywire status` waits for each service's answer
+    # seconds `storywire status` waits for each service's answer (a /readyz whose broker is
+    # away takes about 2)
+    status_timeout: float = 5.0
 
     api_key: SecretStr | None = None
     keys_database_url: str | None = None  # the API keys table; default: the ingest database

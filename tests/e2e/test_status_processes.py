@@ -2,7 +2,7 @@
 PostgreSQL and Redis. It shows each running service up and ready with the numbers its
 /metrics and the databases hold after an article went through to a webhook; then, with the
 story service stopped, the story service unreachable while articles wait in ingest's outbox,
-and still everything else."""
+and still everything else; and a notify whose broker is away up but not ready."""
 
 import json
 import os
@@ -151,3 +151,28 @@ def test_status_asks_the_running_services(pg_url, redis_url, processes):
         f"story          unreachable at {urls['story']} (connection refused)")
     assert line_of(text.stdout, "ingest").startswith(
         f"ingest         up, ready at {urls['ingest']}; outbox 2 (oldest ")
+
+    # a notify whose broker is away answers, and says it is not ready
+    port = free_port()
+    away = env | {"STORYWIRE_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    processes("notify-without-broker", ["-m", "services.cli", "serve", "notify", "--port",
+                                        str(port)], away)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: up(url), 30, what="notify without its broker")
+    asked = env | {"STORYWIRE_NOTIFY_URL": url,
+                   "STORYWIRE_STATUS_TIMEOUT": "10"}  # its broker check takes 2 s
+    notify = status_json(asked)["services"]["notify"]
+    assert notify["reachable"] is True and notify["ready"] is False, notify
+    assert notify["checks"]["database"] == "ok"
+    assert notify["checks"]["broker"].startswith("unavailable"), notify
+    text = storywire_status(asked)
+    assert text.returncode == 0, text.stderr
+    assert line_of(text.stdout, "notify").startswith(
+        "notify         up, NOT READY (database ok, broker unavailable: ")
+
+
+def up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
