@@ -107,6 +107,8 @@ def failure(exc: BaseException, timeout: float) -> str:
     """Why a request got no answer, in a few words."""
     import httpx
 
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no connection within {timeout:g} s"
     if isinstance(exc, httpx.TimeoutException):
         return f"no answer within {timeout:g} s"
     detail = (str(exc).strip().splitlines() or [""])[0]

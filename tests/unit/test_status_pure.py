@@ -155,7 +155,8 @@ def test_urls_are_shown_without_credentials():
 def test_failures_are_said_in_a_few_words():
     assert status.failure(httpx.ConnectError("[Errno 111] Connection refused"), 2) == \
         "connection refused"
-    assert status.failure(httpx.ConnectTimeout("timed out"), 1.5) == "no answer within 1.5 s"
+    assert status.failure(httpx.ConnectTimeout("timed out"), 1.5) == \
+        "no connection within 1.5 s"
     assert status.failure(httpx.ReadTimeout(""), 2) == "no answer within 2 s"
     assert status.failure(httpx.RemoteProtocolError(""), 2) == "RemoteProtocolError"
 
