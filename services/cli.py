@@ -36,6 +36,8 @@ def explain(exc: BaseException) -> tuple[str, int]:
     first = (str(exc).strip().splitlines() or [""])[0]
     if isinstance(exc, InputError):
         return str(exc), BAD_INPUT
+    if _is_settings_error(exc):
+        return redact(setting_problems(exc)), BAD_INPUT
     kinds = {type(e).__module__.split(".")[0] + "." + type(e).__name__
              for e in _chain(exc)}
     if kinds & {"sqlalchemy.OperationalError", "psycopg.OperationalError",
@@ -54,6 +56,21 @@ def explain(exc: BaseException) -> tuple[str, int]:
         return redact(f"{exc.strerror}{where}"), 1
     return redact(f"unexpected {type(exc).__name__}: {first} (run with --debug for the "
                   "traceback)"), 1
+
+
+def _is_settings_error(exc: BaseException) -> bool:
+    from pydantic import ValidationError
+
+    return isinstance(exc, ValidationError) and exc.title == "Settings"
+
+
+def setting_problems(exc) -> str:
+    """A settings ValidationError in one line: each variable (STORYWIRE_...) and what is wrong
+    with it (never its value, which may be a secret)."""
+    return "; ".join(
+        f"STORYWIRE_{'_'.join(map(str, e['loc'])).upper()}: "
+        f"{e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()[:3])
 
 
 def _chain(exc: BaseException):
@@ -244,7 +261,9 @@ def cmd_status(args) -> int:
 
     from services import status
 
-    report = status.gather(get_settings())
+    settings = get_settings()
+    report = status.gather(settings)
+    report["services"] = status.ask_services(status.targets(settings), settings.status_timeout)
     if args.json:
         print(json.dumps(status.as_json(report), sort_keys=True))
     else:
@@ -438,7 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     redrive.add_argument("--all", action="store_true", help="every failed article")
 
     state = sub.add_parser("status", help="outbox depth, parked articles, the notifier's lag "
-                           "and deliveries by status, from the databases")
+                           "and deliveries by status, from the databases; then whether each "
+                           "service is up and ready, with its outbox, feed lag, queues and "
+                           "deliveries, from its /readyz and /metrics")
     state.add_argument("--json", action="store_true", help="one JSON object")
 
     sub.add_parser("beat", help="run Celery beat: notification sweeps (long retries, "
@@ -453,7 +474,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     # The demo prints its own report; only warnings and errors are logged beside it.
     quiet = args.command in ("demo", "analyze", "eval", "train", "keys", "articles", "status")
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except Exception as exc:
+        if args.debug or os.environ.get("STORYWIRE_DEBUG") or not _is_settings_error(exc):
+            raise
+        print(f"storywire {args.command}: {setting_problems(exc)}", file=sys.stderr)
+        return BAD_INPUT
     level = "WARNING" if quiet else settings.log_level.upper()
     log_format = logs.choose_format(settings.log_format,
                                     machine=args.command in ("serve", "worker", "beat"))

@@ -7,8 +7,9 @@ broker served by an in-process worker, and all three services in one process.
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,9 +25,15 @@ class Settings(BaseSettings):
     broker_url: str = "memory://localhost/"
     story_url: str = "http://127.0.0.1:8002"
     public_url: str = "http://127.0.0.1:8002"
-    # where the desk (in the story service) reaches the ingest and notify APIs
+    # where the desk (in the story service) reaches the ingest and notify APIs; `storywire
+    # status` asks these three for /readyz and /metrics
     ingest_url: str = "http://127.0.0.1:8001"
     notify_url: str = "http://127.0.0.1:8003"
+    # where `storywire status` reads a worker's /metrics (unset: 127.0.0.1:WORKER_METRICS_PORT)
+    worker_url: str | None = None
+    # seconds `storywire status` waits for each service's answer (a /readyz whose broker is
+    # away takes about 2)
+    status_timeout: float = 5.0
 
     api_key: SecretStr | None = None
     keys_database_url: str | None = None  # the API keys table; default: the ingest database
@@ -74,6 +81,22 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "storywire <alerts@storywire.invalid>"
     smtp_timeout: float = 10.0
+
+    @field_validator("story_url", "ingest_url", "notify_url", "worker_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("not an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("status_timeout")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be above 0")
+        return value
 
     def service_database_url(self, service: str) -> str:
         """The database of one service; in the embedded default all share one SQLite file."""

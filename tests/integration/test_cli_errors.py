@@ -112,3 +112,20 @@ def test_good_input_still_works(tmp_path):
     result = storywire("analyze", "--story-file", story, article)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["id"] == "a1"
+
+
+@pytest.mark.parametrize("command", [["status"], ["replay"], ["serve", "story"]])
+def test_a_bad_setting(command):
+    env = {**__import__("os").environ, "STORYWIRE_NOTIFY_URL": "notify-api:8003",
+           "STORYWIRE_WEBHOOK_TIMEOUT": "sw_live_not-a-number"}
+    result = storywire(*command, env=env)
+    line = one_line_error(result, f"storywire {command[0]}:", "STORYWIRE_NOTIFY_URL",
+                          "STORYWIRE_WEBHOOK_TIMEOUT", "valid number")
+    assert result.returncode == 2
+    assert "sw_live_" not in line  # a setting's value may be a secret: never shown
+
+
+def test_a_bad_setting_with_debug_shows_the_traceback():
+    env = {**__import__("os").environ, "STORYWIRE_STATUS_TIMEOUT": "0"}
+    result = storywire("--debug", "status", env=env)
+    assert result.returncode != 0 and "Traceback" in result.stderr
