@@ -48,6 +48,10 @@ def compose_command() -> list[str]:
 
 def test_compose_file_is_valid():
     command = compose_command()
+    for profile in ([], ["--profile", "monitoring"]):  # `config -q`: with and without it
+        quiet = subprocess.run([*command, *profile, "config", "-q"], cwd=ROOT,
+                               capture_output=True, text=True)
+        assert quiet.returncode == 0 and quiet.stdout == "", quiet.stderr
     result = subprocess.run([*command, "--profile", "monitoring", "config"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
