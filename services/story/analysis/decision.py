@@ -115,14 +115,14 @@ class LearnedDecider:
 
 
 @cache
-def packaged_model() -> dict | None:
+def packaged_decision_model() -> dict | None:
     if not MODEL_FILE.exists():
         return None
     return json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 
 
 def default_decider() -> Decider:
-    model = packaged_model()
+    model = packaged_decision_model()
     return LearnedDecider(model) if model is not None else RuleDecider()
 
 

@@ -302,7 +302,7 @@ def _court_words() -> re.Pattern:
 
 
 @cache
-def packaged_model() -> dict:
+def packaged_routing_model() -> dict:
     return json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 
 
@@ -390,7 +390,7 @@ def route(story: StoryDefinition, article: Article, model: dict | None = None) -
                      matched=found.matched)
     if not eligible(found.features):
         return Route(on_story=False, score=0.0, matched=found.matched)
-    model = model or packaged_model()
+    model = model or packaged_routing_model()
     p = probability(model, found.features)
     return Route(on_story=p >= model["threshold"], score=round(p, 4), matched=found.matched)
 
