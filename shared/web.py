@@ -256,16 +256,18 @@ def require(scope: str, limit: str | None = None):
 AdminKey = require("admin")  # for `dependencies=[AdminKey]`: every service's admin routes
 
 
-async def app_settings(request: Request) -> Settings:
-    return request.app.state.settings
+def app_state(name: str):
+    """A dependency giving what `create_app` put on `app.state` under `name`."""
+
+    async def read(request: Request):
+        return getattr(request.app.state, name)
+
+    read.__name__ = f"app_{name}"
+    return Depends(read)
 
 
-async def app_engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
-SettingsDep = Annotated[Settings, Depends(app_settings)]
-EngineDep = Annotated[Engine, Depends(app_engine)]
+SettingsDep = Annotated[Settings, app_state("settings")]
+EngineDep = Annotated[Engine, app_state("engine")]
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from services.notify.models import Delivery, Subscriber, Subscription
 from shared.problems import Problem
-from shared.web import Caller, require
+from shared.web import Caller, app_state, require
 
 # a subscriptions key acts for its own subscriber only; its writes are rate-limited
 Reader = Annotated[Caller, require("subscriptions")]
@@ -27,11 +27,7 @@ SessionDep = Annotated[Session, Depends(request_session)]
 Enqueue = Callable[[list[str]], None]  # hands delivery ids to Celery
 
 
-async def app_enqueue(request: Request) -> Enqueue:
-    return request.app.state.enqueue
-
-
-EnqueueDep = Annotated[Enqueue, Depends(app_enqueue)]
+EnqueueDep = Annotated[Enqueue, app_state("enqueue")]
 
 
 @dataclass(frozen=True)
@@ -46,11 +42,7 @@ class Links:
         return f"{self.base}/v1/feeds/{token}"
 
 
-async def app_links(request: Request) -> Links:
-    return request.app.state.links
-
-
-LinksDep = Annotated[Links, Depends(app_links)]
+LinksDep = Annotated[Links, app_state("links")]
 
 
 def found(session: Session, model, id_: str, what: str):

@@ -8,27 +8,15 @@ from services.story.reads import Reads, variant_of
 from services.story.service import StoryService
 from shared.eventstore import EventStore
 from shared.wakeup import Publisher
-from shared.web import require
+from shared.web import app_state, require
 
 ReadKey = require("read")
 
 
-async def app_service(request: Request) -> StoryService:
-    return request.app.state.service
-
-
-async def app_store(request: Request) -> EventStore:
-    return request.app.state.store
-
-
-async def app_followers(request: Request) -> Publisher:
-    """Wakes the feed's followers (notify's dispatcher) once articles are attached."""
-    return request.app.state.followers
-
-
-ServiceDep = Annotated[StoryService, Depends(app_service)]
-StoreDep = Annotated[EventStore, Depends(app_store)]
-FollowersDep = Annotated[Publisher, Depends(app_followers)]
+ServiceDep = Annotated[StoryService, app_state("service")]
+StoreDep = Annotated[EventStore, app_state("store")]
+# wakes the feed's followers (notify's dispatcher) once articles are attached
+FollowersDep = Annotated[Publisher, app_state("followers")]
 
 
 async def request_reads(request: Request, service: ServiceDep) -> Reads:
