@@ -22,6 +22,7 @@ from shared.unsafe import UnsafeTextGuard
 
 log = logging.getLogger(__name__)
 
+
 def make_app(title: str, description: str, lifespan=None) -> FastAPI:
     redact_logs()           # however the app is served, its logs carry no secret
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
