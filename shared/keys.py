@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from shared.db import UTCDateTime as TZ
@@ -117,6 +117,11 @@ def revoke_key(engine: Engine, key_id: str) -> ApiKey | None:
         return key
 
 
+class KeysUnavailable(Exception):
+    """The keys database cannot be reached (refused, gone, dropped mid-query): no key can be
+    checked for now. The message names only the kind of error, never the database's URL."""
+
+
 def _no_table(exc: Exception) -> bool:
     """A database without the keys table (not migrated for ingest) holds no key; any other
     error is raised."""
@@ -124,18 +129,32 @@ def _no_table(exc: Exception) -> bool:
     return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
+def _unreachable(exc: DBAPIError) -> bool:
+    """An error of the connection rather than of the query: the database refused or dropped
+    it, or the driver found it closed."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated
+
+
+def _read(engine: Engine, query):
+    """`query(session)` on the keys database: None where there is no keys table,
+    KeysUnavailable where the database cannot be reached; any other error is raised."""
+    try:
+        with Session(engine) as session:
+            return query(session)
+    except DBAPIError as exc:
+        if _no_table(exc):
+            return None
+        if _unreachable(exc):
+            raise KeysUnavailable(type(exc.orig or exc).__name__) from None
+        raise
+
+
 def find_key(engine: Engine, token: str) -> KeyRecord | None:
     """The valid, unrevoked key a token names, else None."""
     parsed = parse_token(token)
     if parsed is None:
         return None
-    try:
-        with Session(engine) as session:
-            key = session.get(ApiKey, parsed[0])
-    except (OperationalError, ProgrammingError) as exc:
-        if not _no_table(exc):
-            raise
-        return None
+    key = _read(engine, lambda session: session.get(ApiKey, parsed[0]))
     if key is None or key.revoked_at is not None:
         return None
     if not secret_matches(parsed[1], key.secret_hash):
@@ -144,10 +163,5 @@ def find_key(engine: Engine, token: str) -> KeyRecord | None:
 
 
 def keys_exist(engine: Engine) -> bool:
-    try:
-        with Session(engine) as session:
-            return session.exec(select(ApiKey.id).limit(1)).first() is not None
-    except (OperationalError, ProgrammingError) as exc:
-        if not _no_table(exc):
-            raise
-        return False
+    return _read(engine, lambda session: session.exec(select(ApiKey.id).limit(1)).first()) \
+        is not None

@@ -7,7 +7,7 @@ Which ones follows from what the route is, so that no route lists them by hand:
   every parameter and body is validated;
 - 404 where the path has parameters (no such story, article, subscription, ...);
 - what the route's dependencies answer, marked with `answers()` (an API key: 401, a scope: 403,
-  a per-key rate limit: 429);
+  a per-key rate limit: 429, the keys database away: 503);
 - 400 where FastAPI reads a JSON body (bytes it cannot decode);
 - 413 where the service limits body size and the operation takes a body;
 - 304 where the operation takes `If-None-Match`;
@@ -58,6 +58,7 @@ DESCRIPTIONS = {
     415: "The body is not JSON in a known charset",
     422: "The request is not valid (a field, a NUL or a lone surrogate, JSON nested too deep)",
     429: "Too many requests for this API key; `Retry-After` says how many seconds to wait",
+    503: "The API keys cannot be checked right now; `Retry-After` says how many seconds to wait",
 }
 
 
@@ -130,7 +131,7 @@ def with_problems(spec: dict, statuses: dict[tuple[str, str], set[int]]) -> dict
                 response.setdefault("description", DESCRIPTIONS.get(code, "An error"))
                 if code >= 400:
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
-                if code == 429:
+                if code in (429, 503):
                     response["headers"] = {"Retry-After": RETRY_AFTER}
                 elif code == 304:
                     response.pop("content", None)

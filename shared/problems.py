@@ -15,14 +15,17 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class Problem(Exception):
-    """An error a client can act on; `type` is a stable machine-readable slug."""
+    """An error a client can act on; `type` is a stable machine-readable slug, `headers` go
+    with the answer (`Retry-After`)."""
 
-    def __init__(self, status: int, type_: str, title: str, detail: str = "", **extra: Any):
+    def __init__(self, status: int, type_: str, title: str, detail: str = "",
+                 headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(detail or title)
         self.status = status
         self.type = type_
         self.title = title
         self.detail = detail
+        self.headers = headers
         self.extra = extra
 
 
@@ -76,7 +79,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(exc.status, exc.type, exc.title, exc.detail,
-                                request.url.path, **exc.extra)
+                                request.url.path, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

@@ -37,9 +37,10 @@ class Settings(BaseSettings):
 
     api_key: SecretStr | None = None
     keys_database_url: str | None = None  # the API keys table; default: the ingest database
-    rate_limit_window: float = 60.0  # seconds of the per-key sliding window
+    rate_limit_window: float = 60.0  # seconds of the sliding window of every rate limit
     ingest_rate_limit: int = 1200  # article requests a key may send per window (0: no limit)
     subscription_rate_limit: int = 120  # subscription writes a key may make per window
+    webhook_rate_limit: int = 600  # signed webhooks an integration may send per window
 
     relay_interval: float = 0.5
     relay_batch: int = 50  # articles forwarded to the story service in one request

@@ -1,6 +1,7 @@
 """What every service's FastAPI app has: problem+json errors, /healthz, /readyz, API-key auth."""
 
 import hmac
+import logging
 import re
 import time
 import uuid
@@ -18,6 +19,8 @@ from shared.ratelimit import Limiter, RateLimited, limiter_for
 from shared.redact import install as redact_logs
 from shared.settings import Settings
 from shared.unsafe import UnsafeTextGuard
+
+log = logging.getLogger(__name__)
 
 
 def make_app(title: str, description: str, lifespan=None) -> FastAPI:
@@ -110,7 +113,8 @@ class Measured:
 
 
 async def _rate_limited(request, exc: RateLimited):
-    return problem_response(429, "rate-limited", "Too many requests for this API key",
+    whose = LIMITS[exc.bucket][1]
+    return problem_response(429, "rate-limited", f"Too many requests for this {whose}",
                             f"too many {exc.bucket} requests; retry in {exc.retry_after} s",
                             request.url.path, headers={"Retry-After": str(exc.retry_after)},
                             retry_after=exc.retry_after)
@@ -171,10 +175,13 @@ class Caller:
 
 
 ALL_SCOPES = frozenset(keys.SCOPES)
-LIMITS = {  # rate-limited buckets: the setting that gives each its requests per window
-    "ingest": "ingest_rate_limit",
-    "subscriptions": "subscription_rate_limit",
+LIMITS = {  # rate-limited buckets: the setting that gives each its requests per window, and
+    # what is counted
+    "ingest": ("ingest_rate_limit", "API key"),
+    "subscriptions": ("subscription_rate_limit", "API key"),
+    "webhooks": ("webhook_rate_limit", "integration"),
 }
+KEYS_RETRY_AFTER = 5  # seconds a client is asked to wait while the keys database is away
 
 
 class KeyAuth:
@@ -202,25 +209,39 @@ class KeyAuth:
         return self._keys_seen
 
     def caller(self, token: str) -> Caller | None:
-        """The caller a bearer token names (None: not a valid key); "" is no token."""
+        """The caller a bearer token names (None: not a valid key); "" is no token. A 503
+        when the keys database cannot be reached: the key is neither let in nor refused."""
         operator = self.settings.api_key
-        if token:
-            if operator and hmac.compare_digest(token.encode(),
-                                                operator.get_secret_value().encode()):
-                return Caller("operator", ALL_SCOPES)
-            record = keys.find_key(self.engine(), token)
-            return Caller(record.id, record.scopes, record.subscriber_id) if record else None
-        if operator is None and not self.keys_exist():
-            return Caller("anonymous", ALL_SCOPES)
-        return None
+        try:
+            if token:
+                if operator and hmac.compare_digest(token.encode(),
+                                                    operator.get_secret_value().encode()):
+                    return Caller("operator", ALL_SCOPES)
+                record = keys.find_key(self.engine(), token)
+                return Caller(record.id, record.scopes, record.subscriber_id) if record else None
+            if operator is None and not self.keys_exist():
+                return Caller("anonymous", ALL_SCOPES)
+            return None
+        except keys.KeysUnavailable as exc:
+            log.warning("API key not checked: the keys database is unavailable (%s)", exc)
+            raise Problem(503, "keys-unavailable", "API keys cannot be checked right now",
+                          f"the keys database is unavailable; retry in {KEYS_RETRY_AFTER} s",
+                          headers={"Retry-After": str(KEYS_RETRY_AFTER)},
+                          retry_after=KEYS_RETRY_AFTER) from None
 
     def limit(self, bucket: str, caller: Caller) -> None:
-        """Count a request of `caller` in `bucket`; RateLimited when over the limit."""
-        per_window = getattr(self.settings, LIMITS[bucket])
-        if caller.key_id == "operator" or per_window <= 0:
+        """Count a request of `caller` in `bucket` (the operator key is not counted);
+        RateLimited when over the limit."""
+        if caller.key_id != "operator":
+            self.count(bucket, caller.key_id)
+
+    def count(self, bucket: str, who: str) -> None:
+        """Count a request of `who` (a key id, an integration's name) in `bucket`;
+        RateLimited when over the limit."""
+        per_window = getattr(self.settings, LIMITS[bucket][0])
+        if per_window <= 0:
             return
-        wait = self.limiter.hit(bucket, caller.key_id, per_window,
-                                self.settings.rate_limit_window)
+        wait = self.limiter.hit(bucket, who, per_window, self.settings.rate_limit_window)
         if wait is not None:
             raise RateLimited(bucket, wait)
 
@@ -241,9 +262,9 @@ class KeyAuth:
 
 def require(scope: str, limit: str | None = None):
     """A dependency giving the Caller, checked by the app's KeyAuth (`app.state.auth`): 401
-    without a valid key, 403 without `scope`, and with `limit` (a bucket of LIMITS) 429 over
-    the key's rate."""
-    statuses = (401, 403, 429) if limit else (401, 403)
+    without a valid key, 403 without `scope`, with `limit` (a bucket of LIMITS) 429 over
+    the key's rate, and 503 while the keys database is away."""
+    statuses = (401, 403, 429, 503) if limit else (401, 403, 503)
 
     @openapi.answers(*statuses)
     def require_scope(request: Request, bearer: Bearer) -> Caller:

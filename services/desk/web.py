@@ -176,9 +176,11 @@ def problem_answer(request: Request, problem: Problem) -> Response:
     """A problem as a page for a browser, as problem+json for anything else."""
     if wants_html(request):
         viewer = getattr(request.state, "viewer", None) or Viewer(None)
-        return page(request, viewer, "problem.html", problem.status, problem=problem)
+        answer = page(request, viewer, "problem.html", problem.status, problem=problem)
+        answer.headers.update(problem.headers or {})
+        return answer
     return problem_response(problem.status, problem.type, problem.title, problem.detail,
-                            request.url.path, **problem.extra)
+                            request.url.path, headers=problem.headers, **problem.extra)
 
 
 async def api_answer(response: httpx.Response) -> dict | list | None:

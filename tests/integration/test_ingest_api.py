@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from standardwebhooks import Webhook
@@ -263,6 +264,50 @@ def test_github_style_signature(client, engine):
     assert count(engine, IngestArticle) == 1
     assert client.post("/v1/webhooks/nobody", content=body, headers={
         "content-type": "application/json"}).status_code == 404
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_signed_webhooks_are_limited_per_integration_in_redis(db_url, redis_url):
+    for service in ("ingest", "story"):
+        upgrade(service, get_engine(db_url))
+    engine = get_engine(db_url)
+    settings = Settings(database_url=db_url, api_key=OPERATOR, broker_url=redis_url,
+                        webhook_rate_limit=2, rate_limit_window=3600)
+    with TestClient(create_app(settings, run_relay_loop=False)) as client:
+        secrets = {name: client.post("/v1/integrations", headers=bearer(OPERATOR), json={
+            "name": name, "mapping": MAPPING, "outlet": "Wire"}).json()["secret"]
+            for name in ("courier-cms", "other-cms")}
+
+        def send(name, n, secret=None):
+            body = cms_payload(link=f"https://bcr.example/{name}/{n}")
+            return client.post(f"/v1/webhooks/{name}", content=body, headers=standard_headers(
+                secret or secrets[name], body, f"msg_{name}_{n}"))
+
+        forged = secrets["courier-cms"][:-4] + "AAA="
+        for n in range(5):  # forged requests take nothing from the integration's budget
+            assert send("courier-cms", n, forged).status_code == 401
+        assert send("courier-cms", 1).status_code == 202
+        assert send("courier-cms", 2).status_code == 202
+        refused = send("courier-cms", 3)
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        problem = refused.json()
+        assert problem["type"] == "urn:storywire:problem:rate-limited"
+        assert problem["title"] == "Too many requests for this integration"
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600
+        assert secrets["courier-cms"] not in refused.text
+        assert send("courier-cms", 4, forged).status_code == 401  # still checked first
+        assert send("other-cms", 1).status_code == 202  # each integration has its own budget
+        limited = client.app.openapi()["paths"]["/v1/webhooks/{integration}"]["post"][
+            "responses"]["429"]
+        assert "Retry-After" in limited["headers"]
+    with Session(engine) as session:  # nothing of the refused request was stored
+        urls = set(session.exec(select(IngestArticle.url)))
+    assert urls == {"https://bcr.example/courier-cms/1", "https://bcr.example/courier-cms/2",
+                    "https://bcr.example/other-cms/1"}
+    counted = redis.Redis.from_url(redis_url)
+    assert counted.zcard("storywire:rate:webhooks:courier-cms") == 2  # shared by instances
+    counted.close()
 
 
 def test_a_revision_is_forwarded_as_such_and_its_status_says_so(client, settings, engine):

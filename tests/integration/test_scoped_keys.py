@@ -264,6 +264,8 @@ def test_the_openapi_lists_the_scope_and_rate_limit_answers(apps):
                                   ("ingest", "/v1/feeds", "get")]:
         assert {"401", "403"} <= set(responses(service, path, method)), (service, path)
         assert "429" not in responses(service, path, method)
+        unavailable = responses(service, path, method)["503"]
+        assert "Retry-After" in unavailable["headers"], (service, path)
     for service, path, method in [("ingest", "/v1/articles", "post"),
                                   ("ingest", "/v1/articles:batch", "post"),
                                   ("notify", "/v1/subscriptions", "post"),
@@ -299,16 +301,73 @@ def test_keys_from_the_command_line(tmp_path):
         assert "Traceback" not in result.stderr
 
 
-def test_a_keys_database_without_the_table_holds_no_key_and_an_unreachable_one_refuses(
-        tmp_path):
+def test_a_keys_database_without_the_table_holds_no_key(tmp_path):
     bare = get_engine(f"sqlite:///{tmp_path / 'bare.db'}")  # never migrated for ingest
     assert not keys.keys_exist(bare)
     assert keys.find_key(bare, "sw_live_abc123_secret") is None
+
+
+@pytest.fixture
+def refusing_port():
+    """A loopback port bound but not listening: every connection to it is refused."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    unreachable = Settings(keys_database_url=f"postgresql://postgres@127.0.0.1:{port}/none",
-                           data_dir=tmp_path)
-    with TestClient(story_app(unreachable, run_snapshotter=False),
-                    raise_server_exceptions=False) as story:
-        assert story.get("/v1/stories").status_code == 500  # never open for want of the keys
+        yield s.getsockname()[1]
+
+
+def assert_keys_unavailable(response, *secrets):
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    assert response.json()["type"] == "urn:storywire:problem:keys-unavailable"
+    assert response.headers["retry-after"] == "5"
+    for secret in secrets:
+        assert secret not in response.text
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_an_unreachable_keys_database_answers_503_and_stores_nothing(db_url, engine, tmp_path,
+                                                                     refusing_port, caplog):
+    password = "keys-db-password-7f3a"
+    refusing = f"postgresql://storywire:{password}@127.0.0.1:{refusing_port}/keys"
+    _key, token = keys.create_key(engine, "cms", ["ingest", "read"])  # valid where it lives
+    secret = keys.parse_token(token)[1]
+    settings = Settings(database_url=db_url, keys_database_url=refusing, data_dir=tmp_path,
+                        api_key=OPERATOR)
+    caplog.set_level("DEBUG")
+    with TestClient(ingest_app(settings, run_relay_loop=False)) as ingest:
+        assert_keys_unavailable(ingest.post("/v1/articles", json=article(1),
+                                            headers=bearer(token)), password, secret)
+        assert_keys_unavailable(ingest.post("/v1/articles:batch", json={
+            "articles": [article(2)]}, headers=bearer(token)), password, secret)
+        # the operator key needs no database to be checked; the service's own one is fine
+        by_operator = ingest.post("/v1/articles", json=article(3), headers=bearer(OPERATOR))
+        assert by_operator.status_code == 202
+        assert_keys_unavailable(ingest.get(f"/v1/articles/{by_operator.json()['id']}",
+                                           headers=bearer(token)), password, secret)
+        assert ingest.get("/readyz").status_code == 200  # its own database answers
+    with Session(engine) as session:
+        assert set(session.exec(select(IngestArticle.url))) == {article(3)["url"]}
+    logged = caplog.text
+    assert "keys database is unavailable (OperationalError)" in logged
+    assert password not in logged and secret not in logged
+
+    # with no operator key, a request without one cannot learn whether keys exist: 503, not open
+    open_settings = Settings(keys_database_url=refusing, data_dir=tmp_path)
+    with TestClient(story_app(open_settings, run_snapshotter=False)) as story:
+        assert_keys_unavailable(story.get("/v1/stories"), password)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_service_whose_database_is_away_answers_503_and_is_not_ready(db_url, engine, tmp_path,
+                                                                      refusing_port):
+    _key, token = keys.create_key(engine, "cms", ["ingest"])
+    password = "service-db-password-2c9e"
+    away = f"postgresql://storywire:{password}@127.0.0.1:{refusing_port}/storywire"
+    with TestClient(ingest_app(Settings(database_url=away, data_dir=tmp_path, api_key=OPERATOR),
+                               run_relay_loop=False)) as ingest:
+        assert_keys_unavailable(ingest.post("/v1/articles", json=article(1),
+                                            headers=bearer(token)), password)
+        ready = ingest.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"] == "unavailable: OperationalError"
+        assert password not in ready.text

@@ -35,7 +35,8 @@ async def receive_webhook(integration: str, request: Request, engine: EngineDep,
                           settings: SettingsDep):
     """A CMS's signed webhook: Standard Webhooks (`webhook-id`, `webhook-timestamp`,
     `webhook-signature`; five minutes' tolerance; a webhook-id is accepted once) or
-    GitHub-style `X-Hub-Signature-256`, as the integration was registered."""
+    GitHub-style `X-Hub-Signature-256`, as the integration was registered. Each integration
+    may send `WEBHOOK_RATE_LIMIT` signed webhooks per `RATE_LIMIT_WINDOW` seconds."""
     found = await asyncio.to_thread(store.get_integration, engine, integration)
     if found is None:
         raise Problem(404, "not-found", "No such integration", integration)
@@ -50,6 +51,8 @@ async def receive_webhook(integration: str, request: Request, engine: EngineDep,
     except BadSignature as exc:
         raise Problem(401, "bad-signature", "The webhook signature is not valid",
                       str(exc)) from None
+    # counted once the sender is known to be the integration, before anything is stored
+    await asyncio.to_thread(request.app.state.auth.count, "webhooks", integration)
     document = decode_json(raw, headers.get("content-type"))
     fields = article_fields(map_fields(document, found.mapping, {"outlet": found.outlet}))
     receipt = (integration, webhook_id[:200], RECEIPT_TTL) if webhook_id else None
@@ -94,6 +97,8 @@ async def delete_integration(name: str, engine: EngineDep):
 openapi.declare(router, {
     "receive_webhook": {401: "The webhook signature is not valid",
                         409: "This webhook-id was received already",
+                        429: "Too many webhooks from this integration; `Retry-After` says "
+                             "how many seconds to wait",
                         413: "The request body is too large", 415: NOT_JSON},
     "create_integration": {409: "An integration of that name exists"},
 })
