@@ -221,6 +221,16 @@ def serve_stack(processes, env: dict[str, str], ports: dict[str, int]) -> dict:
     return servers
 
 
+def scrape(url: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a /metrics page, by name and labels."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(url, timeout=10).text
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
 def ready(port: int) -> bool:
     import httpx
 

@@ -6,8 +6,7 @@ before and after, and each counter moved by what the services did."""
 
 import httpx
 import pytest
-from conftest import RULING_ARTICLE, free_port, serve_stack, stack_env, wait_until
-from prometheus_client.parser import text_string_to_metric_families
+from conftest import RULING_ARTICLE, free_port, scrape, serve_stack, stack_env, wait_until
 
 from services.demo.receiver import WebhookReceiver
 
@@ -35,13 +34,6 @@ def unrelated(n: int) -> dict:
             "body": (f"The harbor council met on Tuesday for session {n} to debate the ferry "
                      "budget and new lighting along the pier.\n\nMembers will vote on the "
                      "plan next month after a public comment period.")}
-
-
-def scrape(url: str) -> dict[tuple[str, frozenset], float]:
-    """Every sample of a /metrics page, by name and labels."""
-    text = httpx.get(url, timeout=10).text
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def total(samples: dict, name: str, **labels: str) -> float:

@@ -11,8 +11,7 @@ import sys
 
 import httpx
 import pytest
-from conftest import RULING_ARTICLE, free_port, serve_stack, stack_env, wait_until
-from prometheus_client.parser import text_string_to_metric_families
+from conftest import RULING_ARTICLE, free_port, scrape, serve_stack, stack_env, wait_until
 
 from services.demo.receiver import WebhookReceiver
 
@@ -42,12 +41,10 @@ def status_json(env: dict[str, str]) -> dict:
 
 
 def sample(url: str, name: str, **labels: str) -> float | None:
-    text = httpx.get(url, timeout=10).text
-    for family in text_string_to_metric_families(text):
-        for found in family.samples:
-            if found.name == name and labels.items() <= found.labels.items():
-                return found.value
-    return None
+    """The first sample of `name` whose labels include these."""
+    wanted = set(labels.items())
+    return next((value for (found, got), value in scrape(url).items()
+                 if found == name and wanted <= got), None)
 
 
 def line_of(text: str, name: str) -> str:
