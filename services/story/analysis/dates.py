@@ -163,10 +163,9 @@ def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
         if not 1 <= day <= 31:
             return None
         which = (groups.get("which") or "").replace("the ", "")
-        step = {"this": 0, "same": 0, "last": -1, "previous": -1, "next": 1,
-                "following": 1}.get(which)
+        modifier = {"same": "this", "previous": "last", "following": "next"}.get(which, which)
         return DateSpan(start, end, m.group(0), "day_of_month", day=day,
-                        amount=step)
+                        modifier=modifier or None)
     if kind == "month":
         mon = groups["mon"]
         if not mon[:1].isupper():
@@ -295,7 +294,7 @@ def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDat
     if span.kind == "day_of_month":
         # the month is the publish month or one beside it: the nearest reading on the side of
         # the publish date its tense points to ("arrested on the 4th", told on the 5th)
-        steps = (span.amount,) if span.amount is not None else (-1, 0, 1)
+        steps = {"last": (-1,), "this": (0,), "next": (1,)}.get(span.modifier, (-1, 0, 1))
         candidates = [d for step in steps
                       if (d := _safe_date(*_add_months(published.year, published.month, step),
                                           span.day))]
