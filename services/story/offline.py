@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from services.story.analysis import Article
+from services.story.analysis.model import entity_names
 from services.story.schemas import StoryCreate
 from services.story.service import StoryService
 from shared.db import dispose_engine, get_engine
@@ -61,7 +62,7 @@ def story_definition(story: dict) -> dict:
         "slug": story.get("slug") or slugify(story["title"]),
         "title": story["title"],
         "description": story.get("description", ""),
-        "entities": list(story.get("entities", [])),
+        "entities": list(entity_names(story.get("entities")) or []),
         "keywords": list(story.get("keywords", [])),
         **({"time_zone": story["time_zone"]} if story.get("time_zone") else {}),
     }

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.story.analysis.model import entity_names
 from shared.tracing import TRACEPARENT
 
 
@@ -104,6 +105,12 @@ class StoryEventsPublic(BaseModel):
 # a title or name must say something: not blank, not only invisible characters
 TEXT = r"[^\s\u200b-\u200f\u2060\ufeff]"
 Term = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
+# the names an article may call the story's people, companies, courts and agencies by; a
+# definition may also group them by kind, with aliases (`entity_names` makes one list of them)
+Entities = Annotated[list[Term], BeforeValidator(entity_names),
+                     Field(max_length=50, description="names and aliases; or an object grouping "
+                           "them by kind, e.g. {\"people\": [...], \"aliases\": {\"Joaquin "
+                           "Guzman\": [\"El Chapo\"]}}, read as one list")]
 
 
 class StoryCreate(BaseModel):
@@ -118,7 +125,7 @@ class StoryCreate(BaseModel):
                              description="defaults to the title, slugified")
     title: Term
     description: str = Field(default="", max_length=2000)
-    entities: list[Term] = Field(default_factory=list, max_length=50)
+    entities: Entities = Field(default_factory=list)
     keywords: list[Term] = Field(default_factory=list, max_length=50)
     time_zone: TimeZone = None
 
@@ -132,7 +139,7 @@ class StoryUpdate(BaseModel):
 
     title: Term | None = None
     description: str | None = Field(default=None, max_length=2000)
-    entities: list[Term] | None = Field(default=None, max_length=50)
+    entities: Entities | None = None
     keywords: list[Term] | None = Field(default=None, max_length=50)
     time_zone: TimeZone = None
     status: Literal["active", "archived"] | None = None

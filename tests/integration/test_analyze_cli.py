@@ -51,3 +51,15 @@ def test_cli_prints_one_contract_object_per_article_in_publish_order(tmp_path):
             assert set(dev) >= {"type", "outcome", "date", "evidence"}
     assert any(o["duplicate_of"] for o in lines)
     assert any(not o["on_story"] for o in lines)
+
+
+def test_a_story_file_may_group_its_entities_by_kind(tmp_path):
+    """Entities grouped by kind, with aliases, are the same names as a flat list: the answers
+    are the same."""
+    corpus_story = load_corpus(ROOT / "tests" / "corpus")[0]
+    names = list(corpus_story.story["entities"])
+    grouped = dict(corpus_story.story,
+                   entities={"people": names[:2], "aliases": {names[2]: names[3:]}})
+    flat = list(analyze_files(corpus_story.story, corpus_story.articles))
+    assert any(o["on_story"] for o in flat)
+    assert list(analyze_files(grouped, corpus_story.articles)) == flat

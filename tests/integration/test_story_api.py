@@ -449,3 +449,18 @@ def test_versions_and_positions_past_what_the_store_holds_are_refused_not_a_500(
         assert response.status_code == status, (url, response.text)
         if status == 422:
             assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_entities_grouped_by_kind_are_read_as_every_name_and_alias(client):
+    grouped = {"people": ["Kiran Mahadevan", "Marianne Thibodeaux"],
+               "aliases": {"Kiran Mahadevan": ["Mahadevan", "the Indian student"]},
+               "courts": ["Oakdale Immigration Court", "Marianne Thibodeaux"]}
+    created = client.post("/v1/stories", json={"slug": "grouped", "title": "Grouped",
+                                               "entities": grouped})
+    assert created.status_code == 201, created.text
+    assert created.json()["entities"] == ["Kiran Mahadevan", "Marianne Thibodeaux", "Mahadevan",
+                                          "the Indian student", "Oakdale Immigration Court"]
+    bad = client.post("/v1/stories", json={"slug": "grouped-bad", "title": "Bad",
+                                           "entities": {"people": [7]}})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert client.get("/v1/stories/grouped-bad").status_code == 404

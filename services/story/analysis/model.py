@@ -26,6 +26,31 @@ def parse_moment(value: str | datetime) -> datetime:
     return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
 
 
+def entity_names(entities) -> list:
+    """A story's entities as one list of names. A definition may list them, or group them by
+    kind ({"people": [...], "courts": [...], "aliases": {"Kiran Mahadevan": ["Mahadevan"]}}):
+    every name and alias counts, in the order written, each once. Anything else is returned
+    as it is, for the caller's validation to refuse."""
+    if not isinstance(entities, dict):
+        return entities
+    names: list = []
+
+    def add(value) -> None:
+        if isinstance(value, dict):
+            for key, aliases in value.items():
+                add(key)
+                add(aliases)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                add(item)
+        elif value not in names:
+            names.append(value)
+
+    for group in entities.values():
+        add(group)
+    return names
+
+
 @dataclass(frozen=True)
 class StoryDefinition:
     slug: str
@@ -42,7 +67,7 @@ class StoryDefinition:
     @classmethod
     def from_dict(cls, d: dict) -> StoryDefinition:
         return cls(slug=d["slug"], title=d["title"], description=d.get("description") or "",
-                   entities=tuple(d.get("entities") or ()), keywords=tuple(d.get("keywords") or ()),
+                   entities=tuple(entity_names(d.get("entities")) or ()), keywords=tuple(d.get("keywords") or ()),
                    time_zone=d.get("time_zone") or None)
 
     def to_dict(self) -> dict:
