@@ -246,6 +246,42 @@ def test_initials_of_the_subject_in_the_definition_route_copy_that_names_no_one_
     assert not route(without, initials).on_story
 
 
+@pytest.mark.parametrize("name, mention", [
+    ("Marek D.", "the suspect Marek D. (52), who"),           # a masked surname
+    ("the 52-year-old broker", "the 52-year-old broker, who"),  # a description of him
+    ("the Quincy Ghost", "the Quincy Ghost, who"),            # a nickname with its article
+])
+def test_a_masked_name_a_description_or_a_nickname_of_the_subject_routes(name, mention):
+    """Press that names the subject only so: the definition's name for him counts as the
+    subject's (the description is the definition's own words about him)."""
+    story = StoryDefinition(
+        slug="dolan", title="Marek Dolan fraud case",
+        description='Marek Dolan (52), a Quincy broker known as "the Quincy Ghost", is '
+                    "charged with fraud.", entities=("Marek Dolan", name), keywords=("fraud",))
+    masked = dolan("Court renews detention in fraud case",
+                   f"The court decided yesterday to renew the detention of {mention} is "
+                   "accused of fraud, for 15 days.", "d5")
+    assert route(story, masked).on_story
+    without = StoryDefinition(slug="dolan", title=story.title, description=story.description,
+                              entities=("Marek Dolan",), keywords=("fraud",))
+    assert not route(without, masked).on_story
+
+
+def test_two_names_of_the_subject_in_one_article_make_it_prominent():
+    """"Marek" and later "Dolan" name him twice; "Marek Dolan" once names him once."""
+    story = StoryDefinition(slug="dolan", title="Marek Dolan fraud case",
+                            entities=("Marek Dolan", "Dolan", "Marek"), keywords=("fraud",))
+    body = ("A judge in Quincy set a trial date on Tuesday in the fraud case against the broker. "
+            "The hearing lasted an hour. {} The judge said the fraud trial would begin in "
+            "June. {}")
+    twice = dolan("Trial date set in fraud case", body.format(
+        "Lawyers for Marek argued for a later date.", "Dolan did not speak."), "d6")
+    once = dolan("Trial date set in fraud case", body.format(
+        "Lawyers for Marek Dolan argued for a later date.", ""), "d7")
+    assert route(story, twice).on_story
+    assert not route(story, once).on_story
+
+
 def test_more_of_the_story_s_topic_never_sends_an_article_away():
     model = json.loads(ROUTING_MODEL_FILE.read_text())
     assert model["weights"] and all(w >= 0 for w in model["weights"].values())

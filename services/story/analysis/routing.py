@@ -63,20 +63,24 @@ class _Term:
     phrase_words: tuple[str, ...] = ()
     single_words: tuple[str, ...] = ()  # lowercased
 
-    def count(self, text: str, lowered: str) -> int:
+    def spans(self, text: str, lowered: str) -> list[tuple[int, int]]:
+        """Where the text mentions it (`lowered` is `text` lowercased, of the same length)."""
         spans = [m.span() for m in self.phrases.finditer(lowered)] \
             if self.phrases and any(w in lowered for w in self.phrase_words) else []
-        n = len(spans)
         if self.single and any(w in lowered for w in self.single_words):
+            phrases = list(spans)
             for m in self.single.finditer(text):
-                if any(s <= m.start() < e for s, e in spans):
+                if any(s <= m.start() < e for s, e in phrases):
                     continue              # the surname inside the full name already counted
                 if not self.person and _OPENS_SENTENCE.search(
                         text[max(0, m.start() - 3):m.start()]):
                     continue              # "Patients ..." opening a sentence is no "Patients
                                           # First Alliance"; "Ruiz said" still is Ruiz
-                n += 1
-        return n
+                spans.append(m.span())
+        return spans
+
+    def count(self, text: str, lowered: str) -> int:
+        return len(self.spans(text, lowered))
 
 
 def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | None:
@@ -109,6 +113,7 @@ def _capitalised(word: str) -> str:
 @dataclass(frozen=True)
 class _Profile:
     subject: tuple[_Term, ...]          # the entities the title names, and their nicknames
+    subject_groups: tuple[int, ...]     # per subject term, which subject it names
     entities: tuple[_Term, ...]         # every other entity of the definition
     keywords: tuple[_Term, ...]
     title_words: frozenset[str]
@@ -193,6 +198,52 @@ def _is_nickname(entity: str, primary: str, description: str) -> bool:
     return bool(regex(pattern).search(text))
 
 
+def _is_short_form(entity: str, primary: str) -> bool:
+    """ "Eitan T." for "Eitan Tzur", "Jan de V." for "Jan de Vries", "Tsvylev G.A." for
+    "Gennady Tsvylev": a name with its other parts cut to their initials, as courts and the
+    press of many countries name a suspect (an age after it, "Eitan T. (51)", aside)."""
+    parts = [p.lower() for p in re.split(r"[\s-]+", fold(primary)) if p[:1].isalpha()]
+    name = re.sub(r"\(\s*\d+\s*\)", " ", fold(entity))
+    tokens = [t for t in re.sub(r"(?<=\.)(?=\S)", " ", name).split() if t]
+    full = [t.lower() for t in tokens if not (t.endswith(".") and len(t) == 2)]
+    initials = [t[0].lower() for t in tokens if t.endswith(".") and len(t) == 2]
+    if len(parts) < 2 or not full or not initials or not set(full) <= set(parts):
+        return False
+    rest = [p for p in parts if p not in full]
+    for letter in initials:
+        match = next((p for p in rest if p[0] == letter), None)
+        if match is None:
+            return False
+        rest.remove(match)
+    return True
+
+
+_AGE = re.compile(r"\b(\d{1,3})-year-old\b")
+
+
+def _is_description(entity: str, story: StoryDefinition, primaries: list[str]) -> bool:
+    """ "the 34-year-old Iranian" or "the Nofar founder", where the definition says "Behnam
+    Rostami (34), an Iranian journalist" or "Eitan Tzur, founder of ... Nofar Ledger": a
+    definite description whose every word the definition says of a subject, near its name."""
+    folded = _AGE.sub(r"\1", fold(entity).lower())
+    tokens = words(folded)
+    if len(tokens) < 2 or tokens[0] != "the" or len(tokens) > 6:
+        return False
+    content = [t for t in tokens[1:] if t not in STOPWORDS]
+    if not content:
+        return False
+    text = words(fold(f"{story.title}\n{story.description}").lower())
+    for primary in primaries:
+        name = words(fold(primary).lower())
+        if not name:
+            continue
+        for at in (i for i, w in enumerate(text) if w == name[-1]):
+            near = set(text[max(0, at - len(name) - 8):at + 9])
+            if set(content) <= near:
+                return True
+    return False
+
+
 def _is_initials(entity: str, primary: str) -> bool:
     """ "J.T.H." for "Jang Tae-ho": the initials that copy naming no one in full gives a
     subject (courts' and agencies' releases in many countries)."""
@@ -211,7 +262,8 @@ def _is_alias(entity: str, story: StoryDefinition) -> bool:
     an article, or one the definition quotes or introduces as what someone is known as."""
     name = " ".join(fold(entity).replace('"', " ").split())
     tokens = name.lower().split()
-    if not tokens or is_organisation(entity) or len(tokens) > 4:
+    unarticled = name.split(maxsplit=1)[-1] if tokens and tokens[0] in _ALIAS_ARTICLE else name
+    if not tokens or is_organisation(unarticled) or len(tokens) > 4:
         return False
     if tokens[0] in _ALIAS_ARTICLE and len(tokens) > 1 and name.split()[1][:1].isupper():
         return True
@@ -224,14 +276,15 @@ def _is_alias(entity: str, story: StoryDefinition) -> bool:
 @lru_cache(maxsize=16384)   # every active story's, read for each article routed to it
 def _profile(story: StoryDefinition) -> _Profile:
     subjects = _subject_indexes(story)
+    primaries = [story.entities[p] for p in subjects]
     subject, others = [], []
     for i, entity in enumerate(story.entities):
         term = _term(entity, entity_variants(entity))
         if term is None:
             continue
-        if i in subjects or _is_alias(entity, story) or any(
-                _is_nickname(entity, story.entities[p], story.description)
-                or _is_initials(entity, story.entities[p]) for p in subjects):
+        if i in subjects or _is_alias(entity, story) or _is_description(entity, story, primaries) \
+                or any(_is_nickname(entity, p, story.description) or _is_initials(entity, p)
+                       or _is_short_form(entity, p) for p in primaries):
             subject.append(term)
         else:
             others.append(term)
@@ -245,8 +298,27 @@ def _profile(story: StoryDefinition) -> _Profile:
         entity_words |= _significant(entity)
     title_words = frozenset(_significant(story.title) - entity_words)
     description_words = frozenset(_significant(story.description) - entity_words)
-    return _Profile(tuple(subject), tuple(others), tuple(keywords), title_words,
-                    description_words)
+    return _Profile(tuple(subject), _name_groups([t.label for t in subject]), tuple(others),
+                    tuple(keywords), title_words, description_words)
+
+
+def _name_groups(labels: list[str]) -> tuple[int, ...]:
+    """Which names name the same subject: those that share a word of a name ("Niall
+    Brannigan", "Brannigan", "Niall"; "Eitan Tzur", "Eitan T."), each group numbered."""
+    group = list(range(len(labels)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    names = [{w for w in words(fold(label).lower()) if len(w) > 2 and w not in STOPWORDS}
+             for label in labels]
+    for i in range(len(labels)):
+        for j in range(i):
+            if names[i] & names[j]:
+                group[root(i)] = root(j)
+    return tuple(root(i) for i in range(len(labels)))
 
 
 _DISCLAIMER_WORDS = re.compile(r"\b(?:unrelated to|not (?:related|connected|linked) to|"
@@ -321,17 +393,21 @@ def evidence(story: StoryDefinition, article: Article) -> Evidence:
     matched: list[str] = []
 
     mentions, prominent, in_title, in_opening, described = 0, False, False, False, False
-    for term in profile.subject:
-        hits = term.count(art.apart, art.apart_lowered)
+    places: dict[int, list[tuple[int, int]]] = {}   # per subject, where the article names it
+    for term, group in zip(profile.subject, profile.subject_groups, strict=True):
+        spans = term.spans(art.apart, art.apart_lowered)
+        hits = len(spans)
         if hits:
             matched.append(term.label)
             mentions += hits
-            # in the headline, the opening, or named twice: two parties named once each, in
-            # passing ("a separate request from A to restrict B"), are not the article's subject
+            places.setdefault(group, []).extend(spans)
+            # in the headline, the opening, or named twice ("Brannigan" and then "Niall"
+            # count as two): two parties named once each, in passing ("a separate request
+            # from A to restrict B"), are not the article's subject
             titled = bool(term.count(art.title, art.title_lowered))
             opens = bool(term.count(art.opening, art.opening_lowered))
             in_title, in_opening = in_title or titled, in_opening or opens
-            if hits >= 2 or titled or opens:
+            if titled or opens or _mentions(places[group]) >= 2:
                 prominent = True
             elif term.described and term.described.search(art.title_lowered):
                 described = True        # named once, and the headline's "river group"
@@ -363,6 +439,17 @@ def evidence(story: StoryDefinition, article: Article) -> Evidence:
     topic = (ENTITY_WEIGHT * features["entities"] + KEYWORD_WEIGHT * features["keywords"]
              + TITLE_WEIGHT * title_share)
     return Evidence(features, mentions, topic, tuple(matched))
+
+
+def _mentions(spans: list[tuple[int, int]]) -> int:
+    """How many places the spans name (overlapping spans, "Kiran Mahadevan" and its
+    "Mahadevan", are one)."""
+    count, end = 0, -1
+    for start, stop in sorted(spans):
+        if start >= end:
+            count += 1
+        end = max(end, stop)
+    return count
 
 
 def eligible(features: dict[str, float]) -> bool:
