@@ -460,6 +460,11 @@ def test_entities_grouped_by_kind_are_read_as_every_name_and_alias(client):
     assert created.status_code == 201, created.text
     assert created.json()["entities"] == ["Kiran Mahadevan", "Marianne Thibodeaux", "Mahadevan",
                                           "the Indian student", "Oakdale Immigration Court"]
+    listed = client.post("/v1/stories", json={"slug": "listed", "title": "Listed", "entities": [
+        {"name": "Kiran Mahadevan", "aliases": ["Mahadevan"], "type": "person"},
+        {"name": "ICE", "type": "agency"}]})
+    assert listed.status_code == 201, listed.text
+    assert listed.json()["entities"] == ["Kiran Mahadevan", "Mahadevan", "ICE"]
     bad = client.post("/v1/stories", json={"slug": "grouped-bad", "title": "Bad",
                                            "entities": {"people": [7]}})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"

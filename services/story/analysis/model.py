@@ -26,28 +26,38 @@ def parse_moment(value: str | datetime) -> datetime:
     return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
 
 
-def entity_names(entities) -> list:
-    """A story's entities as one list of names. A definition may list them, or group them by
-    kind ({"people": [...], "courts": [...], "aliases": {"Kiran Mahadevan": ["Mahadevan"]}}):
-    every name and alias counts, in the order written, each once. Anything else is returned
-    as it is, for the caller's validation to refuse."""
-    if not isinstance(entities, dict):
+# keys of an entity object that say what it is, not what it is called
+_NOT_NAMES = frozenset({"type", "kind", "role", "category", "description", "notes", "note", "id"})
+
+
+def entity_names(entities):
+    """A story's entities as one list of names. A definition may list them, group them by
+    kind ({"people": [...], "aliases": {"Kiran Mahadevan": ["Mahadevan"]}}) or list objects
+    ([{"name": "Kiran Mahadevan", "aliases": ["Mahadevan"], "type": "person"}]): every name
+    and alias counts, in the order written, each once. A key is a name when it is not a plain
+    lowercase word ("people", "aliases", "name"). Anything that is no text is kept as it is,
+    for the caller's validation to refuse."""
+    if not isinstance(entities, (dict, list)) or \
+            isinstance(entities, list) and all(isinstance(e, str) for e in entities):
         return entities
     names: list = []
 
     def add(value) -> None:
         if isinstance(value, dict):
-            for key, aliases in value.items():
-                add(key)
-                add(aliases)
+            for key, inner in value.items():
+                if isinstance(key, str) and key.lower() in _NOT_NAMES:
+                    continue
+                if not (isinstance(key, str) and key.replace("_", "").isalpha()
+                        and key == key.lower()):
+                    add(key)
+                add(inner)
         elif isinstance(value, (list, tuple)):
             for item in value:
                 add(item)
-        elif value not in names:
+        elif not isinstance(value, str) or value not in names:
             names.append(value)
 
-    for group in entities.values():
-        add(group)
+    add(entities)
     return names
 
 
@@ -67,8 +77,8 @@ class StoryDefinition:
     @classmethod
     def from_dict(cls, d: dict) -> StoryDefinition:
         return cls(slug=d["slug"], title=d["title"], description=d.get("description") or "",
-                   entities=tuple(entity_names(d.get("entities")) or ()), keywords=tuple(d.get("keywords") or ()),
-                   time_zone=d.get("time_zone") or None)
+                   entities=tuple(entity_names(d.get("entities")) or ()),
+                   keywords=tuple(d.get("keywords") or ()), time_zone=d.get("time_zone") or None)
 
     def to_dict(self) -> dict:
         data = {"slug": self.slug, "title": self.title, "description": self.description,
