@@ -346,7 +346,8 @@ class EventStore:
 
     def _append(self, conn, stream_id, events, expected_version, lowest, highest, fence=None
                 ) -> list[RecordedEvent]:
-        written = self._write(conn, stream_id, lowest, highest, events, fence)
+        written = self._write(conn, stream_id, lowest, highest, events) if fence is None \
+            else self._write(conn, stream_id, lowest, highest, events, fence)
         if written.known:
             return self._recorded_already(conn, stream_id, [e.event_id for e in events])
         if written.positions is None:
