@@ -61,7 +61,7 @@ def targets(settings: Settings) -> dict[str, str | None]:
     """The base URL of each service (None: the worker serves no metrics to ask)."""
     worker = settings.worker_url or (f"http://127.0.0.1:{settings.worker_metrics_port}"
                                      if settings.worker_metrics_port else None)
-    return {"ingest": settings.ingest_url, "story": settings.story_url,
+    return {"ingest": settings.ingest_url, "story": settings.story_urls()[0],
             "notify": settings.notify_url, "worker": worker}
 
 

@@ -103,6 +103,15 @@ class DuplicateEventError(Exception):
     """Some, but not all, of the event ids of an append were already recorded."""
 
 
+class FencedOut(Exception):
+    """A fenced append was refused: its lease (shard, epoch) is no longer the shard's newest
+    (another instance took the shard). Nothing was written."""
+
+
+# the SQLSTATE storywire_append_fenced raises when the lease is not current
+FENCED_OUT = "SW409"
+
+
 @dataclass(frozen=True)
 class NewEvent:
     type: str
@@ -253,6 +262,11 @@ _APPEND = text(
     "SELECT known, version, position, recorded_at "
     "FROM storywire_append(:stream_id, :lowest, :highest, CAST(:events AS json))"
 )
+_APPEND_FENCED = text(
+    "SELECT known, version, position, recorded_at "
+    "FROM storywire_append_fenced(:stream_id, :lowest, :highest, CAST(:events AS json), "
+    ":shard, :epoch)"
+)
 
 
 class EventStore:
@@ -282,23 +296,29 @@ class EventStore:
         expected_version: ExpectedVersion = ANY,
         *,
         conn: Connection | None = None,
+        fence: tuple[int, int] | None = None,
     ) -> list[RecordedEvent]:
         """Append events to a stream; returns them as recorded.
 
         Re-appending event ids that are all recorded already writes nothing and returns the
-        original records, so a retried request is safe.
+        original records, so a retried request is safe. With a `fence` (shard, epoch), on
+        PostgreSQL, the append happens only while that lease is the shard's newest
+        (`storywire_append_fenced`), else FencedOut.
         """
         if not events:
             raise ValueError("append needs at least one event")
         lowest, highest = expected_range(expected_version)
         if conn is not None:
-            return self._append(conn, stream_id, events, expected_version, lowest, highest)
+            return self._append(conn, stream_id, events, expected_version, lowest, highest,
+                                fence)
         for attempt in (1, 2):
             try:
                 with self._writing() as own:
                     return self._append(own, stream_id, events, expected_version, lowest,
-                                        highest)
+                                        highest, fence)
             except DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) == FENCED_OUT:
+                    raise FencedOut(str(error.orig).splitlines()[0]) from None
                 # Once more on a fresh connection if this one was broken (the ids make it safe).
                 if attempt == 2 or not error.connection_invalidated:
                     raise
@@ -324,9 +344,10 @@ class EventStore:
         with self._direct.connect() as conn:
             return work(conn)
 
-    def _append(self, conn, stream_id, events, expected_version, lowest, highest
+    def _append(self, conn, stream_id, events, expected_version, lowest, highest, fence=None
                 ) -> list[RecordedEvent]:
-        written = self._write(conn, stream_id, lowest, highest, events)
+        written = self._write(conn, stream_id, lowest, highest, events) if fence is None \
+            else self._write(conn, stream_id, lowest, highest, events, fence)
         if written.known:
             return self._recorded_already(conn, stream_id, [e.event_id for e in events])
         if written.positions is None:
@@ -347,15 +368,22 @@ class EventStore:
             return sorted(existing, key=lambda e: e.position)
         raise DuplicateEventError(f"{len(existing)} of {len(ids)} event ids already recorded")
 
-    def _write(self, conn, stream_id, lowest, highest, events) -> Written:
+    def _write(self, conn, stream_id, lowest, highest, events, fence=None) -> Written:
         if conn.dialect.name == "postgresql":
-            return self._write_in_one_statement(conn, stream_id, lowest, highest, events)
+            return self._write_in_one_statement(conn, stream_id, lowest, highest, events, fence)
+        if fence is not None:
+            raise ValueError("fenced appends need PostgreSQL (its advisory-lock leases)")
         return self._write_in_steps(conn, stream_id, lowest, highest, events)
 
-    def _write_in_one_statement(self, conn, stream_id, lowest, highest, events) -> Written:
-        known, version, first, at = conn.execute(_APPEND, {
-            "stream_id": stream_id, "lowest": lowest, "highest": highest,
-            "events": events_json(events)}).one()
+    def _write_in_one_statement(self, conn, stream_id, lowest, highest, events, fence=None
+                                ) -> Written:
+        params = {"stream_id": stream_id, "lowest": lowest, "highest": highest,
+                  "events": events_json(events)}
+        if fence is None:
+            known, version, first, at = conn.execute(_APPEND, params).one()
+        else:
+            known, version, first, at = conn.execute(
+                _APPEND_FENCED, {**params, "shard": fence[0], "epoch": fence[1]}).one()
         positions = range(first, first + len(events)) if first is not None else None
         return Written(known, version, positions, at and at.astimezone(UTC))
 

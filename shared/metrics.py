@@ -68,6 +68,12 @@ FEED_LAG = Gauge(
     "storywire_feed_lag", "Events of the global feed a consumer has still to read (the feed's "
     "head position minus the consumer's checkpoint)", ["consumer"],
     multiprocess_mode="mostrecent")
+STORY_SHARDS_HELD = Gauge(
+    "storywire_story_shards_held", "Story shards this story-service instance holds a lease on "
+    "and writes the stories of (STORY_SHARDS above one)", multiprocess_mode="mostrecent")
+STORY_SHARDS_TAKEN = Counter(
+    "storywire_story_shards_taken_total", "Leases on story shards this instance took: at "
+    "start, from an instance that left or died, or for a batch that needed one nobody held")
 
 DELIVERIES = Counter(
     "storywire_deliveries_total", "Deliveries settled: delivered, or failed after their last "

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     relay_batch_bytes: int = 4_000_000  # ...and at most this much body text (or one article)
     relay_max_tries: int = 5  # refusals by a ready story service before an article is parked
     story_writers: int = 1  # processes analysing articles, each for a share of the stories
+    # story shards shared by several story-service instances on one PostgreSQL (1: one
+    # instance writes every story, as without sharding); an instance writes the stories of
+    # the shards it holds a lease on
+    story_shards: int = 1
+    story_instance_url: str | None = None  # where the other instances reach this one
+    story_lease_seconds: float = 10.0  # a lease whose instance is silent this long ends
     dispatch_interval: float = 1.0
     wakeups: bool = True  # wake the relay and the dispatcher on new work (else they only poll)
     dispatch_batch: int = 200
@@ -83,16 +89,29 @@ class Settings(BaseSettings):
     smtp_from: str = "storywire <alerts@storywire.invalid>"
     smtp_timeout: float = 10.0
 
-    @field_validator("story_url", "ingest_url", "notify_url", "worker_url")
+    @field_validator("ingest_url", "notify_url", "worker_url", "story_instance_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError("not an http:// or https:// URL with a host")
+        if value is not None and not _is_http_url(value):
+            raise ValueError("not an http:// or https:// URL with a host")
         return value
 
-    @field_validator("status_timeout")
+    @field_validator("story_url")
+    @classmethod
+    def _http_urls(cls, value: str) -> str:
+        """One URL, or several separated by commas (instances the relay fails over between)."""
+        if not all(_is_http_url(url.strip()) for url in value.split(",")):
+            raise ValueError("not http:// or https:// URLs with a host, separated by commas")
+        return value
+
+    @field_validator("story_shards")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("status_timeout", "story_lease_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
         if not value > 0:
@@ -108,9 +127,18 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.data_dir / 'storywire.db'}"
 
+    def story_urls(self) -> list[str]:
+        """The story-service instances `STORY_URL` lists, in the order to try them."""
+        return [url.strip() for url in self.story_url.split(",")]
+
     def keys_database(self) -> str:
         """Where every service reads the API keys: the ingest database unless set."""
         return self.keys_database_url or self.service_database_url("ingest")
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 @lru_cache

@@ -23,11 +23,12 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
     settings = settings or get_settings()
     engine = get_engine(settings.service_database_url("ingest"))
     # A batch of long articles takes the story service a while to analyze.
-    story_http = story_http or httpx.AsyncClient(base_url=settings.story_url,
+    urls = None if story_http else settings.story_urls()
+    story_http = story_http or httpx.AsyncClient(base_url=urls[0],
                                                  timeout=httpx.Timeout(10.0, read=120.0))
     story_http.headers.update(auth_headers(settings))
     tracing.instrument_client(story_http)
-    client = StoryClient(story_http)
+    client = StoryClient(story_http, urls)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

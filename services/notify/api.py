@@ -25,7 +25,8 @@ def create_app(settings: Settings | None = None, story_http: httpx.AsyncClient |
                enqueue: Enqueue | None = None, run_dispatch_loop: bool = True):
     settings = settings or get_settings()
     engine = get_engine(settings.service_database_url("notify"))
-    story_http = story_http or httpx.AsyncClient(base_url=settings.story_url, timeout=10.0)
+    story_http = story_http or httpx.AsyncClient(base_url=settings.story_urls()[0],
+                                                 timeout=10.0)
     story_http.headers.update(auth_headers(settings))
     tracing.instrument_client(story_http)
     feed = StoryFeedClient(story_http)

@@ -67,6 +67,25 @@ class ForwardedBatch(BaseModel):
                                              description="in the order they were accepted")
 
 
+class ShardBatch(BaseModel):
+    slugs: list[str] = Field(min_length=1, max_length=10_000, description=(
+        "the stories to attach the articles to, all of shards this instance holds"))
+    articles: list[ForwardedArticle] = Field(min_length=1, max_length=MAX_FORWARDED_BATCH,
+                                             description="in the order they were accepted")
+
+
+class OutcomePublic(BaseModel):
+    route_score: float
+    on_story: bool
+    developments: int = Field(description="developments the article brought the story")
+
+
+class ShardBatchPublic(BaseModel):
+    stories: dict[str, list[OutcomePublic | None] | None] = Field(description=(
+        "per story, one outcome per article in order (null: not analyzed against it, the "
+        "routing index ruled it out); null for a story that is not active"))
+
+
 class AttachedPublic(BaseModel):
     article_id: str
     stories: list[str]

@@ -2,6 +2,7 @@
 serve views of a story at any version."""
 
 import copy
+import dataclasses
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ import orjson
 from services.story import events as ev
 from services.story.analysis import Analysis, Article, StoryIndex, analyze
 from services.story.projection import StoryState, StoryView, definition_from, news_view
+from services.story.shards import Lease, NotHeld, Outcome, outcome_of, shard_of
 from services.story.store import SNAPSHOTTER, Snapshots, checkpoints
 from shared import metrics, tracing
 from shared.db import utcnow
@@ -112,6 +114,7 @@ class StoryService:
         self.store = store
         self.snapshots = snapshots or Snapshots(store.engine)
         self.writers = writers  # ShardedWriters, or None: this process writes every story
+        self.shards = None  # ShardedStories when instances share the stories (STORY_SHARDS)
         self._states: dict[str, StoryState] = {}
         self._views: dict[str, StoryView] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -207,19 +210,19 @@ class StoryService:
         Idempotent: an article id seen before appends nothing and answers as the first time.
         """
         slugs = self.slugs()
-        per_story = self.writers.attach(slugs, items, context) if self.writers else \
-            self.attach_to_stories(slugs, items, context)
+        per_story = self.shards.attach(slugs, items, context) if self.shards else \
+            self.attach_here(slugs, items, context)
         results, unrouted = [], []
         for i, (article, _) in enumerate(items):
             attached, scores, developments = [], {}, 0
-            for slug, analyses in per_story.items():
-                analysis = analyses[i] if analyses is not None else None
-                if analysis is None:
+            for slug, outcomes in per_story.items():
+                outcome = outcomes[i] if outcomes is not None else None
+                if outcome is None:
                     continue
-                scores[slug] = round(analysis.route_score, 4)
-                if analysis.on_story:
+                scores[slug] = round(outcome.route_score, 4)
+                if outcome.on_story:
                     attached.append(slug)
-                    developments += len(analysis.developments)
+                    developments += outcome.developments
             if not attached:
                 unrouted.append(ev.unrouted_event(article, scores))
                 with bound(article_id=article.id):
@@ -231,8 +234,39 @@ class StoryService:
         metrics.ARTICLES_ATTACHED.inc(len(results) - len(unrouted))
         return results
 
+    def attach_here(self, slugs: list[str], items: list[tuple[Article, str | None]],
+                    context: dict[str, dict] | None = None,
+                    leases: dict[str, Lease] | None = None
+                    ) -> dict[str, list[Outcome | None] | None]:
+        """Attach the articles to these stories in this instance (its writer processes, or
+        this process), each story's appends fenced by its lease in `leases` if given."""
+        found = self.writers.attach(slugs, items, context, leases) if self.writers else \
+            self.attach_to_stories(slugs, items, context, leases)
+        return {slug: None if analyses is None else
+                [None if a is None else outcome_of(a) for a in analyses]
+                for slug, analyses in found.items()}
+
+    def attach_owned(self, slugs: list[str], items: list[tuple[Article, str | None]],
+                     context: dict[str, dict] | None = None
+                     ) -> dict[str, list[Outcome | None] | None]:
+        """Attach the articles to these stories, forwarded by another instance: only while
+        this instance holds every one's shard (else NotHeld)."""
+        leases = self.shards.leases if self.shards else None
+        held = leases.held() if leases else {}
+        wanted = {slug: shard_of(slug, leases.shards) for slug in slugs} if leases else {}
+        missing = {shard for shard in wanted.values() if shard not in held}
+        if leases is None or missing:
+            raise NotHeld(missing)
+        return self.attach_here(slugs, items, context,
+                                {slug: held[shard] for slug, shard in wanted.items()})
+
+    def snapshotting(self) -> bool:
+        """Whether this instance snapshots: with shared stories, the holder of shard 0."""
+        return self.shards is None or 0 in self.shards.leases.held()
+
     def attach_to_stories(self, slugs: list[str], items: list[tuple[Article, str | None]],
-                          context: dict[str, dict] | None = None
+                          context: dict[str, dict] | None = None,
+                          leases: dict[str, Lease] | None = None
                           ) -> dict[str, list[Analysis] | None]:
         """`attach_to_story_batch` for each story that could take one of the articles (see
         `StoryIndex`), their states caught up in one read; None for the others."""
@@ -246,7 +280,8 @@ class StoryService:
         with self._index_lock:
             wanted = set().union(*(self.index.candidates(article) for article, _ in items))
         return {slug: self.attach_to_story_batch(slug, items, read=False, pruned=True,
-                                                 context=context)
+                                                 context=context,
+                                                 lease=leases.get(slug) if leases else None)
                 if slug in wanted else None for slug in slugs}
 
     def _index_story(self, state: StoryState) -> None:
@@ -286,9 +321,17 @@ class StoryService:
                     if event.version == state.version + 1:  # not applied meanwhile
                         state.apply(event)
 
-    def _append(self, stream_id: str, events: list[NewEvent], expected=ANY) -> None:
-        """Append and count what was appended."""
-        self.store.append(stream_id, events, expected)
+    def _append(self, stream_id: str, events: list[NewEvent], expected=ANY,
+                lease: Lease | None = None) -> None:
+        """Append and count what was appended. Under a lease, the append is fenced by it and
+        each event's metadata says which instance wrote it under which lease."""
+        if lease is None:
+            self.store.append(stream_id, events, expected)
+        else:
+            writer = {"instance": lease.holder, "shard": lease.shard, "lease": lease.epoch}
+            self.store.append(stream_id, [
+                dataclasses.replace(e, metadata={**e.metadata, "writer": writer})
+                for e in events], expected, fence=(lease.shard, lease.epoch))
         for event in events:
             metrics.EVENTS_APPENDED.labels(event.type).inc()
 
@@ -311,7 +354,8 @@ class StoryService:
 
     def attach_to_story_batch(self, slug: str, items: list[tuple[Article, str | None]],
                               read: bool = True, pruned: bool = False,
-                              context: dict[str, dict] | None = None
+                              context: dict[str, dict] | None = None,
+                              lease: Lease | None = None
                               ) -> list[Analysis | None] | None:
         """Analyze each article in order against one story, each knowing the ones before it,
         and append all they change in one append. An analysis per item (the recorded one for
@@ -320,7 +364,8 @@ class StoryService:
         The writer's state learns each article before the append commits, so that the next one
         in the batch knows it; if the append fails, that state is dropped and rebuilt. With
         `read` false, the state was just caught up by the caller. With `pruned`, an article the
-        routing index says the story cannot take is not analyzed (None in its place).
+        routing index says the story cannot take is not analyzed (None in its place). With a
+        `lease`, the append is fenced by it (see `_append`).
         """
         traces = [(context or {}).get(a.id, {}).get("traceparent") for a, _ in items]
         with self._lock(slug), tracing.span("story.attach", parent=traces[0] if traces else None,
@@ -335,7 +380,7 @@ class StoryService:
                     analyses, new_events = self._analyze_batch(
                         state, items, context or {}, self.index if pruned else None)
                     if new_events:
-                        self._append(ev.story_stream(slug), new_events, start)
+                        self._append(ev.story_stream(slug), new_events, start, lease)
                         log_recorded(slug, new_events)
                 except ConcurrencyError:
                     self._states.pop(slug, None)

@@ -44,9 +44,9 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def _attach(slugs: list[str], items: list[tuple[Article, str | None]], context: dict | None
-            ) -> dict[str, list[Analysis] | None]:
-    return _writer.attach_to_stories(slugs, items, context)
+def _attach(slugs: list[str], items: list[tuple[Article, str | None]], context: dict | None,
+            leases: dict | None = None) -> dict[str, list[Analysis] | None]:
+    return _writer.attach_to_stories(slugs, items, context, leases)
 
 
 def shard_of(slug: str, shards: int) -> int:
@@ -67,12 +67,15 @@ class ShardedWriters:
                                    initializer=_start, initargs=(self.db_url, os.getpid()))
 
     def attach(self, slugs: list[str], items: list[tuple[Article, str | None]],
-               context: dict | None = None) -> dict[str, list[Analysis] | None]:
-        """What `StoryService.attach_to_stories` answers, each shard doing its own stories."""
+               context: dict | None = None, leases: dict | None = None
+               ) -> dict[str, list[Analysis] | None]:
+        """What `StoryService.attach_to_stories` answers, each shard doing its own stories
+        (their appends fenced by `leases`, by slug, if given)."""
         groups: dict[int, list[str]] = {}
         for slug in slugs:
             groups.setdefault(shard_of(slug, self.count), []).append(slug)
-        futures = {shard: self._submit(shard, group, items, context)
+        futures = {shard: self._submit(shard, group, items, context,
+                                       {s: leases[s] for s in group} if leases else None)
                    for shard, group in groups.items()}
         found: dict[str, list[Analysis] | None] = {}
         failure = None
@@ -90,13 +93,13 @@ class ShardedWriters:
         return {slug: found[slug] for slug in slugs}
 
     def _submit(self, shard: int, slugs: list[str], items: list[tuple[Article, str | None]],
-                context: dict | None):
+                context: dict | None, leases: dict | None):
         try:
-            return self._pools[shard].submit(_attach, slugs, items, context)
+            return self._pools[shard].submit(_attach, slugs, items, context, leases)
         except BrokenProcessPool:  # it died while idle: nothing ran, so a new one may start
             log.error("story writer %d had died; starting another", shard)
             self._pools[shard] = self._pool()
-            return self._pools[shard].submit(_attach, slugs, items, context)
+            return self._pools[shard].submit(_attach, slugs, items, context, leases)
 
     def close(self) -> None:
         for pool in self._pools:

@@ -11,6 +11,8 @@ from services.story.schemas import (
     AttachedPublic,
     ForwardedArticle,
     ForwardedBatch,
+    ShardBatch,
+    ShardBatchPublic,
 )
 from shared import openapi
 from shared.wakeup import EVENTS, Publisher
@@ -18,6 +20,9 @@ from shared.web import AdminKey
 
 router = APIRouter(tags=["articles"])
 WRITE_CONFLICT = "The story moved on meanwhile, or these events are recorded already"
+SHARDS_AWAY = ("Some of the batch's stories could not be written: their shard's instance did "
+               "not answer and no other could take it; `Retry-After` says when to try again")
+NOT_HELD = "This instance does not hold the lease of every story's shard (any more)"
 
 
 def event_context(article: ForwardedArticle) -> dict:
@@ -61,5 +66,22 @@ async def attach_articles(batch: ForwardedBatch, service: ServiceDep, followers:
     return {"results": [r.to_dict() for r in results]}
 
 
-openapi.declare(router, {"attach_article": {409: WRITE_CONFLICT},
-                         "attach_articles": {409: WRITE_CONFLICT}})
+@router.post("/v1/shards/articles", response_model=ShardBatchPublic, dependencies=[AdminKey],
+             summary="Attach forwarded articles to stories of shards this instance holds "
+                     "(between instances sharing the stories)")
+async def attach_to_held_stories(batch: ShardBatch, service: ServiceDep,
+                                 followers: FollowersDep):
+    """Another instance's share of a batch: these stories are of shards this instance holds
+    a lease on (else 409, and the sender finds their holder). Answers per story what each
+    article came to; the sender answers the batch."""
+    items = [(domain_article(a), a.revision_of) for a in batch.articles]
+    found = await asyncio.to_thread(appended, followers, service.attach_owned, batch.slugs,
+                                    items, {a.id: event_context(a) for a in batch.articles})
+    return {"stories": {slug: None if outcomes is None else
+                        [None if o is None else o.to_dict() for o in outcomes]
+                        for slug, outcomes in found.items()}}
+
+
+openapi.declare(router, {"attach_article": {409: WRITE_CONFLICT, 503: SHARDS_AWAY},
+                         "attach_articles": {409: WRITE_CONFLICT, 503: SHARDS_AWAY},
+                         "attach_to_held_stories": {409: NOT_HELD}})
