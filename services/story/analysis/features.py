@@ -47,6 +47,37 @@ _REGISTER = re.compile(r"\b(?:DENIED|GRANTED|DISMISSED|ORDERED|ALLOWED|REFUSED|A
                        r"SO ORDERED|ORDER|UPHELD|QUASHED)\b")
 
 
+_CALENDAR = frozenset("monday tuesday wednesday thursday friday saturday sunday january "
+                      "february march april may june july august september october november "
+                      "december".split())
+_NAME = re.compile(r"(?<=[a-z,;:] )([A-Z][a-z]+(?:[-'][A-Za-z]+)*)")
+
+
+def _names(own: str) -> frozenset[str]:
+    """The words a sentence writes capitalised after its first word (names: "Tzur",
+    "Amstelveen"), lowercased; a word also written in lower case there, a day or a month,
+    and a court's or a party's word ("Judge", "Prosecutors") are no names."""
+    found = {m.group(1).lower() for m in _NAME.finditer(own)}
+    return frozenset(w for w in found - set(_TOKEN.findall(own))
+                     if w not in _CALENDAR and not _COURT.fullmatch(w) and not _PARTY.fullmatch(w))
+
+
+def _general(token: str, names: frozenset[str]) -> str:
+    """A word as the features read it: a name or a number stands for its kind, so that what
+    is learned of one story's names and sums is not learned as words."""
+    if token.isdigit():
+        return "<num>"
+    return "<name>" if token in names else token
+
+
+def _same_event_by_date(known: str | None, found: str | None) -> str:
+    if known is None or found is None:
+        return "undated"
+    if known == found:
+        return "same_day" if len(found) == 10 else "same_period"
+    return "days_apart" if len(known) == len(found) == 10 else "period"
+
+
 def _bin_days(days: int) -> str:
     if days > 0:
         return "future" if days > 1 else "tomorrow"
@@ -118,8 +149,9 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
 
     before = low[max(0, start - 60):start]
     after = low[end:end + 60]
-    tokens_before = _TOKEN.findall(before)[-8:]
-    tokens_after = _TOKEN.findall(after)[:8]
+    names = _names(own)
+    tokens_before = [_general(t, names) for t in _TOKEN.findall(before)[-8:]]
+    tokens_after = [_general(t, names) for t in _TOKEN.findall(after)[:8]]
     for tok in tokens_before:
         add(f"b:{tok}", 0.5)
     for tok in tokens_after:
@@ -128,7 +160,7 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add(f"bb:{a}_{b}", 0.5)
     for a, b in zip(tokens_after[:3], tokens_after[1:4], strict=False):
         add(f"ab:{a}_{b}", 0.5)
-    for tok in set(_TOKEN.findall(low)):
+    for tok in {_general(t, names) for t in _TOKEN.findall(low)}:
         feats[f"{t}|s:{tok}"] = 0.2
 
     short_before = low[max(0, start - 35):start]
@@ -201,12 +233,19 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add("known_sentence")
     if match_score:
         add("match_score", match_score / 100.0)
-    if knowledge.known_development(t, f.outcome, f.matter.id, f.date, f.matter.generic):
+    known = knowledge.known_development(t, f.outcome, f.matter.id, f.date, f.matter.generic)
+    if known is not None:
         add("known_dev")
-    if f.date and knowledge.development_near(t, f.date):
+        # how surely it is that event: the same day, days apart, or a date on one side only
+        add("known_dev=" + _same_event_by_date(known.date, f.date))
+    near = knowledge.development_near(t, f.date) if f.date else None
+    if near is not None:
         add("near_dev")
-    if knowledge.related_development(t, f.matter.id):
+        add("near_dev=" + _same_event_by_date(near.date, f.date))
+    related = knowledge.related_development(t, f.matter.id)
+    if related is not None:
         add("related_dev")
+        add("related_dev=" + ("same_outcome" if related.outcome == f.outcome else "other_outcome"))
     lede = index <= 1
     if lede:
         add("lede")
