@@ -388,3 +388,37 @@ def private_postgres():
             server.stop()
         finally:
             shutil.rmtree(server.dir, ignore_errors=True)
+
+
+# -- the labelled corpus as a story service sees it -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def corpus():
+    """The story definitions of `tests/corpus` and all its articles in publish order, as
+    (article, revision_of) items for `StoryService.attach_articles`."""
+    from pathlib import Path
+
+    from services.story.analysis import Article
+    from services.story.analysis.corpus import load_corpus
+    from services.story.offline import story_definition
+
+    stories = load_corpus(Path(__file__).resolve().parent / "corpus")
+    articles = sorted((a for s in stories for a in s.articles),
+                      key=lambda a: (a["published_at"], a["id"]))
+    return [story_definition(s.story) for s in stories], \
+        [(Article.from_dict(a), None) for a in articles]
+
+
+def fresh_service(url: str, definitions):
+    """A story service on a new store at `url` that tracks `definitions`."""
+    from services.story.service import StoryService
+    from shared.db import get_engine
+    from shared.eventstore import EventStore
+    from shared.migrate import upgrade
+
+    engine = get_engine(url)
+    upgrade("story", engine)
+    service = StoryService(EventStore(engine))
+    for definition in definitions:
+        service.define_story(definition)
+    return service

@@ -5,42 +5,16 @@ without losing or doubling anything."""
 import os
 import signal
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 
 import pytest
+from conftest import fresh_service
 from fastapi.testclient import TestClient
 
 from services.story import events as ev
-from services.story.analysis import Article
-from services.story.analysis.corpus import load_corpus
 from services.story.api import create_app
-from services.story.offline import story_definition
 from services.story.service import StoryService
 from services.story.writers import ShardedWriters, shard_of
-from shared.db import get_engine
-from shared.eventstore import EventStore
-from shared.migrate import upgrade
 from shared.settings import Settings
-
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    stories = load_corpus(CORPUS)
-    articles = sorted((a for s in stories for a in s.articles),
-                      key=lambda a: (a["published_at"], a["id"]))
-    return [story_definition(s.story) for s in stories], \
-        [(Article.from_dict(a), None) for a in articles]
-
-
-def fresh_service(url: str, definitions) -> StoryService:
-    engine = get_engine(url)
-    upgrade("story", engine)
-    service = StoryService(EventStore(engine))
-    for definition in definitions:
-        service.define_story(definition)
-    return service
 
 
 def recorded(service: StoryService, slugs) -> dict:

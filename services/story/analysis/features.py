@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from .candidates import Candidate, cue_matches, cue_outcome_names
 from .knowledge import StoryKnowledge
@@ -53,6 +54,7 @@ _CALENDAR = frozenset("monday tuesday wednesday thursday friday saturday sunday 
 _NAME = re.compile(r"(?<=[a-z,;:] )([A-Z][a-z]+(?:[-'][A-Za-z]+)*)")
 
 
+@lru_cache(maxsize=4096)     # a sentence's candidates read the same names
 def _names(own: str) -> frozenset[str]:
     """The words a sentence writes capitalised after its first word (names: "Tzur",
     "Amstelveen"), lowercased; a word also written in lower case there, a day or a month,
