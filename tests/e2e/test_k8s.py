@@ -267,3 +267,23 @@ def test_prod_podmonitor_scrapes_each_workers_metrics_port():
         [container] = by_kind(resources, "Deployment")[name]["spec"]["template"]["spec"][
             "containers"]
         assert {"name": "metrics", "containerPort": port} in container["ports"]
+
+
+def test_production_story_replicas_share_shards_and_reach_each_other_at_their_pods():
+    """Several story replicas write only with shards (one writer a story, fenced); each says
+    where the others reach it: its own pod's address, not the Service's."""
+    for target, replicas in (("overlays/dev", 1), ("overlays/prod", 3)):
+        resources = render(target)
+        deployment = by_kind(resources, "Deployment")["storywire-story"]
+        config = by_kind(resources, "ConfigMap")
+        settings = next(c["data"] for name, c in config.items()
+                        if name.startswith("storywire-config"))
+        assert deployment["spec"]["replicas"] == replicas, target
+        shards = int(settings.get("STORYWIRE_STORY_SHARDS", "1"))
+        assert (shards > replicas) if replicas > 1 else shards == 1, target
+        env = {e["name"]: e for e in
+               deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+        assert env["STORYWIRE_STORY_INSTANCE_URL"]["value"] == "http://$(POD_IP):8002"
+        if replicas == 1:   # one writer at a time: the old pod stops before the new one starts
+            assert deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
