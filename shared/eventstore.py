@@ -329,21 +329,6 @@ class EventStore:
         statement), a write transaction on SQLite (BEGIN IMMEDIATE, see shared.db)."""
         return self._direct.connect() if self.postgres else self.engine.begin()
 
-    def _read(self, work: Callable[[Connection], T]) -> T:
-        """work(conn) on a connection for reads; on PostgreSQL once more on a fresh connection
-        if that one was broken."""
-        if not self.postgres:
-            with self.engine.connect() as conn:
-                return work(conn)
-        try:
-            with self._direct.connect() as conn:
-                return work(conn)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-        with self._direct.connect() as conn:
-            return work(conn)
-
     def _append(self, conn, stream_id, events, expected_version, lowest, highest, fence=None
                 ) -> list[RecordedEvent]:
         written = self._write(conn, stream_id, lowest, highest, events) if fence is None \

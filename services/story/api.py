@@ -101,7 +101,7 @@ def share_stories(settings: Settings, db_url: str, service: StoryService) -> Sha
     leases.start()
     client = httpx.Client(timeout=httpx.Timeout(10.0, connect=2.0, read=120.0),
                           headers=auth_headers(settings))
-    return ShardedStories(leases, service.attach_here, http_forward(client))
+    return ShardedStories(leases, service.attach_here, http_forward(client), client.close)
 
 
 def stop_sharing(shards: ShardedStories) -> None:

@@ -312,8 +312,10 @@ Forward = Callable[[str, list[str], list, dict | None], dict]
 class ShardedStories:
     """Writes a batch's stories where their shards are held (see the module's docstring)."""
 
-    def __init__(self, leases: Leases, attach_here: AttachHere, forward: Forward):
+    def __init__(self, leases: Leases, attach_here: AttachHere, forward: Forward,
+                 on_close: Callable[[], None] = lambda: None):
         self.leases = leases
+        self._on_close = on_close  # what forwarding holds open (its HTTP client)
         self.attach_here = attach_here  # (slugs, items, context, leases) -> {slug: outcomes}
         self.forward = forward  # (url, slugs, items, context) -> {slug: outcomes}
         self._pool = ThreadPoolExecutor(4, thread_name_prefix="story-forward")
@@ -383,6 +385,7 @@ class ShardedStories:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._on_close()
 
 
 def http_forward(client: httpx.Client) -> Forward:
