@@ -77,7 +77,6 @@ class LearnedDecider:
         self.threshold = float(model.get("threshold", 0.5))
         # a phrasing's reading told as news stands unless the model is this sure it is not
         self.rule_floor = float(model.get("rule_floor", self.threshold))
-        self.thresholds: dict[str, float] = model.get("thresholds", {})   # per type
         keep = model["keep"]
         self.keep_weights: dict[str, float] = keep["weights"]
         self.keep_bias = float(keep["bias"])
@@ -102,10 +101,9 @@ class LearnedDecider:
         for item in items:
             p = self.keep_probability(item.features)
             candidate = item.candidate
-            threshold = self.thresholds.get(candidate.finding.type, self.threshold)
             floor = self.rule_floor if candidate.source == "rule" and \
-                not candidate.finding.background else threshold
-            if p < min(threshold, floor):
+                not candidate.finding.background else self.threshold
+            if p < min(self.threshold, floor):
                 out.append(None)
                 continue
             finding = item.candidate.finding

@@ -131,7 +131,8 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
     # closely, a cue guesses), the keep model does not (`training.KEEP_IGNORES`)
     add(f"src={candidate.source}")
     add(f"outcome={f.outcome}")
-    trig = " ".join(_TOKEN.findall(f.trigger.lower()))[:40]
+    names = _names(own)
+    trig = " ".join(_general(w, names) for w in _TOKEN.findall(f.trigger.lower()))[:40]
     if trig:
         add(f"trig={trig}")
     for reason in f.reasons:
@@ -151,7 +152,6 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
 
     before = low[max(0, start - 60):start]
     after = low[end:end + 60]
-    names = _names(own)
     tokens_before = [_general(t, names) for t in _TOKEN.findall(before)[-8:]]
     tokens_after = [_general(t, names) for t in _TOKEN.findall(after)[:8]]
     for tok in tokens_before:
