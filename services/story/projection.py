@@ -52,6 +52,8 @@ class StoryView:
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
     # the bodies of articles attached and not yet analyzed (the next event, in one append)
     _bodies: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # the outlets of each corroborated fact as a set, beside its list (built as it is met)
+    _outlets: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)
 
     # -- applying events -----------------------------------------------------------------------
 
@@ -121,7 +123,11 @@ class StoryView:
             first = self.articles.get(match["article_id"])
             fact = self.corroborated_facts[key] = {
                 "id": key, "text": text(), "outlets": [first["outlet"]] if first else []}
-        if article["outlet"] not in fact["outlets"]:
+        seen = self._outlets.get(key)
+        if seen is None:
+            seen = self._outlets[key] = set(fact["outlets"])
+        if article["outlet"] not in seen:
+            seen.add(article["outlet"])
             fact["outlets"].append(article["outlet"])
 
     def _on_DevelopmentDetected(self, data: dict, version: int) -> None:

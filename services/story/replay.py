@@ -7,7 +7,7 @@ from collections.abc import Callable
 from services.story import events as ev
 from services.story.projection import StoryView
 from services.story.service import READ_PAGE
-from services.story.store import SNAPSHOTTER, Snapshots, checkpoints
+from services.story.store import SNAPSHOTTER, Snapshots, checkpoints, collector_paused
 from shared.eventstore import EventStore
 
 
@@ -33,10 +33,11 @@ def replay(store: EventStore, slug: str | None = None,
         stream = ev.story_stream(name)
         total = store.stream_version(stream)
         view = StoryView(name)
-        while view.version < total:
-            for event in store.read_stream(stream, view.version + 1, READ_PAGE):
-                view.apply(event)
-            report(progress_bar(name, view.version, total))
+        with collector_paused():
+            while view.version < total:
+                for event in store.read_stream(stream, view.version + 1, READ_PAGE):
+                    view.apply(event)
+                report(progress_bar(name, view.version, total))
         report("\n")
         if view.version:
             with store.engine.begin() as conn:

@@ -126,3 +126,40 @@ def test_version_1_sentences_written_out_again_are_what_version_1_held():
                                                                                         None]
     assert ev.written_out(read.data, None) == data                # no body needed
     assert Analysis.from_dict(ev.written_out(read.data, None)["analysis"]).sentences[1].known
+
+
+def test_a_replay_leaves_the_collector_as_it_found_it_and_snapshots_compress_with_lz4(pg_url):
+    """The garbage collector is paused while a view is decoded, never left off; on
+    PostgreSQL the snapshot column is compressed with lz4 where the server has it."""
+    import gc
+
+    from services.story.store import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()          # a caller's own pause is kept
+    finally:
+        gc.enable()
+    try:
+        with collector_paused():
+            raise RuntimeError("a failed replay")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()
+
+    engine = get_engine(pg_url)
+    upgrade("story", engine)
+    with engine.connect() as conn:
+        has_lz4 = conn.exec_driver_sql(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+            "WHERE name = 'default_toast_compression'").scalar()
+        compression = conn.exec_driver_sql(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'story_snapshots'::regclass "
+            "AND attname = 'data'").scalar()
+    assert compression == ("l" if has_lz4 else "")
