@@ -251,11 +251,13 @@ class StoryService:
                      ) -> dict[str, list[Outcome | None] | None]:
         """Attach the articles to these stories, forwarded by another instance: only while
         this instance holds every one's shard (else NotHeld)."""
-        leases = self.shards.leases if self.shards else None
-        held = leases.held() if leases else {}
-        wanted = {slug: shard_of(slug, leases.shards) for slug in slugs} if leases else {}
+        if self.shards is None:
+            raise NotHeld(set())
+        leases = self.shards.leases
+        held = leases.held()
+        wanted = {slug: shard_of(slug, leases.shards) for slug in slugs}
         missing = {shard for shard in wanted.values() if shard not in held}
-        if leases is None or missing:
+        if missing:
             raise NotHeld(missing)
         return self.attach_here(slugs, items, context,
                                 {slug: held[shard] for slug, shard in wanted.items()})

@@ -101,9 +101,9 @@ class LearnedDecider:
         for item in items:
             p = self.keep_probability(item.features)
             candidate = item.candidate
-            floor = self.rule_floor if candidate.source == "rule" and \
+            cut = min(self.threshold, self.rule_floor) if candidate.source == "rule" and \
                 not candidate.finding.background else self.threshold
-            if p < min(self.threshold, floor):
+            if p < cut:
                 out.append(None)
                 continue
             finding = item.candidate.finding

@@ -198,11 +198,16 @@ def _is_nickname(entity: str, primary: str, description: str) -> bool:
     return bool(regex(pattern).search(text))
 
 
+def _name_parts(primary: str) -> list[str]:
+    """The parts of a name, folded, a hyphenated one apart ("Jang", "Tae", "ho")."""
+    return [p for p in re.split(r"[\s-]+", fold(primary)) if p[:1].isalpha()]
+
+
 def _is_short_form(entity: str, primary: str) -> bool:
     """ "Eitan T." for "Eitan Tzur", "Jan de V." for "Jan de Vries", "Tsvylev G.A." for
     "Gennady Tsvylev": a name with its other parts cut to their initials, as courts and the
     press of many countries name a suspect (an age after it, "Eitan T. (51)", aside)."""
-    parts = [p.lower() for p in re.split(r"[\s-]+", fold(primary)) if p[:1].isalpha()]
+    parts = [p.lower() for p in _name_parts(primary)]
     name = re.sub(r"\(\s*\d+\s*\)", " ", fold(entity))
     tokens = [t for t in re.sub(r"(?<=\.)(?=\S)", " ", name).split() if t]
     full = [t.lower() for t in tokens if not (t.endswith(".") and len(t) == 2)]
@@ -248,7 +253,7 @@ def _is_initials(entity: str, primary: str) -> bool:
     """ "J.T.H." for "Jang Tae-ho": the initials that copy naming no one in full gives a
     subject (courts' and agencies' releases in many countries)."""
     letters = fold(entity).replace(".", "").replace(" ", "")
-    parts = [p for p in re.split(r"[\s-]+", fold(primary)) if p[:1].isalpha()]
+    parts = _name_parts(primary)
     return 2 <= len(letters) <= 4 and letters.isalpha() and letters.isupper() and \
         "." in entity and len(parts) >= 2 and letters == "".join(p[0].upper() for p in parts)
 
