@@ -193,7 +193,7 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
         previous = verdict.text
     known_share = sum(v.known for v in verdicts) / max(1, len(verdicts))
     extras = article_features([i.candidate for i in items], article.title, len(verdicts),
-                              known_share)
+                              known_share, [v.known for v in by_item])
     for item, extra in zip(items, extras, strict=True):
         item.features.update(extra)
     findings: list[tuple[Finding, SentenceVerdict]] = []

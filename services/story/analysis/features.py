@@ -264,11 +264,15 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
 
 
 def article_features(candidates: list[Candidate], title: str, sentence_count: int = 0,
-                     known_share: float = 0.0) -> list[dict[str, float]]:
+                     known_share: float = 0.0,
+                     known_sentences: list[bool] | None = None) -> list[dict[str, float]]:
     """Features that need the whole article: whether the headline tells of the same kind of
     event, where a candidate stands among the article's candidates of its type (the
-    article's news comes first; later mentions retell it), how long the article is and how
-    much of it the story already knows (a long feature retells; a brief is all news)."""
+    article's news comes first; later mentions retell it), how long the article is, how
+    much of it the story already knows (a long feature retells; a brief is all news), and
+    whether a candidate's sentence is one of the few an article mostly known adds (a wire
+    story run again with a paragraph of news: that paragraph is the news, wherever it
+    stands). `known_sentences[i]`: whether candidate i's sentence is known."""
     heading = cue_matches(fold(title).lower()) if title else {}
     length = "len=" + ("1-4" if sentence_count <= 4 else "5-12" if sentence_count <= 12 else
                        "13-25" if sentence_count <= 25 else "26+")
@@ -279,7 +283,7 @@ def article_features(candidates: list[Candidate], title: str, sentence_count: in
     seen_outcome: dict[tuple[str, str | None], int] = {}
     dates: dict[str, set[str]] = {}
     out = []
-    for c in candidates:
+    for i, c in enumerate(candidates):
         f = c.finding
         t = f.type
         feats: dict[str, float] = {}
@@ -290,6 +294,8 @@ def article_features(candidates: list[Candidate], title: str, sentence_count: in
 
         add(length)
         add(known)
+        if known_sentences is not None and known_share >= 0.5 and not known_sentences[i]:
+            add("added_to_known")
         feats["candidates_per_sentence"] = per_candidate
         if t in heading:
             add("title_type")
