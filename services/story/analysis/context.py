@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from .names import GENERIC, mid_sentence_capitals, proper_names
 from .text import fold, plain, without_quotes
@@ -20,7 +21,7 @@ class ArticleContext:
     appeals_court: bool = False                  # the article is about an appeals court
     detention_sought: bool = False               # prosecutors asked that he be held
 
-    @property
+    @cached_property
     def judge_surnames(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(fold(j).lower().split()[-1] for j in self.judges if j))
 

@@ -370,12 +370,17 @@ def resolve_in(sentence: str, span: DateSpan, published: date) -> ResolvedDate |
 
 def dates_in(sentence: str, published: date) -> list[tuple[DateSpan, ResolvedDate]]:
     """Every date expression in a sentence with what it resolves to."""
+    return list(_dates_in(sentence, published))
+
+
+@lru_cache(maxsize=16384)   # a sentence's triggers, cues and quotes read the same dates
+def _dates_in(sentence: str, published: date) -> tuple[tuple[DateSpan, ResolvedDate], ...]:
     found = []
     for span in find_date_spans(sentence):
         resolved = resolve_in(sentence, span, published)
         if resolved is not None:
             found.append((span, resolved))
-    return found
+    return tuple(found)
 
 
 def is_well_before(resolved: ResolvedDate, published: date, days: int = 21) -> bool:

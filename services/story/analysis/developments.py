@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 from .context import ArticleContext, article_context, judges_named
 from .dates import ResolvedDate, dates_in, is_well_before, resolve
@@ -321,6 +322,7 @@ def _after_place_word(text: str, name: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)     # a sentence's triggers and cues name the same actors
 def _actors(sentence: str, ctx: ArticleContext) -> tuple[str, ...]:
     actors: list[str] = []
     low = fold(without_quotes(sentence)).lower()

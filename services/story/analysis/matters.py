@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .text import STOPWORDS, regex
 
@@ -108,6 +109,7 @@ def _slug(words: list[str]) -> str:
     return "-".join(words)
 
 
+@lru_cache(maxsize=4096)     # a trigger and a cue at one place read the same matter
 def matter_for(text: str, trigger: int, dev_type: str, detail: str | None = None,
                end: int | None = None) -> Matter:
     """The matter a development in `text` (lowercase, quotes removed) is about: the known kind
