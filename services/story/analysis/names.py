@@ -27,7 +27,8 @@ NAME_JOINERS = frozenset({"of", "de", "del", "la", "le", "van", "von", "der", "d
                           "dos", "bin", "al", "y", "for"})
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-.]*[A-Za-z.]|[A-Za-z]")
-_SENTENCE_OPENERS = set('"(-:')
+_SENTENCE_OPENERS = frozenset('"(-:')
+_RUN_BREAKS = frozenset(',;:()"')          # punctuation that ends a run of names
 # 'Joaquin "El Chapo" Guzman': a short capitalised quotation inside a name is a nickname
 _NICKNAME = re.compile(r'(?<=[A-Za-z]) "((?:[A-Z][\w\'.-]*\s?){1,3})" (?=[A-Z])')
 
@@ -45,8 +46,8 @@ def proper_names(sentence: str, mid_sentence_caps: frozenset[str] = frozenset())
 
 @lru_cache(maxsize=16384)
 def _proper_names(sentence: str, mid_sentence_caps: frozenset[str]) -> tuple[str, ...]:
-    letters = [c for c in sentence if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) > len(letters) / 2:
+    letters = list(filter(str.isalpha, sentence))
+    if letters and sum(map(str.isupper, letters)) > len(letters) / 2:
         return []                         # an all-capitals line tells nothing about names
     text = _NICKNAME.sub(lambda m: f" {m.group(1).strip()} ", fold(plain(sentence)))
     text = fold(without_quotes(text, placeholder=" : "))
@@ -77,11 +78,11 @@ def _proper_names(sentence: str, mid_sentence_caps: frozenset[str]) -> tuple[str
         gap = text[position:match.start()]
         position = match.end()
         starts_sentence = not run and (previous_char in _SENTENCE_OPENERS
-                                       or any(c in _SENTENCE_OPENERS for c in gap)
+                                       or not _SENTENCE_OPENERS.isdisjoint(gap)
                                        or match.start() == 0)
-        if any(c in ",;:()\"" for c in gap) and run:
+        if run and not _RUN_BREAKS.isdisjoint(gap):
             close()
-            starts_sentence = any(c in _SENTENCE_OPENERS for c in gap)
+            starts_sentence = not _SENTENCE_OPENERS.isdisjoint(gap)
         if _is_capitalised(token):
             if not run:
                 run_starts_sentence = starts_sentence

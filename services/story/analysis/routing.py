@@ -65,8 +65,10 @@ class _Term:
 
     def spans(self, text: str, lowered: str) -> list[tuple[int, int]]:
         """Where the text mentions it (`lowered` is `text` lowercased, of the same length)."""
-        spans = [m.span() for m in self.phrases.finditer(lowered)] \
-            if self.phrases and any(w in lowered for w in self.phrase_words) else []
+        # a match starts with one of the phrases: none can start before the first of them
+        first = min((at for at in map(lowered.find, self.phrase_words) if at >= 0),
+                    default=-1) if self.phrases else -1
+        spans = [m.span() for m in self.phrases.finditer(lowered, first)] if first >= 0 else []
         if self.single and any(w in lowered for w in self.single_words):
             phrases = list(spans)
             for m in self.single.finditer(text):
