@@ -21,6 +21,7 @@ from services.story.analysis.decision import (
 )
 from services.story.analysis.developments import article_context
 from services.story.analysis.engine import run_offline
+from services.story.analysis.features import article_features
 from services.story.analysis.routing import MODEL_FILE as ROUTING_MODEL_FILE
 from services.story.analysis.training import fit, load_splits, routing_examples
 from services.story.analysis.zones import local_date, story_zone
@@ -144,6 +145,35 @@ def test_broad_cues_propose_what_the_phrasings_do_not_read():
     rulings = [c for c in found if c.finding.type == "ruling"]
     assert rulings and rulings[0].finding.outcome == "denied"
     assert "denied" in rulings[0].cue_outcomes
+
+
+@pytest.mark.parametrize(("sentence", "type_", "outcome"), [
+    ("The session, held yesterday afternoon, lasted about an hour.", "hearing", "held"),
+    ("His trial resumes on June 23 before the same judge.", "hearing", "scheduled"),
+    ("Deputies led him from the courtroom in handcuffs after the verdict.", "custody", None),
+    ("The group has today written to the minister asking for a visit.", "statement", None),
+    ("The office has proposed recourse for cassation against the ordinance.", "appeal", None),
+    ("The court did not take into account the complaint of his lawyer.", "ruling", "denied"),
+])
+def test_broad_cues_reach_a_development_told_without_its_usual_verb(sentence, type_, outcome):
+    ctx = article_context([sentence], datetime(2025, 6, 4).date())
+    found = [c.finding for c in cue_candidates(sentence, 0, ctx, set())]
+    assert any(f.type == type_ and f.outcome == outcome for f in found), found
+
+
+def test_a_sentence_an_article_mostly_known_adds_is_marked_as_added():
+    sentence = "They asked the judge to order a transfer."
+    ctx = article_context([sentence], datetime(2025, 6, 4).date())
+    candidates = cue_candidates(sentence, 0, ctx, set())
+    assert candidates
+    known = [False] * len(candidates)
+    added = article_features(candidates, "", 10, 0.8, known)
+    assert all("added_to_known" in f for f in added)
+    # a sentence the story knows, or an article mostly new, is not "added"
+    assert not any("added_to_known" in f
+                   for f in article_features(candidates, "", 10, 0.8, [True] * len(known)))
+    assert not any("added_to_known" in f
+                   for f in article_features(candidates, "", 10, 0.2, known))
 
 
 def test_evidence_overlaps_its_sentence_only():
