@@ -263,9 +263,8 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
     return feats
 
 
-def article_features(candidates: list[Candidate], title: str, sentence_count: int = 0,
-                     known_share: float = 0.0,
-                     known_sentences: list[bool] | None = None) -> list[dict[str, float]]:
+def article_features(candidates: list[Candidate], title: str, sentence_count: int,
+                     known_share: float, known_sentences: list[bool]) -> list[dict[str, float]]:
     """Features that need the whole article: whether the headline tells of the same kind of
     event, where a candidate stands among the article's candidates of its type (the
     article's news comes first; later mentions retell it), how long the article is, how
@@ -294,7 +293,7 @@ def article_features(candidates: list[Candidate], title: str, sentence_count: in
 
         add(length)
         add(known)
-        if known_sentences is not None and known_share >= 0.5 and not known_sentences[i]:
+        if known_share >= 0.5 and not known_sentences[i]:
             add("added_to_known")
         feats["candidates_per_sentence"] = per_candidate
         if t in heading:
