@@ -1512,3 +1512,50 @@ def test_a_copy_of_many_wire_copies_is_a_copy_of_the_first_and_most_credit_wins(
     # `latest` shares three sentences with `longer` and two with each copy: `longer` wins
     assert by_longer.duplicate_of is None
     assert by_latest.duplicate_of == "longer" and by_latest.aligned_fraction == 0.75
+
+
+# -- copies add only what they do not retell ------------------------------------------------------
+
+def test_a_copy_retells_the_original_in_its_reworded_sentences_and_adds_the_rest():
+    from services.story.analysis.engine import ALIGNED, LOOSE, _retold_from
+
+    knowledge = StoryKnowledge(STORY)
+    knowledge.learn(FIRST, analyze(knowledge, FIRST))
+    sentences = [
+        "Hector Ruiz's lawyers asked Judge Dana Whitfield on Wednesday to release him on bail.",
+        "On Wednesday attorneys for Ruiz urged Judge Whitfield to free him on bail.",
+        "A hearing on the request is set for March 19.",
+    ]
+    alignments = [knowledge.align(s) for s in sentences]
+    aligned = [a.fact_id if a and a.score >= ALIGNED else None for a in alignments]
+    loose = [a.fact_id if a and a.score >= LOOSE else None for a in alignments]
+    assert loose[1] is not None and aligned[1] is None      # reworded, not word for word
+    assert _retold_from(knowledge, "a1", aligned, loose) == {0, 1}
+    assert _retold_from(knowledge, None, aligned, loose) == frozenset()   # no copy: all count
+
+
+# -- dates written as the world writes them -------------------------------------------------------
+
+@pytest.mark.parametrize("sentence, value", [
+    ("The matter was adjourned to the third of July.", "2021-07-03"),
+    ("It was relisted for the twenty-first of April 2021.", "2021-04-21"),
+    ("The complaint was filed on 03.03.2021 before the special court.", "2021-03-03"),
+    ("Date: 14/12/2020. Before: Judge Whitfield.", "2020-12-14"),
+])
+def test_days_in_words_with_dots_and_day_first_are_dates(sentence, value):
+    assert [v for _, v in resolved(sentence)] == [value]
+
+
+def test_a_case_number_of_a_year_is_no_date():
+    assert resolved("On 2 March 2021, in proceeding NSD 1182 of 2021, the court ordered it.") \
+        == [("2 March 2021", "2021-03-02")]
+
+
+def test_a_hearing_put_off_to_the_day_is_postponed_to_it_and_not_also_scheduled():
+    assert _kinds("The hearing was postponed on Tuesday to the 16 April.") == \
+        [("hearing", "postponed", "2021-04-16")]
+    (only,) = run_offline(STORY, [article("p1", (
+        "Judge Dana Whitfield on Wednesday postponed the bail hearing of Hector Ruiz until "
+        "May 3. The detention hearing is now scheduled for May 3."))])
+    assert [(d.type, d.outcome, d.date) for d in only.developments] == \
+        [("hearing", "postponed", "2021-05-03")]

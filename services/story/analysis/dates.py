@@ -36,11 +36,21 @@ _NUMBER = r"(?P<n>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleve
 _WEEKDAY_PREFIX = (r"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tues?|"
                    r"Wed|Thu(?:rs?)?|Fri|Sat|Sun)\.?,?\s+(?:the\s+)?)?")
 _LEAD = r"(?:(?:nearly|almost|about|more than|over|some|roughly|just|less than|around)\s+)?"
+ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+            "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
+            "twentieth").split()
+_ORDINAL = (r"(?:(?:twenty|thirty)[\s-](?:first|second|third|fourth|fifth|sixth|seventh|"
+            r"eighth|ninth)|thirtieth|" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + ")")
 
+_NUMBERED = re.compile(r"\d\s+$")
 # (kind, pattern), most specific first; a later pattern never overlaps an earlier span.
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("iso", re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<month>\d{2})-(?P<day>\d{2})\b")),
     ("numeric", re.compile(r"\b(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>(?:19|20)?\d{2})\b")),
+    # "13.06.2025", "27.9.2024": day, month and year with dots, as Indian and European copy
+    # writes them
+    ("dotted", re.compile(r"(?<![\d.])(?P<day>\d{1,2})\.(?P<month>\d{1,2})\."
+                          r"(?P<year>(?:19|20)\d{2})\b(?!\.\d)")),
     ("month_day", re.compile(r"\b" + _WEEKDAY_PREFIX + _MONTH
                              + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?\b"
                              r"(?!\s*(?:%|percent|years?|months?|days?|hours?|people|counts?))"
@@ -48,6 +58,9 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("month_day", re.compile(r"\b" + _WEEKDAY_PREFIX
                              + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _FULL_MONTH
                              + r"\b(?:,?\s+" + _YEAR + r"\b)?")),
+    # "the third of July", "the twenty-first of March": a day told in words
+    ("month_day", re.compile(r"\bthe\s+(?P<ordinal>" + _ORDINAL + r")\s+of\s+" + _FULL_MONTH
+                             + r"\b(?:,?\s+" + _YEAR + r"\b)?", re.IGNORECASE)),
     # "on the 4th", "until the 25th", "the 20th of this month": a day of the month alone, as
     # translated Japanese, Korean and Chinese copy dates events
     ("day_of_month", re.compile(
@@ -112,6 +125,15 @@ def _month_number(name: str) -> int:
     return MONTHS[name.lower().rstrip(".")[:3]]
 
 
+def _ordinal_day(words: str) -> int:
+    """ "third" 3, "twenty-first" 21, "thirtieth" 30."""
+    words = words.lower().replace("-", " ").split()
+    if words == ["thirtieth"]:
+        return 30
+    tens = {"twenty": 20, "thirty": 30}.get(words[0], 0) if len(words) == 2 else 0
+    return tens + ORDINALS.index(words[-1]) + 1
+
+
 def _amount(text: str) -> int:
     text = text.lower()
     return int(text) if text.isdigit() else NUMBER_WORDS.get(text, 1)
@@ -142,16 +164,18 @@ def _date_spans(sentence: str) -> tuple[DateSpan, ...]:
 def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
     groups = m.groupdict()
     start, end = m.span()
-    if kind in ("iso", "numeric"):
+    if kind in ("iso", "numeric", "dotted"):
         year = int(groups["year"])
         if year < 100:
             year += 2000
         month, day = int(groups["month"]), int(groups["day"])
+        if kind == "numeric" and month > 12 >= day:
+            month, day = day, month     # "14/12/2023": day first, as most of the world writes
         if not (1 <= month <= 12 and 1 <= day <= 31):
             return None
         return DateSpan(start, end, m.group(0), "date", year=year, month=month, day=day)
     if kind == "month_day":
-        day = int(groups["day"])
+        day = int(groups["day"]) if groups.get("day") else _ordinal_day(groups["ordinal"])
         if not 1 <= day <= 31:
             return None
         mon = groups["mon"]
@@ -188,6 +212,8 @@ def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
         return DateSpan(start, end, m.group(0), "period", modifier=groups["mod"].lower(),
                         unit=groups["unit"].lower())
     if kind == "year":
+        if m.group(0)[:2].lower() == "of" and _NUMBERED.search(text, 0, start):
+            return None          # "NSD 1182 of 2025", "No. 7 of 2024": a case's number
         return DateSpan(start, end, m.group(0), "year", year=int(groups["year"]))
     return None
 

@@ -94,8 +94,9 @@ def analyze(knowledge: StoryKnowledge, article: Article,
         if rewrite is not None:
             duplicate_of, share = rewrite, loose_share
 
+    retold = _retold_from(knowledge, duplicate_of, aligned_facts, loose_facts)
     found, corroborations = _developments(knowledge, article, verdicts, aligned_facts, context,
-                                          decider, copy=duplicate_of is not None)
+                                          decider, retold)
     developments = [dev for dev, _ in found]
     changes = _matter_changes(knowledge, found)
     conflicts = knowledge.contradictions(article.id, article.outlet, observations(sentences),
@@ -163,9 +164,23 @@ def _copy_of(knowledge: StoryKnowledge, digest: str, aligned_facts: list[int | N
     return None, False, share
 
 
+def _retold_from(knowledge: StoryKnowledge, original: str | None,
+                 aligned_facts: list[int | None], loose_facts: list[int | None]
+                 ) -> frozenset[int]:
+    """The sentences (by index) of a copy or re-edit of `original` that retell what the story
+    holds: any sentence it already has, or one of the original's reworded. A copy adds only
+    what its other sentences tell."""
+    if original is None:
+        return frozenset()
+    return frozenset(i for i, (aligned, loose) in enumerate(zip(aligned_facts, loose_facts,
+                                                                strict=True))
+                     if aligned is not None or loose is not None
+                     and original in knowledge.fact_articles(loose))
+
+
 def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[SentenceVerdict],
                   aligned_facts: list[int | None], context, decider: Decider,
-                  copy: bool = False
+                  retold: frozenset[int] = frozenset()
                   ) -> tuple[list[tuple[Development, Finding]], list[Corroboration]]:
     published = context.published
     started = knowledge.started.date() if knowledge.started else published
@@ -248,7 +263,7 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
         if verdict.known and not _adds_an_event(knowledge, finding, verdict,
                                                 fact_of.get(verdict.index)):
             continue            # a repeated sentence is never news
-        if copy and verdict.match is not None:
+        if verdict.index in retold:
             continue            # a copy adds only what its new sentences tell
         if finding.date is None and knowledge.related_development(finding.type,
                                                                   finding.matter.id):
@@ -352,13 +367,17 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
     outcomes = {(f.type, f.outcome) for f, _ in findings}
     if ("hearing", "postponed") in outcomes or ("hearing", "cancelled") in outcomes:
         # a brief appearance at which a hearing is put off, and the order putting it off,
-        # are the postponement itself; the put-off hearing held on its new date is not
+        # are the postponement itself; the put-off hearing held on its new date is not, and
+        # the new date is not a second hearing scheduled
         new_dates = {f.date for f, _ in findings if f.type == "hearing"
                      and f.outcome == "postponed" and f.date}
         postponed = ("hearing", "postponed") in outcomes
         findings = [(f, v) for f, v in findings
                     if not (f.type == "hearing" and f.outcome == "held" and postponed
                             and f.date not in new_dates)
+                    # "adjourned to the third of July": the new day is the postponement's
+                    and not (f.type == "hearing" and f.outcome == "scheduled"
+                             and f.date in new_dates)
                     and not (f.type == "ruling" and f.matter.id == "trial-delay")]
     # one event, one development: a verdict or a sentencing is not also a hearing held
     decided_days = {f.date for f, _ in findings if f.type in ("verdict", "sentence")}
