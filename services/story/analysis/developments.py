@@ -179,8 +179,8 @@ def _pick_date(trigger: Trigger, dated: list, low: str,
                                and not s.modifier else r) for s, r in dated]
     if trigger.date_rule == "new_date":
         candidates = [(s, r) for s, r in dated
-                      if regex(r"\b(?:until|till|to|for|now be (?:heard|held))\s+(?:on\s+)?(?:the\s+)?$"
-                               ).search(low[max(0, s.start - 24):s.start])
+                      if regex(r"\b(?:until|till|to|for|now be (?:heard|held))\s+"
+                               r"(?:on\s+)?(?:the\s+)?$").search(low[max(0, s.start - 24):s.start])
                       or regex(r"(?:until|till|to|for)\b").match(s.text.lower())]
         # "had been set for Tuesday, but an order moves it to October": the old date is not
         # the new one
