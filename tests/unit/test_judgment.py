@@ -312,6 +312,30 @@ def test_two_names_of_the_subject_in_one_article_make_it_prominent():
     assert not route(story, once).on_story
 
 
+def test_the_subject_named_once_among_the_story_s_other_entities_routes():
+    """A rewrite that never names the subject in its headline or opening, and names it once
+    beside the jail, its operator, the agency and the judge, is about the story; named once
+    beside one of them, it is a passing mention."""
+    story = StoryDefinition(
+        slug="red-mesa", title="Red Mesa detainees' heat lawsuit",
+        entities=("Red Mesa Processing Center", "Cordillera Detention Services",
+                  "Immigration and Customs Enforcement", "Sonoran Rights Project",
+                  "Judge Harlan Whitcombe"),
+        keywords=("heat", "detainees", "class action"))
+    body = ("Immigrants held at an Arizona detention center have taken its operator to federal "
+            "court over what they describe as dangerous heat, according to reports.\n\n"
+            "According to one report, eleven detainees at the Red Mesa Processing Center filed "
+            "a proposed class action {}. U.S. District Judge Harlan Whitcombe set a hearing "
+            "on a temporary restraining order for Friday.")
+    amid = dolan("Arizona detention heat lawsuit: what we know", body.format(
+        "against Cordillera Detention Services and Immigration and Customs Enforcement, "
+        "represented by the Sonoran Rights Project"), "d8")
+    passing = dolan("Arizona detention heat lawsuit: what we know", body.format(
+        "against the company that runs it"), "d9")
+    assert route(story, amid).on_story
+    assert not route(story, passing).on_story
+
+
 def test_more_of_the_story_s_topic_never_sends_an_article_away():
     model = json.loads(ROUTING_MODEL_FILE.read_text())
     assert model["weights"] and all(w >= 0 for w in model["weights"].values())

@@ -10,7 +10,9 @@ of its topic, is never on the story (`eligible`):
 - the subject is the story's first entity (e.g. "Joaquin Guzman"), or a nickname the
   description gives it ("El Chapo"). It must be prominent: in the headline, in
   the opening sentence, or mentioned at least twice. A piece that names the subject once in
-  passing ("the case is unrelated to ...") is about something else;
+  passing ("the case is unrelated to ...") is about something else, unless it also names
+  several other entities of the definition (`ENTITIES_AMID`: a rewrite headlined "Arizona
+  detention heat case" that names the jail once, and its operator, the agency and the judge);
 - the topic is the rest of the definition: the other entities (judge, lawyers, jail), the
   keywords, the title's and the description's words, and how much of the article is about
   court proceedings at all (`routing_terms.json`). An article about the subject but on
@@ -43,6 +45,7 @@ ENTITY_WEIGHT = 0.4      # a story without a subject: how much of its topic an a
 KEYWORD_WEIGHT = 0.4
 TITLE_WEIGHT = 0.2
 TOPIC_ONLY_MIN = 0.5
+ENTITIES_AMID = 4         # other entities named with the subject named once: it may be the story
 # what a headline calls an organisation it does not name ("river group", "water agency")
 DESCRIPTORS = "group|agency|department|company|firm|council|district|board|charity|nonprofit"
 # roles that make a person named in a description no subject of it ("Judge Ann Roe")
@@ -434,6 +437,7 @@ def evidence(story: StoryDefinition, article: Article) -> Evidence:
     description_hits = len(profile.description_words & art.words)
     features = {
         "prominent": float(prominent), "mentions": math.log1p(mentions),
+        "named_amid": float(bool(mentions) and not prominent and entity_hits >= ENTITIES_AMID),
         "in_title": float(in_title), "in_opening": float(in_opening),
         "described": float(described),
         "entities": min(1.0, entity_hits / 2), "keywords": min(1.0, keyword_hits / 2),
@@ -463,13 +467,17 @@ def eligible(features: dict[str, float]) -> bool:
     """Whether the model may weigh an article at all: the subject is prominent in it (in the
     headline, the opening or named twice; or named once and described in the headline), and
     it shares something of the story's topic: a word of the definition beyond the subject, or
-    two words of court proceedings. "Hector Ruiz opens a cafe" names the subject of "Ruiz
-    detention fight" and nothing else of it; "the judge, who also presides over the case
-    against Ruiz" names him in passing."""
+    two words of court proceedings; or the subject is named once among several of the
+    story's other entities, with a keyword or the words of court proceedings. "Hector Ruiz
+    opens a cafe" names the subject of "Ruiz detention fight" and nothing else of it; "the
+    judge, who also presides over the case against Ruiz" names him in passing."""
+    court = features["court_words"] >= 0.4
+    if features.get("named_amid"):
+        return features["keywords"] > 0 or court
     if not (features["prominent"] or features["described"]):
         return False
     return any(features[n] > 0 for n in ("entities", "keywords", "title_words",
-                                         "description_share")) or features["court_words"] >= 0.4
+                                         "description_share")) or court
 
 
 def probability(model: dict, features: dict[str, float]) -> float:

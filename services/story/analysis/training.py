@@ -213,6 +213,15 @@ def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **
 # with these, so that a short definition routes as well as a long one.
 THIN_DEFINITIONS = ((3, 3, True), (1, 1, True), (3, 3, False), (2, 0, False))
 C_ROUTE = 1.0
+# What lets routing weigh an article it would otherwise refuse, not how it weighs it: routing
+# learns from the articles that name the subject prominently, and weighs one that names it once
+# among the story's other entities by what those teach (learning from them too taught the model
+# to discount every article without a prominent subject, a headline's description included).
+GATES = ("named_amid",)
+
+
+def without_gates(features: dict[str, float]) -> dict[str, float]:
+    return {**features, **dict.fromkeys(GATES, 0.0)}
 
 
 def thinned(story: StoryDefinition, entities: int, keywords: int,
@@ -223,15 +232,15 @@ def thinned(story: StoryDefinition, entities: int, keywords: int,
 
 def routing_examples(story: CorpusStory) -> list[tuple[dict[str, float], bool]]:
     """(features, on the story) for each labelled article that routing weighs at all (one that
-    names the story's subject prominently and shares some of its topic), under the full
-    definition and each thinned one."""
+    names the story's subject prominently and shares some of its topic; not one only `GATES`
+    let in), under the full definition and each thinned one."""
     full = definition_of(story)
     rows = []
     for definition in (full, *(thinned(full, *t) for t in THIN_DEFINITIONS)):
         for article in articles_of(story):
             label = story.labels.get(article.id)
             found = routing_evidence(definition, article)
-            if label is not None and routing_eligible(found.features):
+            if label is not None and routing_eligible(without_gates(found.features)):
                 rows.append((found.features, bool(label.get("on_story"))))
     return rows
 
@@ -245,7 +254,7 @@ def train_routing(stories: list[LabelledStory], splits: tuple[str, ...] = ("trai
     from scipy.optimize import minimize
 
     rows = [r for s in stories if s.split in splits for r in routing_examples(s.story)]
-    names = sorted(rows[0][0])
+    names = sorted(n for n in rows[0][0] if n not in GATES)
     x = np.array([[f[n] for n in names] for f, _ in rows])
     y = np.array([float(on) for _, on in rows])
 
