@@ -472,12 +472,10 @@ def eligible(features: dict[str, float]) -> bool:
     opens a cafe" names the subject of "Ruiz detention fight" and nothing else of it; "the
     judge, who also presides over the case against Ruiz" names him in passing."""
     court = features["court_words"] >= 0.4
-    if features.get("named_amid"):
-        return features["keywords"] > 0 or court
-    if not (features["prominent"] or features["described"]):
-        return False
-    return any(features[n] > 0 for n in ("entities", "keywords", "title_words",
-                                         "description_share")) or court
+    if features["prominent"] or features["described"]:
+        return any(features[n] > 0 for n in ("entities", "keywords", "title_words",
+                                             "description_share")) or court
+    return bool(features.get("named_amid")) and (features["keywords"] > 0 or court)
 
 
 def probability(model: dict, features: dict[str, float]) -> float:
