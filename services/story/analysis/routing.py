@@ -46,6 +46,9 @@ KEYWORD_WEIGHT = 0.4
 TITLE_WEIGHT = 0.2
 TOPIC_ONLY_MIN = 0.5
 ENTITIES_AMID = 4         # other entities named with the subject named once: it may be the story
+# features that decide whether the model weighs an article, not how: it learns only from the
+# articles the other rules let in (`training.routing_examples`)
+GATES = ("named_amid",)
 # what a headline calls an organisation it does not name ("river group", "water agency")
 DESCRIPTORS = "group|agency|department|company|firm|council|district|board|charity|nonprofit"
 # roles that make a person named in a description no subject of it ("Judge Ann Roe")
@@ -475,7 +478,7 @@ def eligible(features: dict[str, float]) -> bool:
     if features["prominent"] or features["described"]:
         return any(features[n] > 0 for n in ("entities", "keywords", "title_words",
                                              "description_share")) or court
-    return bool(features.get("named_amid")) and (features["keywords"] > 0 or court)
+    return bool(features["named_amid"]) and (features["keywords"] > 0 or court)
 
 
 def probability(model: dict, features: dict[str, float]) -> float:

@@ -24,6 +24,7 @@ from .decision import OUTCOME_TYPES, Example, GoldDecider, LearnedDecider
 from .engine import run_offline
 from .evaluate import score
 from .model import Article, StoryDefinition
+from .routing import GATES as ROUTING_GATES
 from .routing import eligible as routing_eligible
 from .routing import evidence as routing_evidence
 
@@ -213,15 +214,14 @@ def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **
 # with these, so that a short definition routes as well as a long one.
 THIN_DEFINITIONS = ((3, 3, True), (1, 1, True), (3, 3, False), (2, 0, False))
 C_ROUTE = 1.0
-# What lets routing weigh an article it would otherwise refuse, not how it weighs it: routing
-# learns from the articles that name the subject prominently, and weighs one that names it once
-# among the story's other entities by what those teach (learning from them too taught the model
-# to discount every article without a prominent subject, a headline's description included).
-GATES = ("named_amid",)
 
 
 def without_gates(features: dict[str, float]) -> dict[str, float]:
-    return {**features, **dict.fromkeys(GATES, 0.0)}
+    """Routing's features with its gates closed (`routing.GATES`): routing learns from the
+    articles that name the subject prominently, and weighs one that names it once among the
+    story's other entities by what those teach (learning from them too taught the model to
+    discount every article without a prominent subject, a headline's description included)."""
+    return {**features, **dict.fromkeys(ROUTING_GATES, 0.0)}
 
 
 def thinned(story: StoryDefinition, entities: int, keywords: int,
@@ -232,8 +232,8 @@ def thinned(story: StoryDefinition, entities: int, keywords: int,
 
 def routing_examples(story: CorpusStory) -> list[tuple[dict[str, float], bool]]:
     """(features, on the story) for each labelled article that routing weighs at all (one that
-    names the story's subject prominently and shares some of its topic; not one only `GATES`
-    let in), under the full definition and each thinned one."""
+    names the story's subject prominently and shares some of its topic; not one only
+    `routing.GATES` let in), under the full definition and each thinned one."""
     full = definition_of(story)
     rows = []
     for definition in (full, *(thinned(full, *t) for t in THIN_DEFINITIONS)):
@@ -254,7 +254,7 @@ def train_routing(stories: list[LabelledStory], splits: tuple[str, ...] = ("trai
     from scipy.optimize import minimize
 
     rows = [r for s in stories if s.split in splits for r in routing_examples(s.story)]
-    names = sorted(n for n in rows[0][0] if n not in GATES)
+    names = sorted(n for n in rows[0][0] if n not in ROUTING_GATES)
     x = np.array([[f[n] for n in names] for f, _ in rows])
     y = np.array([float(on) for _, on in rows])
 
