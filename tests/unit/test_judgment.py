@@ -147,6 +147,18 @@ def test_broad_cues_propose_what_the_phrasings_do_not_read():
     assert "denied" in rulings[0].cue_outcomes
 
 
+def test_an_appeal_and_a_decision_in_one_sentence_propose_the_appeal_decided():
+    sentence = "The appeal is DISMISSED."
+    ctx = article_context([sentence], datetime(2026, 7, 21).date())
+    found = [c.finding for c in cue_candidates(sentence, 0, ctx, set())]
+    assert any(f.type == "appeal" and f.outcome == "denied" for f in found), found
+    assert any(f.type == "appeal" and f.outcome is None for f in found), found
+    filed = "She lodged an appeal against the sentence on Monday."
+    found = [c.finding for c in cue_candidates(filed, 0, article_context(
+        [filed], datetime(2026, 7, 21).date()), set())]
+    assert not any(f.type == "appeal" and f.outcome for f in found), found
+
+
 @pytest.mark.parametrize(("sentence", "type_", "outcome"), [
     ("The session, held yesterday afternoon, lasted about an hour.", "hearing", "held"),
     ("His trial resumes on June 23 before the same judge.", "hearing", "scheduled"),
@@ -309,6 +321,27 @@ def test_two_names_of_the_subject_in_one_article_make_it_prominent():
     once = dolan("Trial date set in fraud case", body.format(
         "Lawyers for Marek Dolan argued for a later date.", ""), "d7")
     assert route(story, twice).on_story
+    assert not route(story, once).on_story
+
+
+def test_a_first_name_after_the_full_name_is_a_second_mention():
+    """Named in full once, then by the first name alone ("Kamarul told the court"): named
+    twice. The first name alone, without the full name, names no one."""
+    story = StoryDefinition(slug="kamarul", title="Kamarul Ariffin Jusoh trafficking case",
+                            entities=("Kamarul Ariffin Jusoh", "Roslan Mat Desa"),
+                            keywords=("trafficking",))
+    body = ("KUALA LUMPUR - A former driver was charged in the Sessions Court here today with "
+            "trafficking more than 12 kilogrammes of methamphetamine in Cheras.\n\n"
+            "No plea was recorded from {}, 31, after the charge was read to him. "
+            "The case will be mentioned again next month. {} was remanded.")
+    shortened = dolan("Driver charged over 12kg of drugs",
+                      body.format("Kamarul Ariffin Jusoh", "Kamarul"), "d10")
+    alone = dolan("Driver charged over 12kg of drugs", body.format("the driver", "Kamarul"),
+                  "d11")
+    once = dolan("Driver charged over 12kg of drugs",
+                 body.format("Kamarul Ariffin Jusoh", "He"), "d12")
+    assert route(story, shortened).on_story
+    assert not route(story, alone).on_story
     assert not route(story, once).on_story
 
 

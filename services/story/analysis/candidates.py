@@ -91,7 +91,26 @@ def cue_candidates(sentence: str, index: int, ctx: ArticleContext,
             finding = finding_at(type_, cue.outcome, first.start(), first.end(), sentence,
                                  index, ctx, cue.date_rule)
             out.append(Candidate(finding, "cue", cue_outcome_names(matches)))
+    out += _decided_appeal(low, sentence, index, ctx, read)
     return out
+
+
+def _decided_appeal(low: str, sentence: str, index: int, ctx: ArticleContext,
+                    read: set[tuple[str, str | None]]) -> list[Candidate]:
+    """An appeal and a decision in one sentence ("The appeal is DISMISSED", "the Court of
+    Appeal allowed her appeal") may be the appeal decided: a candidate of its own, with the
+    decision's outcome, beside the appeal filed and the ruling the cues propose."""
+    found = cue_matches(low)
+    decisions = [(c, m) for c, m in found.get("ruling", ()) if c.outcome in DECIDED]
+    if not decisions or "appeal" not in found or any(t == "appeal" and o in DECIDED
+                                                     for t, o in read):
+        return []
+    cue, m = decisions[0]
+    finding = finding_at("appeal", cue.outcome, m.start(), m.end(), sentence, index, ctx)
+    return [Candidate(finding, "cue", cue_outcome_names(decisions))]
+
+
+DECIDED = ("granted", "denied", "mixed")
 
 
 def with_outcome(candidate: Candidate, outcome: str | None, sentence: str,

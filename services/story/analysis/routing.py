@@ -35,7 +35,7 @@ from pathlib import Path
 
 from .decision import dot, sigmoid
 from .model import Article, Route, StoryDefinition
-from .names import ORGANISATION_WORDS, entity_variants, is_organisation
+from .names import GENERIC, ORGANISATION_WORDS, entity_variants, is_organisation
 from .text import STOPWORDS, fold, regex, split_paragraphs, split_sentences, strip_dateline, words
 
 STEM_ENDINGS = ("s", "es", "ed", "ing", "al")   # what a keyword may end in ("rule" ... "ruled")
@@ -68,6 +68,9 @@ class _Term:
     # the literal words each pattern needs: a text holding none of them cannot match it
     phrase_words: tuple[str, ...] = ()
     single_words: tuple[str, ...] = ()  # lowercased
+    # a person's first name, a mention once the article has named them in full ("Kamarul
+    # Ariffin Jusoh ... Kamarul told the court"): many names are shortened to the first
+    given: re.Pattern | None = None
 
     def spans(self, text: str, lowered: str) -> list[tuple[int, int]]:
         """Where the text mentions it (`lowered` is `text` lowercased, of the same length)."""
@@ -85,6 +88,10 @@ class _Term:
                     continue              # "Patients ..." opening a sentence is no "Patients
                                           # First Alliance"; "Ruiz said" still is Ruiz
                 spans.append(m.span())
+        if spans and self.given is not None:
+            named = list(spans)
+            spans += [m.span() for m in self.given.finditer(text)
+                      if not any(s <= m.start() < e for s, e in named)]
         return spans
 
     def count(self, text: str, lowered: str) -> int:
@@ -109,7 +116,16 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
         if name:
             described = re.compile(rf"\b(?:{'|'.join(map(re.escape, name))})(?:'s)?\s+"
                                    rf"(?:{DESCRIPTORS})(?:'s|s)?\b")
-    return _Term(label, phrases, one, person, described, tuple(multi), tuple(single))
+    return _Term(label, phrases, one, person, described, tuple(multi), tuple(single),
+                 _given_name(label) if person and not stem else None)
+
+
+def _given_name(label: str) -> re.Pattern | None:
+    tokens = fold(label).replace('"', " ").split()
+    if len(tokens) < 2 or not tokens[0][:1].isupper() or len(tokens[0]) < 4 or \
+            tokens[0].lower() in GENERIC or tokens[0].lower() in {"el", "la", "los", "las", "the"}:
+        return None
+    return re.compile(rf"(?<![\w-]){re.escape(tokens[0])}(?:'s)?(?![\w-])")
 
 
 def _capitalised(word: str) -> str:
