@@ -23,6 +23,7 @@ in-depth related photo video latest read watch update updated breaking exclusive
 north south east west northern southern eastern western central international national
 """.split())
 
+NICKNAME_ARTICLES = frozenset({"el", "la", "los", "las", "the"})   # "El Chapo", "The Count"
 NAME_JOINERS = frozenset({"of", "de", "del", "la", "le", "van", "von", "der", "den", "da",
                           "dos", "bin", "al", "y", "for"})
 
@@ -175,7 +176,7 @@ def entity_variants(entity: str) -> tuple[str, ...]:
             variants.append(first)        # "Amnesty International" -> "amnesty"
         return tuple(dict.fromkeys(variants))
     elif len(tokens) >= 2:
-        if tokens[0] in {"el", "la", "los", "las", "the"}:
+        if tokens[0] in NICKNAME_ARTICLES:
             return tuple(variants)                  # a nickname: "El Chapo" stays whole
         surnames = [t for t in tokens[1:] if len(t) >= 4 and t not in GENERIC
                     and t not in NAME_JOINERS]      # "Guzman Loera": either surname alone

@@ -35,7 +35,13 @@ from pathlib import Path
 
 from .decision import dot, sigmoid
 from .model import Article, Route, StoryDefinition
-from .names import GENERIC, ORGANISATION_WORDS, entity_variants, is_organisation
+from .names import (
+    GENERIC,
+    NICKNAME_ARTICLES,
+    ORGANISATION_WORDS,
+    entity_variants,
+    is_organisation,
+)
 from .text import STOPWORDS, fold, regex, split_paragraphs, split_sentences, strip_dateline, words
 
 STEM_ENDINGS = ("s", "es", "ed", "ing", "al")   # what a keyword may end in ("rule" ... "ruled")
@@ -121,9 +127,12 @@ def _term(label: str, variants: tuple[str, ...], stem: bool = False) -> _Term | 
 
 
 def _given_name(label: str) -> re.Pattern | None:
+    """A person's first name as written ("Kamarul" of "Kamarul Ariffin Jusoh"); none for a
+    title ("Judge ..."), a nickname ("El Chapo") or a short name."""
     tokens = fold(label).replace('"', " ").split()
-    if len(tokens) < 2 or not tokens[0][:1].isupper() or len(tokens[0]) < 4 or \
-            tokens[0].lower() in GENERIC or tokens[0].lower() in {"el", "la", "los", "las", "the"}:
+    first = tokens[0] if tokens else ""
+    if len(tokens) < 2 or not first[:1].isupper() or len(first) < 4 or \
+            first.lower() in GENERIC or first.lower() in NICKNAME_ARTICLES:
         return None
     return re.compile(rf"(?<![\w-]){re.escape(tokens[0])}(?:'s)?(?![\w-])")
 
