@@ -13,6 +13,7 @@ from services.story.analysis import Article, StoryDefinition, route
 from services.story.analysis.candidates import cue_candidates
 from services.story.analysis.decision import (
     MODEL_FILE,
+    Decision,
     GoldDecider,
     Item,
     LearnedDecider,
@@ -134,6 +135,26 @@ def test_a_sentencing_is_a_sentence_and_not_also_a_held_hearing():
                          RuleDecider())[0]
     kinds = [(d.type, d.outcome) for d in result.developments]
     assert ("sentence", None) in kinds and ("hearing", "held") not in kinds
+
+
+class KeepEvery:
+    """Keeps every candidate with the outcome it was read with: what the article-level
+    rules make of them alone."""
+    reads_news = True
+
+    def decide(self, article_id, items):
+        return [Decision(i.candidate.finding.outcome) for i in items]
+
+
+def test_an_appeal_decided_is_not_also_a_ruling_in_the_same_sentence():
+    body = ("Two appeal judges on Friday dismissed the appeal of Marco Delgado Ruiz against "
+            "his extradition to the United States.")
+    result = run_offline(STORY, [article("a1", "Delgado Ruiz loses extradition appeal", body,
+                                         datetime(2017, 5, 5, 20, tzinfo=UTC))],
+                         KeepEvery())[0]
+    kinds = [(d.type, d.outcome) for d in result.developments]
+    assert ("appeal", "denied") in kinds, kinds
+    assert not any(t == "ruling" for t, _ in kinds), kinds
 
 
 # -- candidates and the learned decision ----------------------------------------------------------

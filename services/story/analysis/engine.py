@@ -388,6 +388,12 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                     if not (f.type == "hearing" and f.outcome == "held"
                             and ((f.date and f.date in decided_days)
                                  or f.sentence_index in decided_sentences))]
+    # an appeal decided is not also a ruling told in the same sentence ("Two judges dismissed
+    # his appeal against extradition"): the appellate decision is the appeal's outcome
+    appeal_decided = {f.sentence_index for f, _ in findings
+                      if f.type == "appeal" and f.outcome is not None}
+    findings = [(f, v) for f, v in findings
+                if not (f.type == "ruling" and f.sentence_index in appeal_decided)]
     if any(f.type == "sentence" for f, _ in findings):
         # "her former finance director was jailed": in a sentencing story, the prison term
         findings = [(f, v) for f, v in findings
@@ -407,9 +413,9 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
             changes["date"] = finding.date
         if first.matter.generic and not finding.matter.generic:
             changes["matter"] = finding.matter
-        if first.outcome == "other" and finding.outcome != "other":
-            changes["outcome"] = finding.outcome
-        elif finding.outcome == "other" or first.outcome == finding.outcome:
+        if first.outcome in ("other", None) and finding.outcome not in ("other", None):
+            changes["outcome"] = finding.outcome    # an appeal told filed, then decided
+        elif finding.outcome in ("other", None) or first.outcome == finding.outcome:
             pass
         else:               # granted and denied, or convicted and acquitted: mixed
             changes["outcome"] = "mixed"
