@@ -157,6 +157,21 @@ def test_an_appeal_decided_is_not_also_a_ruling_in_the_same_sentence():
     assert not any(t == "ruling" for t, _ in kinds), kinds
 
 
+@pytest.mark.parametrize(("published", "day"), [
+    (datetime(2017, 5, 5, 11, 30, tzinfo=UTC), "2017-05-04"),    # 7.30 a.m. in New York
+    (datetime(2017, 5, 5, 4, 10, tzinfo=UTC), "2017-05-04"),     # filed at 0.10 a.m.
+    (datetime(2017, 5, 5, 18, 0, tzinfo=UTC), "2017-05-05"),     # 2 p.m.
+])
+def test_news_told_without_a_day_in_a_morning_report_happened_the_day_before(published, day):
+    """A report published before courts sit, or filed just after midnight, tells of the day
+    before; one published in the afternoon, of that day."""
+    body = "Judge Helen Park refused to release Marco Delgado Ruiz on bail in Manhattan."
+    result = run_offline(STORY, [article("m1", "Delgado Ruiz stays in jail", body, published)],
+                         KeepEvery())[0]
+    dates = {d.date for d in result.developments if d.type == "ruling"}
+    assert dates == {day}, [(d.type, d.outcome, d.date) for d in result.developments]
+
+
 # -- candidates and the learned decision ----------------------------------------------------------
 
 def test_broad_cues_propose_what_the_phrasings_do_not_read():

@@ -29,7 +29,7 @@ from .model import (
 from .names import proper_names
 from .routing import route
 from .text import article_sentences, live_entries
-from .zones import local_date, story_zone
+from .zones import local_date, news_day, story_zone
 
 ALIGNED = 80.0          # a sentence this close to an earlier one repeats it (rapidfuzz, 0..100)
 COVERED = 0.7           # ...and says nothing new if the earlier one holds this share of its words
@@ -229,7 +229,8 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             reported.add(("ruling", quote.outcome))
     findings.sort(key=lambda fv: (fv[0].sentence_index, fv[0].position))
     findings = _within_article(findings, published, getattr(decider, "reads_news", False),
-                               live_entries(article.body, article.title))
+                               live_entries(article.body, article.title),
+                               news_day(article.published_at, story_zone(knowledge.story)))
 
     new: list[tuple[Development, Finding]] = []
     corroborations: dict[str, Corroboration] = {}
@@ -359,11 +360,11 @@ def _same_event(a: Finding, b: Finding) -> bool:
 
 
 def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
-                    decided: bool = False, live: frozenset[int] = frozenset()
-                    ) -> list[tuple[Finding, SentenceVerdict]]:
-    """Article-level reading: undated events take the day of the article's news (an explainer
-    with no dated news is recap, unless a learned decision (`decided`) read them as news:
-    then they stay undated); one event told twice is one development."""
+                    decided: bool = False, live: frozenset[int] = frozenset(),
+                    news_date=None) -> list[tuple[Finding, SentenceVerdict]]:
+    """Article-level reading: undated events take the day of the article's news (`news_date`,
+    else `published`; an explainer with no dated news is recap, unless a learned decision
+    (`decided`) read them as news); one event told twice is one development."""
     outcomes = {(f.type, f.outcome) for f, _ in findings}
     if ("hearing", "postponed") in outcomes or ("hearing", "cancelled") in outcomes:
         # a brief appearance at which a hearing is put off, and the order putting it off,
@@ -436,9 +437,11 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
             elif lead is not None:
                 finding = replace(finding, date=lead, reasons=(*finding.reasons, LEAD_DATED))
             elif verdict.index in live or decided:
-                # a live entry, or news told with no day at all ("A jury has found ... guilty"):
-                # it happened on the day it is published, in the outlet's time
-                finding = replace(finding, date=published.isoformat())
+                # a live entry: the day it is published, in the outlet's time; other news told
+                # with no day at all ("A jury has found ... guilty"): the report's news day
+                # (`zones.news_day`: a morning report tells of yesterday)
+                day = published if verdict.index in live or news_date is None else news_date
+                finding = replace(finding, date=day.isoformat())
             elif not decided and finding.type in _UNDATED_IS_RECAP and not (
                     finding.type == "appeal" and finding.outcome is None):
                 continue      # an undated event in an article with no dated news: recap

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -52,3 +52,14 @@ def story_zone(story: StoryDefinition) -> ZoneInfo:
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
     """The calendar day `moment` falls on where the story happens."""
     return moment.astimezone(zone).date()
+
+
+NEWS_DAY_BEGINS = time(10)    # local time before which a report's news is the day before's
+
+
+def news_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The day a report's news told without a day most likely happened: the day it is
+    published, or the day before when it is published before courts sit (a morning paper,
+    or a story filed after midnight, tells of yesterday's ruling, arrest or release)."""
+    local = moment.astimezone(zone)
+    return local.date() - timedelta(days=1) if local.time() < NEWS_DAY_BEGINS else local.date()
