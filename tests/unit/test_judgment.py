@@ -172,6 +172,18 @@ def test_news_told_without_a_day_in_a_morning_report_happened_the_day_before(pub
     assert dates == {day}, [(d.type, d.outcome, d.date) for d in result.developments]
 
 
+def test_a_court_s_undated_act_is_not_dated_by_the_arrest_before_it():
+    """Arrested on Tuesday, refused bail in a report of Wednesday afternoon: refused that
+    Wednesday; the arrest stays Tuesday."""
+    body = ("Marco Delgado Ruiz was arrested on Tuesday at his home in Queens.\n\n"
+            "Judge Helen Park refused to release him on bail.")
+    result = run_offline(STORY, [article("c1", "Delgado Ruiz denied bail", body,
+                                         datetime(2017, 5, 10, 19, 0, tzinfo=UTC))],
+                         KeepEvery())[0]
+    dates = {(d.type, d.date) for d in result.developments}
+    assert ("ruling", "2017-05-10") in dates and ("custody", "2017-05-09") in dates, dates
+
+
 # -- candidates and the learned decision ----------------------------------------------------------
 
 def test_broad_cues_propose_what_the_phrasings_do_not_read():
@@ -493,3 +505,13 @@ def test_an_undated_ruling_in_a_live_entry_happened_on_the_day_of_the_blog():
                                          published)], RuleDecider())[0]
     rulings = [d for d in result.developments if d.type == "ruling"]
     assert [d.date for d in rulings] == ["2017-05-04"]
+
+
+def test_a_live_entry_is_not_dated_by_what_the_blog_retells_of_earlier_days():
+    body = ("A jury was seated on Tuesday in the trial of Marco Delgado Ruiz in Manhattan.\n\n"
+            "11:05 a.m. - Judge Helen Park denied the defense motion for a mistrial.")
+    published = datetime(2017, 5, 10, 16, 0, tzinfo=UTC)    # Wednesday noon in New York
+    result = run_offline(STORY, [article("l2", "LIVE: Delgado Ruiz trial, day two", body,
+                                         published)], KeepEvery())[0]
+    rulings = [d for d in result.developments if d.type == "ruling"]
+    assert [d.date for d in rulings] == ["2017-05-10"], rulings

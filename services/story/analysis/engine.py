@@ -310,16 +310,21 @@ def _adds_an_event(knowledge: StoryKnowledge, finding: Finding, verdict: Sentenc
 
 
 _ONE_A_DAY = ("charge", "custody")
+_BEFORE_COURT = ("custody", "charge", "filing", "statement")
 _UNDATED_IS_RECAP = ("hearing", "custody", "charge", "verdict", "sentence", "ruling", "appeal")
 _OWN_DATES = {("hearing", "scheduled"), ("hearing", "postponed"), ("hearing", "cancelled")}
 
 
-def _lead_date(findings: list[tuple[Finding, SentenceVerdict]], published) -> str | None:
+def _lead_date(findings: list[tuple[Finding, SentenceVerdict]], published,
+               of_court: bool = False) -> str | None:
     """The day the article's news happened: its first dated development on or before the
-    publish date (a scheduled hearing's date is about the hearing, not the news)."""
+    publish date (a scheduled hearing's date is about the hearing, not the news). For a
+    court's act (`of_court`), the first dated act of a court: an arrest, a charge or a filing
+    comes before the court acts on it ("arrested on Tuesday ... He appeared in court and was
+    refused bail" is refused on the day of the report, not on Tuesday)."""
     for finding, _ in findings:
         if (finding.type, finding.outcome) in _OWN_DATES or not finding.date or \
-                TOLD_LATE in finding.reasons:
+                TOLD_LATE in finding.reasons or of_court and finding.type in _BEFORE_COURT:
             continue
         if len(finding.date) == 10 and finding.date <= published.isoformat():
             return finding.date
@@ -422,7 +427,7 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
             changes["outcome"] = "mixed"
         if changes:
             kept[twin] = (replace(first, **changes), first_verdict)
-    lead = _lead_date(kept, published)
+    leads = {False: _lead_date(kept, published), True: _lead_date(kept, published, True)}
     dated: list[tuple[Finding, SentenceVerdict]] = []
     held: list[Finding] = []
     for finding, verdict in kept:
@@ -431,17 +436,20 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
         if finding.type == "hearing" and finding.outcome == "held" and finding.date:
             held.append(finding)
         if finding.date is None and (finding.type, finding.outcome) not in _OWN_DATES:
-            if finding.type == "ruling" and held and (lead is None or held[-1].date >= lead):
+            lead = leads[finding.type not in _BEFORE_COURT]
+            if verdict.index in live:
+                # a live entry ("11:05 a.m. - Motion for mistrial denied."): the day it is
+                # published, in the outlet's time, whatever the blog retells of earlier days
+                finding = replace(finding, date=published.isoformat())
+            elif finding.type == "ruling" and held and (lead is None or held[-1].date >= lead):
                 # "He appeared on Thursday ... The judge refused": decided at that hearing
                 finding = replace(finding, date=held[-1].date)
             elif lead is not None:
                 finding = replace(finding, date=lead, reasons=(*finding.reasons, LEAD_DATED))
-            elif verdict.index in live or decided:
-                # a live entry: the day it is published, in the outlet's time; other news told
-                # with no day at all ("A jury has found ... guilty"): the report's news day
-                # (`zones.news_day`: a morning report tells of yesterday)
-                day = published if verdict.index in live or news_date is None else news_date
-                finding = replace(finding, date=day.isoformat())
+            elif decided:
+                # news told with no day at all ("A jury has found ... guilty"): the report's
+                # news day (`zones.news_day`: a morning report tells of yesterday)
+                finding = replace(finding, date=(news_date or published).isoformat())
             elif not decided and finding.type in _UNDATED_IS_RECAP and not (
                     finding.type == "appeal" and finding.outcome is None):
                 continue      # an undated event in an article with no dated news: recap
