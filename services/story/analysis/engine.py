@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import replace
+from datetime import date
 from itertools import chain
 
 from .candidates import Candidate, cue_candidates, with_outcome
@@ -366,7 +367,7 @@ def _same_event(a: Finding, b: Finding) -> bool:
 
 def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                     decided: bool = False, live: frozenset[int] = frozenset(),
-                    news_date=None) -> list[tuple[Finding, SentenceVerdict]]:
+                    news_date: date | None = None) -> list[tuple[Finding, SentenceVerdict]]:
     """Article-level reading: undated events take the day of the article's news (`news_date`,
     else `published`; an explainer with no dated news is recap, unless a learned decision
     (`decided`) read them as news); one event told twice is one development."""
@@ -450,7 +451,7 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                 # news told with no day at all ("A jury has found ... guilty"): the report's
                 # news day (`zones.news_day`: a morning report tells of yesterday)
                 finding = replace(finding, date=(news_date or published).isoformat())
-            elif not decided and finding.type in _UNDATED_IS_RECAP and not (
+            elif finding.type in _UNDATED_IS_RECAP and not (
                     finding.type == "appeal" and finding.outcome is None):
                 continue      # an undated event in an article with no dated news: recap
         dated.append((finding, verdict))
