@@ -428,7 +428,7 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
             changes["outcome"] = "mixed"
         if changes:
             kept[twin] = (replace(first, **changes), first_verdict)
-    leads = {False: _lead_date(kept, published), True: _lead_date(kept, published, True)}
+    lead_of_any, lead_of_court = _lead_date(kept, published), _lead_date(kept, published, True)
     dated: list[tuple[Finding, SentenceVerdict]] = []
     held: list[Finding] = []
     for finding, verdict in kept:
@@ -437,7 +437,7 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
         if finding.type == "hearing" and finding.outcome == "held" and finding.date:
             held.append(finding)
         if finding.date is None and (finding.type, finding.outcome) not in _OWN_DATES:
-            lead = leads[finding.type not in _BEFORE_COURT]
+            lead = lead_of_any if finding.type in _BEFORE_COURT else lead_of_court
             if verdict.index in live:
                 # a live entry ("11:05 a.m. - Motion for mistrial denied."): the day it is
                 # published, in the outlet's time, whatever the blog retells of earlier days

@@ -94,10 +94,9 @@ class _Term:
                     continue              # "Patients ..." opening a sentence is no "Patients
                                           # First Alliance"; "Ruiz said" still is Ruiz
                 spans.append(m.span())
-        if spans and self.given is not None:
-            named = list(spans)
+        if spans and self.given is not None:   # (the list is read whole before it grows)
             spans += [m.span() for m in self.given.finditer(text)
-                      if not any(s <= m.start() < e for s, e in named)]
+                      if not any(s <= m.start() < e for s, e in spans)]
         return spans
 
     def count(self, text: str, lowered: str) -> int:
@@ -134,7 +133,7 @@ def _given_name(label: str) -> re.Pattern | None:
     if len(tokens) < 2 or not first[:1].isupper() or len(first) < 4 or \
             first.lower() in GENERIC or first.lower() in NICKNAME_ARTICLES:
         return None
-    return re.compile(rf"(?<![\w-]){re.escape(tokens[0])}(?:'s)?(?![\w-])")
+    return re.compile(rf"(?<![\w-]){re.escape(first)}(?:'s)?(?![\w-])")
 
 
 def _capitalised(word: str) -> str:
