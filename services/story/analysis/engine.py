@@ -212,8 +212,8 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
                               known_share, [v.known for v in by_item])
     for item, extra in zip(items, extras, strict=True):
         item.features.update(extra)
-    findings: list[tuple[Finding, SentenceVerdict]] = []
-    quoted: list[tuple[Finding, SentenceVerdict]] = []
+    scored: list[tuple[Finding, SentenceVerdict, float]] = []
+    quoted: list[tuple[Finding, SentenceVerdict, float]] = []
     for item, verdict, decision in zip(items, by_item, decider.decide(article.id, items),
                                        strict=True):
         if decision is None:
@@ -221,15 +221,16 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
         finding = with_outcome(item.candidate, decision.outcome, verdict.text, context)
         finding = replace(finding, background=False,
                           date=decision.date if decision.date is not None else finding.date)
-        (quoted if item.candidate.source == "quote" else findings).append((finding, verdict))
+        (quoted if item.candidate.source == "quote" else scored).append(
+            (finding, verdict, decision.score))
     # the ruling's own words only count when no reporter's sentence tells of that ruling
-    reported = {(f.type, f.outcome) for f, _ in findings}
-    for quote, verdict in quoted:
+    reported = {(f.type, f.outcome) for f, _, _ in scored}
+    for quote, verdict, score in quoted:
         if ("ruling", quote.outcome) not in reported and ("appeal", quote.outcome) not in reported:
-            findings.append((quote, verdict))
+            scored.append((quote, verdict, score))
             reported.add(("ruling", quote.outcome))
-    findings.sort(key=lambda fv: (fv[0].sentence_index, fv[0].position))
-    findings = _within_article(findings, published, getattr(decider, "reads_news", False),
+    scored.sort(key=lambda fvs: (fvs[0].sentence_index, fvs[0].position))
+    findings = _within_article(_parts_of_one_event(scored), published, getattr(decider, "reads_news", False),
                                live_entries(article.body, article.title),
                                news_day(article.published_at, story_zone(knowledge.story)))
 
@@ -314,6 +315,32 @@ _ONE_A_DAY = ("charge", "custody")
 _BEFORE_COURT = ("custody", "charge", "filing", "statement")
 _UNDATED_IS_RECAP = ("hearing", "custody", "charge", "verdict", "sentence", "ruling", "appeal")
 _OWN_DATES = {("hearing", "scheduled"), ("hearing", "postponed"), ("hearing", "cancelled")}
+# One event told by two kinds in one sentence: (the event, what else its sentence says of it,
+# whether the event must be the surer reading), an outcome of None standing for any. A notice of
+# appeal filed is the appeal; an indictment or a complaint filed is the charge; the request a
+# ruling decides in the same sentence is that ruling's, not a filing of its own; the day a
+# cancelled or put-off hearing had been set for is not a hearing scheduled.
+_SAME_SENTENCE_PART = ((("appeal", None), ("filing", None), True),
+                       (("charge", None), ("filing", None), True),
+                       (("ruling", None), ("filing", None), True),
+                       (("hearing", "cancelled"), ("hearing", "scheduled"), False),
+                       (("hearing", "postponed"), ("hearing", "scheduled"), False))
+
+
+def _of_kind(finding: Finding, kind: tuple[str, str | None]) -> bool:
+    return finding.type == kind[0] and kind[1] in (None, finding.outcome)
+
+
+def _parts_of_one_event(findings: list[tuple[Finding, SentenceVerdict, float]]
+                        ) -> list[tuple[Finding, SentenceVerdict]]:
+    """Drops what a sentence says of an event it tells by another kind (`_SAME_SENTENCE_PART`);
+    the third of each triple is the decision's score."""
+    def part(f: Finding, score: float) -> bool:
+        return any(_of_kind(f, piece) and any(
+            _of_kind(g, event) and g.sentence_index == f.sentence_index
+            and (not surer or other > score) for g, _, other in findings)
+            for event, piece, surer in _SAME_SENTENCE_PART)
+    return [(f, v) for f, v, score in findings if not part(f, score)]
 
 
 def _lead_date(findings: list[tuple[Finding, SentenceVerdict]], published,
@@ -379,7 +406,13 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
         new_dates = {f.date for f, _ in findings if f.type == "hearing"
                      and f.outcome == "postponed" and f.date}
         postponed = ("hearing", "postponed") in outcomes
+        putting_off = {f.sentence_index for f, _ in findings
+                       if f.type == "hearing" and f.outcome == "postponed"}
         findings = [(f, v) for f, v in findings
+                    # "the judge agreed to push the trial to June 2": the adjournment granted
+                    # is the postponement, not also a ruling
+                    if not (f.type == "ruling" and f.outcome == "granted"
+                            and f.sentence_index in putting_off)
                     if not (f.type == "hearing" and f.outcome == "held" and postponed
                             and f.date not in new_dates)
                     # "adjourned to the third of July": the new day is the postponement's
