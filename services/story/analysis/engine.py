@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from itertools import chain
 
@@ -315,16 +315,27 @@ _ONE_A_DAY = ("charge", "custody")
 _BEFORE_COURT = ("custody", "charge", "filing", "statement")
 _UNDATED_IS_RECAP = ("hearing", "custody", "charge", "verdict", "sentence", "ruling", "appeal")
 _OWN_DATES = {("hearing", "scheduled"), ("hearing", "postponed"), ("hearing", "cancelled")}
-# One event told by two kinds in one sentence: (the event, what else its sentence says of it,
-# whether the event must be the surer reading), an outcome of None standing for any. A notice of
-# appeal filed is the appeal; an indictment or a complaint filed is the charge; the request a
-# ruling decides in the same sentence is that ruling's, not a filing of its own; the day a
-# cancelled or put-off hearing had been set for is not a hearing scheduled.
-_SAME_SENTENCE_PART = ((("appeal", None), ("filing", None), True),
-                       (("charge", None), ("filing", None), True),
-                       (("ruling", None), ("filing", None), True),
-                       (("hearing", "cancelled"), ("hearing", "scheduled"), False),
-                       (("hearing", "postponed"), ("hearing", "scheduled"), False))
+@dataclass(frozen=True)
+class _Part:
+    """One event told by two kinds in one sentence: `piece` is what the sentence also says of
+    `event` (an outcome of None stands for any). `surer`: only when the event is the surer
+    reading; `same_day`: only when both carry the same day (or one carries none)."""
+    event: tuple[str, str | None]
+    piece: tuple[str, str | None]
+    surer: bool = True
+    same_day: bool = False
+
+
+# A notice of appeal filed is the appeal; an indictment or a complaint filed is the charge; the
+# request a ruling decides in the same sentence is that ruling's, not a filing of its own; the day
+# a cancelled hearing had been set for is not a hearing scheduled; a hearing read both as put off
+# to a day and as scheduled for it is one of the two, the surer.
+_SAME_SENTENCE_PARTS = (_Part(("appeal", None), ("filing", None)),
+                        _Part(("charge", None), ("filing", None)),
+                        _Part(("ruling", None), ("filing", None)),
+                        _Part(("hearing", "cancelled"), ("hearing", "scheduled"), False, True),
+                        _Part(("hearing", "postponed"), ("hearing", "scheduled"), True, True),
+                        _Part(("hearing", "scheduled"), ("hearing", "postponed"), True, True))
 
 
 def _of_kind(finding: Finding, kind: tuple[str, str | None]) -> bool:
@@ -333,13 +344,14 @@ def _of_kind(finding: Finding, kind: tuple[str, str | None]) -> bool:
 
 def _parts_of_one_event(findings: list[tuple[Finding, SentenceVerdict, float]]
                         ) -> list[tuple[Finding, SentenceVerdict]]:
-    """Drops what a sentence says of an event it tells by another kind (`_SAME_SENTENCE_PART`);
+    """Drops what a sentence says of an event it tells by another kind (`_SAME_SENTENCE_PARTS`);
     the third of each triple is the decision's score."""
     def part(f: Finding, score: float) -> bool:
-        return any(_of_kind(f, piece) and any(
-            _of_kind(g, event) and g.sentence_index == f.sentence_index
-            and (not surer or other > score) for g, _, other in findings)
-            for event, piece, surer in _SAME_SENTENCE_PART)
+        return any(_of_kind(f, rule.piece) and any(
+            _of_kind(g, rule.event) and g.sentence_index == f.sentence_index
+            and (not rule.surer or other > score)
+            and (not rule.same_day or not f.date or not g.date or f.date == g.date)
+            for g, _, other in findings) for rule in _SAME_SENTENCE_PARTS)
     return [(f, v) for f, v, score in findings if not part(f, score)]
 
 
@@ -392,33 +404,33 @@ def _same_event(a: Finding, b: Finding) -> bool:
     return same_matter or a.matter.generic or b.matter.generic
 
 
+def _part_of_postponement(f: Finding, putting_off: set[int], new_dates: set[str]) -> bool:
+    if f.type == "ruling":
+        # "the judge agreed to push the trial to June 2": the adjournment granted
+        return f.matter.id == "trial-delay" or (f.outcome == "granted"
+                                                and f.sentence_index in putting_off)
+    if f.type == "hearing" and f.outcome == "held":
+        return f.sentence_index in putting_off and f.date not in new_dates
+    if f.type == "hearing" and f.outcome == "scheduled":
+        return f.date in new_dates      # "adjourned to the third of July"
+    return False
+
+
 def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                     decided: bool = False, live: frozenset[int] = frozenset(),
                     news_date: date | None = None) -> list[tuple[Finding, SentenceVerdict]]:
     """Article-level reading: undated events take the day of the article's news (`news_date`,
     else `published`; an explainer with no dated news is recap, unless a learned decision
     (`decided`) read them as news); one event told twice is one development."""
-    outcomes = {(f.type, f.outcome) for f, _ in findings}
-    if ("hearing", "postponed") in outcomes or ("hearing", "cancelled") in outcomes:
-        # a brief appearance at which a hearing is put off, and the order putting it off,
-        # are the postponement itself; the put-off hearing held on its new date is not, and
-        # the new date is not a second hearing scheduled
-        new_dates = {f.date for f, _ in findings if f.type == "hearing"
-                     and f.outcome == "postponed" and f.date}
-        postponed = ("hearing", "postponed") in outcomes
-        putting_off = {f.sentence_index for f, _ in findings
-                       if f.type == "hearing" and f.outcome == "postponed"}
-        findings = [(f, v) for f, v in findings
-                    # "the judge agreed to push the trial to June 2": the adjournment granted
-                    # is the postponement, not also a ruling
-                    if not (f.type == "ruling" and f.outcome == "granted"
-                            and f.sentence_index in putting_off)
-                    if not (f.type == "hearing" and f.outcome == "held" and postponed
-                            and f.date not in new_dates)
-                    # "adjourned to the third of July": the new day is the postponement's
-                    and not (f.type == "hearing" and f.outcome == "scheduled"
-                             and f.date in new_dates)
-                    and not (f.type == "ruling" and f.matter.id == "trial-delay")]
+    # a hearing put off: the order putting it off, and the brief appearance at which it was put
+    # off, are the postponement itself; the put-off hearing held on its new date is not, and the
+    # new date is not a second hearing scheduled
+    putting_off = {f.sentence_index for f, _ in findings
+                   if f.type == "hearing" and f.outcome == "postponed"}
+    new_dates = {f.date for f, _ in findings
+                 if f.type == "hearing" and f.outcome == "postponed" and f.date}
+    findings = [(f, v) for f, v in findings
+                if not _part_of_postponement(f, putting_off, new_dates)]
     # one event, one development: a verdict or a sentencing is not also a hearing held
     decided_days = {f.date for f, _ in findings if f.type in ("verdict", "sentence")}
     decided_sentences = {f.sentence_index for f, _ in findings
