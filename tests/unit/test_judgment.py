@@ -515,3 +515,62 @@ def test_a_live_entry_is_not_dated_by_what_the_blog_retells_of_earlier_days():
                                          published)], KeepEvery())[0]
     rulings = [d for d in result.developments if d.type == "ruling"]
     assert [d.date for d in rulings] == ["2017-05-10"], rulings
+
+
+# -- one event told by two kinds in one sentence ----------------------------------------------------
+
+def _finding(type_, outcome, sentence, date=None, matter="generic"):
+    from services.story.analysis.developments import Finding
+    from services.story.analysis.knowledge import Matter
+    return Finding(type=type_, outcome=outcome, date=date, actors=(), evidence="",
+                   sentence_index=sentence, matter=Matter(matter, matter, None, ()), status=None,
+                   summary="")
+
+
+def _kept(scored):
+    from services.story.analysis.engine import _parts_of_one_event
+    from services.story.analysis.model import SentenceVerdict
+    verdicts = [(f, SentenceVerdict("", f.sentence_index, False), s) for f, s in scored]
+    return [(f.type, f.outcome) for f, _ in _parts_of_one_event(verdicts)]
+
+
+def test_a_notice_of_appeal_filed_is_the_appeal_not_also_a_filing():
+    assert _kept([(_finding("appeal", None, 2), 0.9), (_finding("filing", None, 2), 0.6)]) == \
+        [("appeal", None)]
+    # in another sentence, the filing is its own
+    assert _kept([(_finding("appeal", None, 2), 0.9), (_finding("filing", None, 3), 0.6)]) == \
+        [("appeal", None), ("filing", None)]
+
+
+def test_a_filing_stays_when_the_ruling_beside_it_is_the_weaker_reading():
+    filing, ruling = _finding("filing", None, 1), _finding("ruling", "granted", 1)
+    assert _kept([(filing, 0.9), (ruling, 0.08)]) == [("filing", None), ("ruling", "granted")]
+    assert _kept([(filing, 0.3), (ruling, 0.8)]) == [("ruling", "granted")]
+
+
+def test_a_hearing_read_put_off_and_scheduled_for_one_day_is_the_surer_reading():
+    day = "2027-06-07"
+    put_off = _finding("hearing", "postponed", 8, day)
+    set_for = _finding("hearing", "scheduled", 8, day)
+    assert _kept([(set_for, 0.99), (put_off, 0.65)]) == [("hearing", "scheduled")]
+    assert _kept([(set_for, 0.5), (put_off, 0.9)]) == [("hearing", "postponed")]
+    # two hearings on two days: both stay
+    other = _finding("hearing", "scheduled", 8, "2027-05-01")
+    assert _kept([(other, 0.5), (put_off, 0.9)]) == [("hearing", "scheduled"),
+                                                    ("hearing", "postponed")]
+
+
+def test_only_the_appearance_that_puts_a_hearing_off_is_the_postponement():
+    from services.story.analysis.engine import _part_of_postponement
+    put_off = {3}
+    new_dates = {"2025-06-02"}
+    brief = _finding("hearing", "held", 3, "2025-04-11")
+    conference = _finding("hearing", "held", 5, "2025-04-11")
+    granted = _finding("ruling", "granted", 3, "2025-04-11")
+    assert _part_of_postponement(brief, put_off, new_dates)
+    assert not _part_of_postponement(conference, put_off, new_dates)
+    assert _part_of_postponement(granted, put_off, new_dates)
+    on_new_day = _finding("hearing", "scheduled", 6, "2025-06-02")
+    another_day = _finding("hearing", "scheduled", 6, "2025-07-01")
+    assert _part_of_postponement(on_new_day, put_off, new_dates)
+    assert not _part_of_postponement(another_day, put_off, new_dates)

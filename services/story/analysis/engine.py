@@ -230,7 +230,8 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             scored.append((quote, verdict, score))
             reported.add(("ruling", quote.outcome))
     scored.sort(key=lambda fvs: (fvs[0].sentence_index, fvs[0].position))
-    findings = _within_article(_parts_of_one_event(scored), published, getattr(decider, "reads_news", False),
+    findings = _within_article(_parts_of_one_event(scored), published,
+                               getattr(decider, "reads_news", False),
                                live_entries(article.body, article.title),
                                news_day(article.published_at, story_zone(knowledge.story)))
 
