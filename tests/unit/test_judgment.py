@@ -517,7 +517,7 @@ def test_a_live_entry_is_not_dated_by_what_the_blog_retells_of_earlier_days():
     assert [d.date for d in rulings] == ["2017-05-10"], rulings
 
 
-# -- one event told by two kinds in one sentence ----------------------------------------------------
+# -- one event told by two kinds in one sentence ---------------------------------------------------
 
 def _finding(type_, outcome, sentence, date=None, matter="generic"):
     from services.story.analysis.developments import Finding
