@@ -316,6 +316,8 @@ _ONE_A_DAY = ("charge", "custody")
 _BEFORE_COURT = ("custody", "charge", "filing", "statement")
 _UNDATED_IS_RECAP = ("hearing", "custody", "charge", "verdict", "sentence", "ruling", "appeal")
 _OWN_DATES = {("hearing", "scheduled"), ("hearing", "postponed"), ("hearing", "cancelled")}
+
+
 @dataclass(frozen=True)
 class _Part:
     """One event told by two kinds in one sentence: `piece` is what the sentence also says of
@@ -406,6 +408,8 @@ def _same_event(a: Finding, b: Finding) -> bool:
 
 
 def _part_of_postponement(f: Finding, putting_off: set[int], new_dates: set[str]) -> bool:
+    """Whether `f` is part of a hearing put off in the article: `putting_off`, the sentences
+    that put a hearing off; `new_dates`, the days it was put off to."""
     if f.type == "ruling":
         # "the judge agreed to push the trial to June 2": the adjournment granted
         return f.matter.id == "trial-delay" or (f.outcome == "granted"
