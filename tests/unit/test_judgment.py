@@ -20,9 +20,11 @@ from services.story.analysis.decision import (
     RuleDecider,
     evidence_in,
 )
-from services.story.analysis.developments import article_context
-from services.story.analysis.engine import run_offline
+from services.story.analysis.developments import Finding, article_context
+from services.story.analysis.engine import _part_of_postponement, _parts_of_one_event, run_offline
 from services.story.analysis.features import article_features
+from services.story.analysis.knowledge import Matter
+from services.story.analysis.model import SentenceVerdict
 from services.story.analysis.routing import MODEL_FILE as ROUTING_MODEL_FILE
 from services.story.analysis.training import fit, load_splits, routing_examples
 from services.story.analysis.zones import local_date, story_zone
@@ -520,16 +522,12 @@ def test_a_live_entry_is_not_dated_by_what_the_blog_retells_of_earlier_days():
 # -- one event told by two kinds in one sentence ---------------------------------------------------
 
 def _finding(type_, outcome, sentence, date=None, matter="generic"):
-    from services.story.analysis.developments import Finding
-    from services.story.analysis.knowledge import Matter
     return Finding(type=type_, outcome=outcome, date=date, actors=(), evidence="",
                    sentence_index=sentence, matter=Matter(matter, matter, None, ()), status=None,
                    summary="")
 
 
 def _kept(scored):
-    from services.story.analysis.engine import _parts_of_one_event
-    from services.story.analysis.model import SentenceVerdict
     verdicts = [(f, SentenceVerdict("", f.sentence_index, False), s) for f, s in scored]
     return [(f.type, f.outcome) for f, _ in _parts_of_one_event(verdicts)]
 
@@ -560,16 +558,21 @@ def test_a_hearing_read_put_off_and_scheduled_for_one_day_is_the_surer_reading()
                                                     ("hearing", "postponed")]
 
 
+def test_an_adjournment_granted_in_the_sentence_that_puts_a_hearing_off_is_the_postponement():
+    put_off = _finding("hearing", "postponed", 3, "2025-06-02")
+    assert _kept([(put_off, 0.7), (_finding("ruling", "granted", 3, "2025-04-11"), 0.9)]) == \
+        [("hearing", "postponed")]
+    assert _kept([(put_off, 0.7), (_finding("ruling", "granted", 4, "2025-04-11"), 0.9)]) == \
+        [("hearing", "postponed"), ("ruling", "granted")]
+
+
 def test_only_the_appearance_that_puts_a_hearing_off_is_the_postponement():
-    from services.story.analysis.engine import _part_of_postponement
     put_off = {3}
     new_dates = {"2025-06-02"}
     brief = _finding("hearing", "held", 3, "2025-04-11")
     conference = _finding("hearing", "held", 5, "2025-04-11")
-    granted = _finding("ruling", "granted", 3, "2025-04-11")
     assert _part_of_postponement(brief, put_off, new_dates)
     assert not _part_of_postponement(conference, put_off, new_dates)
-    assert _part_of_postponement(granted, put_off, new_dates)
     on_new_day = _finding("hearing", "scheduled", 6, "2025-06-02")
     another_day = _finding("hearing", "scheduled", 6, "2025-07-01")
     assert _part_of_postponement(on_new_day, put_off, new_dates)

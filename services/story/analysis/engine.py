@@ -330,12 +330,18 @@ class _Part:
 
 
 # A notice of appeal filed is the appeal; an indictment or a complaint filed is the charge; the
-# request a ruling decides in the same sentence is that ruling's, not a filing of its own; the day
-# a cancelled hearing had been set for is not a hearing scheduled; a hearing read both as put off
+# request a ruling decides in the same sentence is that ruling's, not a filing of its own; an
+# appeal decided is not also a ruling ("Two judges dismissed his appeal against extradition": the
+# appellate decision is the appeal's outcome); an adjournment granted in the sentence that puts a
+# hearing off is the postponement ("the judge agreed to push the trial to June 2"); the day a
+# cancelled hearing had been set for is not a hearing scheduled; a hearing read both as put off
 # to a day and as scheduled for it is one of the two, the surer.
 _SAME_SENTENCE_PARTS = (_Part(("appeal", None), ("filing", None)),
                         _Part(("charge", None), ("filing", None)),
                         _Part(("ruling", None), ("filing", None)),
+                        *(_Part(("appeal", decided), ("ruling", None), False)
+                          for decided in ("granted", "denied", "mixed", "other")),
+                        _Part(("hearing", "postponed"), ("ruling", "granted"), False),
                         _Part(("hearing", "cancelled"), ("hearing", "scheduled"), False, True),
                         _Part(("hearing", "postponed"), ("hearing", "scheduled"), True, True),
                         _Part(("hearing", "scheduled"), ("hearing", "postponed"), True, True))
@@ -411,9 +417,7 @@ def _part_of_postponement(f: Finding, putting_off: set[int], new_dates: set[str]
     """Whether `f` is part of a hearing put off in the article: `putting_off`, the sentences
     that put a hearing off; `new_dates`, the days it was put off to."""
     if f.type == "ruling":
-        # "the judge agreed to push the trial to June 2": the adjournment granted
-        return f.matter.id == "trial-delay" or (f.outcome == "granted"
-                                                and f.sentence_index in putting_off)
+        return f.matter.id == "trial-delay"
     if f.type == "hearing" and f.outcome == "held":
         return f.sentence_index in putting_off and f.date not in new_dates
     if f.type == "hearing" and f.outcome == "scheduled":
@@ -445,12 +449,6 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                     if not (f.type == "hearing" and f.outcome == "held"
                             and ((f.date and f.date in decided_days)
                                  or f.sentence_index in decided_sentences))]
-    # an appeal decided is not also a ruling told in the same sentence ("Two judges dismissed
-    # his appeal against extradition"): the appellate decision is the appeal's outcome
-    appeal_decided = {f.sentence_index for f, _ in findings
-                      if f.type == "appeal" and f.outcome is not None}
-    findings = [(f, v) for f, v in findings
-                if not (f.type == "ruling" and f.sentence_index in appeal_decided)]
     if any(f.type == "sentence" for f, _ in findings):
         # "her former finance director was jailed": in a sentencing story, the prison term
         findings = [(f, v) for f, v in findings
