@@ -289,6 +289,19 @@ def test_fitting_is_deterministic():
     assert first["keep"]["weights"]
 
 
+def test_five_fold_story_cross_validation_scores_every_story_once():
+    from services.story.analysis.training import leave_one_out
+
+    stories = [s for s in load_splits() if s.split == "train"][:5]
+    logged: list[str] = []
+    parts = leave_one_out(stories, "folds", log=logged.append)
+    assert sorted(parts) == ["all", "fold 1", "fold 2", "fold 3", "fold 4", "fold 5"]
+    assert len(logged) == 5 and all("1 of 5 stories" in line for line in logged)
+    assert sum(parts[f"fold {k}"]["articles"] for k in range(1, 6)) == parts["all"]["articles"] \
+        == sum(len(s.story.labels) for s in stories)
+    assert "copy_alerts" in parts["all"]
+
+
 def test_the_packaged_model_is_what_storywire_train_builds(tmp_path):
     out = tmp_path / "model.json"
     subprocess.run([sys.executable, "-m", "services.cli", "train", "--out", str(out)],

@@ -5,6 +5,7 @@
     storywire eval --corpus tests/blind5   # one corpus folder (errors listed)
     storywire eval --cv story              # leave-one-story-out over train and dev
     storywire eval --cv style              # leave-one-style-out over train and dev
+    storywire eval --cv folds              # five-fold story cross-validation, end to end
 """
 
 from __future__ import annotations
@@ -75,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help="one corpus folder instead of the splits")
     parser.add_argument("--splits", type=Path, default=SPLITS_FILE)
     parser.add_argument("--split", choices=("train", "dev", "test"))
-    parser.add_argument("--cv", choices=("story", "style"),
-                        help="leave one story or one style out, over train and dev")
+    parser.add_argument("--cv", choices=("story", "style", "folds"),
+                        help="leave one story, one style or one of five folds of stories "
+                             "out, over train and dev")
     parser.add_argument("--errors", type=int, default=10, help="errors to list per kind")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     args = parser.parse_args(argv)
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps({k: v for k, v in parts.items()}, indent=2, default=str))
             return 0
-        print(f"leave one {args.cv} out, {len(pool)} stories of train and dev")
+        left_out = "one of five folds of stories" if args.cv == "folds" else f"one {args.cv}"
+        print(f"leave {left_out} out, {len(pool)} stories of train and dev")
         print(HEADER)
         for name, result in parts.items():
             print(row(name, result))
