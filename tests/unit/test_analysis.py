@@ -1468,7 +1468,8 @@ def test_the_same_days_arrests_and_charges_retold_are_not_new():
     release = article("r1", "An indictment was unsealed today charging Hector Ruiz and a "
                       "co-defendant with fraud. Hector Ruiz and Lena Ortiz were arrested this "
                       "morning at the Central Detention Center annex.",
-                      published=datetime(2021, 3, 8, 15, 0, tzinfo=UTC))
+                      published=datetime(2021, 3, 8, 15, 0, tzinfo=UTC),
+                      title="Hector Ruiz indicted on fraud charges, arrested")
     recap = article("r2", "Lena Ortiz and Hector Ruiz were arrested Monday and charged in "
                     "federal court with fraud, his lawyers said. Ruiz wants bail at a hearing "
                     "before the judge. Ortiz is at the detention center in the same jail.",
