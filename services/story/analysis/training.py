@@ -170,6 +170,11 @@ def _story_of(article_id: str) -> str:
     return article_id.rsplit("-", 1)[0]
 
 
+def folds_of(stories: Iterable[str], folds: int = FOLDS) -> dict[str, int]:
+    """Stories dealt into folds: in name order, round the folds."""
+    return {story: i % folds for i, story in enumerate(sorted(set(stories)))}
+
+
 def _threshold(rows: list[Example], c_keep: float, default: float, folds: int = FOLDS) -> float:
     """The keep threshold that maximizes F1 on out-of-fold probabilities (folds by story, so no
     story helps to judge itself), one for every type: chosen per type, thresholds swung from
@@ -177,8 +182,7 @@ def _threshold(rows: list[Example], c_keep: float, default: float, folds: int = 
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    stories = sorted({_story_of(e.article_id) for e in rows})
-    fold_of = {story: i % folds for i, story in enumerate(stories)}
+    fold_of = folds_of((_story_of(e.article_id) for e in rows), folds)
     probability = [0.0] * len(rows)
     for k in range(folds):
         train_idx = [i for i, e in enumerate(rows) if fold_of[_story_of(e.article_id)] != k]
@@ -388,8 +392,7 @@ def leave_one_out(stories: list[LabelledStory], by: str,
                                       if of_style(a, s)})
             log(f"{style}: F1 {result['developments']['overall']['f1']:.3f}")
     elif by == "folds":
-        slugs = sorted(s.story.slug for s in stories)
-        fold_of = {slug: i % FOLDS for i, slug in enumerate(slugs)}
+        fold_of = folds_of(s.story.slug for s in stories)
         for k in range(FOLDS):
             held = [s for s in stories if fold_of[s.story.slug] == k]
             model = fit([e for c in collected if fold_of[c.story.story.slug] != k
