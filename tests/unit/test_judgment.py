@@ -216,6 +216,14 @@ def test_an_appeal_and_a_decision_in_one_sentence_propose_the_appeal_decided():
     ("The group has today written to the minister asking for a visit.", "statement", None),
     ("The office has proposed recourse for cassation against the ordinance.", "appeal", None),
     ("The court did not take into account the complaint of his lawyer.", "ruling", "denied"),
+    ("The treasurer was apprehended by detectives at his farm on Sunday.", "custody", None),
+    ("She walked out of the remand prison at Vestre shortly after noon.", "custody", None),
+    ("His counsel lodged a recours against the order on Friday.", "appeal", None),
+    ("The chamber satisfied the motion of the prosecutor.", "ruling", "granted"),
+    ("The bench acceded to the request of the defence for more time.", "ruling", "granted"),
+    ("A division bench took up the petition on Tuesday.", "hearing", "held"),
+    ("To come up on 14.07.2025 for arguments.", "hearing", "scheduled"),
+    ("The magistrate stood the matter over to 9 July.", "hearing", "postponed"),
 ])
 def test_broad_cues_reach_a_development_told_without_its_usual_verb(sentence, type_, outcome):
     ctx = article_context([sentence], datetime(2025, 6, 4).date())
@@ -577,6 +585,16 @@ def test_an_adjournment_granted_in_the_sentence_that_puts_a_hearing_off_is_the_p
         [("hearing", "postponed")]
     assert _kept([(put_off, 0.7), (_finding("ruling", "granted", 4, "2025-04-11"), 0.9)]) == \
         [("hearing", "postponed"), ("ruling", "granted")]
+
+
+def test_a_delay_refused_is_a_ruling_and_a_delay_granted_is_the_postponement():
+    for put_off in (set(), {3}):
+        refused = _finding("ruling", "denied", 3, "2025-04-11", matter="trial-delay")
+        granted = _finding("ruling", "granted", 3, "2025-04-11", matter="trial-delay")
+        assert not _part_of_postponement(refused, put_off, set())
+        assert _part_of_postponement(granted, put_off, set())
+    # a ruling on anything else is never the postponement
+    assert not _part_of_postponement(_finding("ruling", "granted", 3, "2025-04-11"), {3}, set())
 
 
 def test_only_the_appearance_that_puts_a_hearing_off_is_the_postponement():

@@ -417,7 +417,9 @@ def _part_of_postponement(f: Finding, putting_off: set[int], new_dates: set[str]
     """Whether `f` is part of a hearing put off in the article: `putting_off`, the sentences
     that put a hearing off; `new_dates`, the days it was put off to."""
     if f.type == "ruling":
-        return f.matter.id == "trial-delay"
+        # "agreed to push the trial back" is the postponement; "refused the adjournment" puts
+        # nothing off: it is a ruling of its own
+        return f.matter.id == "trial-delay" and f.outcome != "denied"
     if f.type == "hearing" and f.outcome == "held":
         return f.sentence_index in putting_off and f.date not in new_dates
     if f.type == "hearing" and f.outcome == "scheduled":
