@@ -22,8 +22,8 @@ from services.story.analysis.decision import (
 )
 from services.story.analysis.developments import Finding, article_context
 from services.story.analysis.engine import _part_of_postponement, _parts_of_one_event, run_offline
-from services.story.analysis.features import article_features
-from services.story.analysis.knowledge import Matter
+from services.story.analysis.features import article_features, candidate_features
+from services.story.analysis.knowledge import Matter, StoryKnowledge
 from services.story.analysis.model import SentenceVerdict
 from services.story.analysis.routing import MODEL_FILE as ROUTING_MODEL_FILE
 from services.story.analysis.training import fit, load_splits, routing_examples
@@ -229,6 +229,25 @@ def test_broad_cues_reach_a_development_told_without_its_usual_verb(sentence, ty
     ctx = article_context([sentence], datetime(2025, 6, 4).date())
     found = [c.finding for c in cue_candidates(sentence, 0, ctx, set())]
     assert any(f.type == type_ and f.outcome == outcome for f in found), found
+
+
+@pytest.mark.parametrize(("sentence", "present", "absent"), [
+    ("Mr Aldous was released from the county jail on Friday evening.",
+     "custody|person_subject", "custody|thing_object"),
+    ("On Friday the family released a joint letter to the judge.",
+     "custody|thing_object", None),
+    ("The agency released its findings on the jail.", "custody|thing_object",
+     "custody|person_subject"),
+])
+def test_a_custody_candidate_reads_whether_someone_or_something_is_moved(sentence, present,
+                                                                          absent):
+    ctx = article_context([sentence], datetime(2025, 6, 4).date())
+    custody = [c for c in cue_candidates(sentence, 0, ctx, set()) if c.finding.type == "custody"]
+    assert custody
+    features = candidate_features(custody[0], sentence, 1, datetime(2025, 6, 4).date(),
+                                  StoryKnowledge(STORY), False, 0.0)
+    assert present in features
+    assert absent not in features
 
 
 def test_a_sentence_an_article_mostly_known_adds_is_marked_as_added():

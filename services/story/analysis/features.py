@@ -15,7 +15,7 @@ from functools import lru_cache
 from .candidates import Candidate, cue_matches, cue_outcome_names
 from .knowledge import StoryKnowledge
 from .text import fold, own_words
-from .triggers import reporter_voice
+from .triggers import person_subject, reporter_voice
 
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
 _COURT = re.compile(r"\b(?:judge|justice|justices|court|magistrate|tribunal|bench|panel|jury|"
@@ -46,6 +46,13 @@ _SAID = re.compile(r"\b(?:said|says|told|wrote|according|argued|added|stated|cla
 _TIMESTAMP = re.compile(r"^\s*(?:\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?|am|pm)?|\[\d)")
 _REGISTER = re.compile(r"\b(?:DENIED|GRANTED|DISMISSED|ORDERED|ALLOWED|REFUSED|ADJOURNED|"
                        r"SO ORDERED|ORDER|UPHELD|QUASHED)\b")
+
+
+_THING = re.compile(r"\s*(?:an?|the|its|his|her|their|this|that)\s+(?:[\w-]+\s+){0,2}?"
+                   r"(?:statement|report|video|footage|documents?|records?|findings|results|"
+                   r"data|details|photos?|images?|list|letter|memo|audio|recording|decision|"
+                   r"judgment|ruling|reasons|order|figures|guidance|update|plan|funds?|money|"
+                   r"assets)\b")
 
 
 _CALENDAR = frozenset("monday tuesday wednesday thursday friday saturday sunday january "
@@ -214,6 +221,11 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add("register_caps")
     if sentence.lstrip().startswith(("-", "*", "\u2022")):
         add("bullet")
+    if t == "custody":
+        # someone, not something, is arrested, released or moved ("released a letter")
+        add("person_subject" if person_subject(own, low, start, end) else "no_person")
+        if _THING.match(after):
+            add("thing_object")
 
     days = days_from(f.date, published)
     src = candidate.source

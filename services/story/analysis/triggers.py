@@ -887,7 +887,7 @@ _CHARGING_AGENT = re.compile(r"(?:prosecutors?|grand jury|government|authorities
 _CHARGING_VERB = re.compile(r"\b(?:charged|indicted|filed|brought|unsealed|added)\b")
 
 
-def _person_subject(own: str, low: str, start: int, end: int) -> bool:
+def person_subject(own: str, low: str, start: int, end: int) -> bool:
     """Someone, not something, is arrested, released or moved."""
     left = scope(low, start, end)[0]
     before = own[max(left, start - 70):start]
@@ -931,7 +931,7 @@ def _simple_triggers(kind: str, pattern: re.Pattern, own: str, low: str) -> list
                      r"(?:(?:was|were|has been|have been|had been)\s+)?$").search(
                          low[:m.start("verb")]):
                 continue              # "in a judgment released today": a document, no person
-            if not _person_subject(own, low, m.start("verb"), m.end("verb")):
+            if not person_subject(own, low, m.start("verb"), m.end("verb")):
                 continue
             if verb in ("detained", "booked", "jailed", "locked up") and not regex(
                     r"(?:was|were|has been|have been|had been|got|is being|are being)\s").match(
