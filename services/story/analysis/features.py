@@ -15,7 +15,7 @@ from functools import lru_cache
 from .candidates import Candidate, cue_matches, cue_outcome_names
 from .knowledge import StoryKnowledge
 from .text import fold, own_words
-from .triggers import person_subject, reporter_voice
+from .triggers import THINGS, person_subject, reporter_voice
 
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
 _COURT = re.compile(r"\b(?:judge|justice|justices|court|magistrate|tribunal|bench|panel|jury|"
@@ -48,11 +48,10 @@ _REGISTER = re.compile(r"\b(?:DENIED|GRANTED|DISMISSED|ORDERED|ALLOWED|REFUSED|A
                        r"SO ORDERED|ORDER|UPHELD|QUASHED)\b")
 
 
+# the things the custody phrasings never take a person for, and the court's papers and sums
 _THING = re.compile(r"\s*(?:an?|the|its|his|her|their|this|that)\s+(?:[\w-]+\s+){0,2}?"
-                   r"(?:statement|report|video|footage|documents?|records?|findings|results|"
-                   r"data|details|photos?|images?|list|letter|memo|audio|recording|decision|"
-                   r"judgment|ruling|reasons|order|figures|guidance|update|plan|funds?|money|"
-                   r"assets)\b")
+                   r"(?:" + THINGS + r"|decision|judgment|ruling|reasons|order|figures|guidance|"
+                   r"update|plan|funds?|money|assets)\b")
 
 
 _CALENDAR = frozenset("monday tuesday wednesday thursday friday saturday sunday january "

@@ -828,6 +828,9 @@ _PERSON_NEAR = re.compile(
     r"\b(?:he|she|they|him|her|them|defendant|suspect|man|woman|founder|executive|mayor|"
     r"official|officer|lawyer|developer|boss|leader|kingpin|trafficker|operator|member|"
     r"teenager|driver|inmate|detainee|prisoner|fugitive)\b")
+# a custody verb's object when it is a thing, not a person: "released a statement"
+THINGS = (r"statement|report|video|footage|documents?|records?|findings|results|data|details|"
+          r"photos?|images?|list|letter|memo|audio|recording")
 _CUSTODY = re.compile(
     r"\b(?:(?:was|were|has been|have been|had been|got|is being|are being)\s+)?"
     r"(?P<verb>arrested|detained|taken into (?:federal )?custody|extradited|released|freed|"
@@ -845,9 +848,8 @@ _CUSTODY = re.compile(
     r"posted (?:\$[\d.,]+\s+(?:million\s+)?)?(?:bond|bail))\b"
     r"(?!(?<=surrendered)\s+(?:his|her|their)\s+(?:passports?|licen[cs]es?|firearms|guns))"
     r"(?!(?<=remanded)\s+(?:the\s+)?(?:case|matter|it|for|back|in custody))"
-    r"(?!\s+(?:an?|the|its|his|her|their)\s+(?:statement|report|video|footage|documents?|"
-    r"records?|findings|results|data|details|photos?|images?|list|letter|memo|audio|"
-    r"recording))(?!\s+to\s+(?:dismiss|suppress|disqualify|compel|strike|exclude|vacate|"
+    r"(?!\s+(?:an?|the|its|his|her|their)\s+(?:" + THINGS + r"))"
+    r"(?!\s+to\s+(?:dismiss|suppress|disqualify|compel|strike|exclude|vacate|"
     r"reporters|the public|the media))(?!(?<=moved)\s+on\b)")
 _CHARGE = re.compile(
     r"\b(?:was|were|has been|have been|is being|are being|been)\s+(?:\w+\s+)?"
