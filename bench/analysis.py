@@ -9,11 +9,13 @@ directly (every sentence new), the same path a replay of stored analyses takes; 
 `analyze` on 100,000 sentences first would only make the set-up slower.
 
     .venv/bin/python bench/analysis.py [--sizes 100 10000 100000] [--articles 20]
-                                       [--baseline-ref REV]
+                                       [--baseline-ref REV [--rounds N]]
 
 With `--baseline-ref` (a git revision, e.g. the commit before the learned decision), the same
 bench runs afterwards in a temporary checkout of that revision, in the same run and with the
-same Python, and each size prints the ratio of ours to it.
+same Python, and each size prints the ratio of ours to it. With `--rounds N` (and a baseline),
+ours and the baseline are measured N times in turn, so that a slow spell of a shared machine
+falls on both; each round prints its ratios, and the end their median per size.
 
 With `--stories 10 1000 10000`, the other dimension: how long routing one article to every
 active story takes, with that many stories (the real `varela-detention` corpus story holding
@@ -255,6 +257,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000, 100_000])
     parser.add_argument("--articles", type=int, default=20)
     parser.add_argument("--baseline-ref", help="a git revision to measure beside this tree")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --baseline-ref: measure ours and it this often, in turn")
     parser.add_argument("--stories", type=int, nargs="+",
                         help="route to this many active stories instead (e.g. 10 1000 10000)")
     args = parser.parse_args()
@@ -262,27 +266,38 @@ def main() -> None:
         bench_stories(sorted(args.stories), args.articles)
         return
 
-    results = {}
+    filled = {}
     for size in args.sizes:
         rng = random.Random(SEED)
         started = time.perf_counter()
         knowledge, texts = filled_knowledge(size, rng)
-        fill = time.perf_counter() - started
-        articles = probe_articles(random.Random(SEED + 1), texts, args.articles)
-        ms = median_ms(knowledge, articles)
-        results[size] = ms
-        stats = knowledge.index_stats()
-        print(f"{size:>7} sentences: median {ms:7.2f} ms/article   (fill {fill:6.1f} s; "
-              f"index: {stats['shingles']} shingles, {stats['common_shingles']} capped, "
-              f"longest posting {stats['longest_posting']})")
-    if 100 in results and 100_000 in results:
-        print(f"ratio 100k/100: {results[100_000] / results[100]:.2f}")
-    if args.baseline_ref:
-        baseline = run_baseline(args.baseline_ref, args.sizes, args.articles)
-        for size, ms in results.items():
-            if size in baseline:
-                print(f"{size:>7} sentences: {ms:7.2f} ms here, {baseline[size]:7.2f} ms at "
-                      f"{args.baseline_ref}: {ms / baseline[size]:.2f}x")
+        filled[size] = (knowledge, probe_articles(random.Random(SEED + 1), texts, args.articles),
+                        time.perf_counter() - started)
+    ratios: dict[int, list[float]] = {size: [] for size in args.sizes}
+    for _ in range(args.rounds if args.baseline_ref else 1):
+        results = {}
+        for size, (knowledge, articles, fill) in filled.items():
+            ms = median_ms(knowledge, articles)
+            results[size] = ms
+            stats = knowledge.index_stats()
+            print(f"{size:>7} sentences: median {ms:7.2f} ms/article   (fill {fill:6.1f} s; "
+                  f"index: {stats['shingles']} shingles, {stats['common_shingles']} capped, "
+                  f"longest posting {stats['longest_posting']})")
+        if 100 in results and 100_000 in results:
+            print(f"ratio 100k/100: {results[100_000] / results[100]:.2f}")
+        if args.baseline_ref:
+            baseline = run_baseline(args.baseline_ref, args.sizes, args.articles)
+            for size, ms in results.items():
+                if size in baseline:
+                    ratios[size].append(ms / baseline[size])
+                    print(f"{size:>7} sentences: {ms:7.2f} ms here, {baseline[size]:7.2f} ms at "
+                          f"{args.baseline_ref}: {ms / baseline[size]:.2f}x")
+    if args.baseline_ref and args.rounds > 1:
+        for size, values in ratios.items():
+            if values:
+                print(f"{size:>7} sentences: median of {len(values)} rounds "
+                      f"{statistics.median(values):.2f}x (from {min(values):.2f}x to "
+                      f"{max(values):.2f}x)")
 
 
 _LINE = re.compile(r"^\s*(\d+) sentences: median\s+([\d.]+) ms/article", re.M)

@@ -1097,6 +1097,20 @@ def test_a_party_named_once_and_described_in_the_headline_routes():
     assert not route(story, plain_headline).on_story
 
 
+
+def test_a_definition_without_a_description_is_read_by_its_title_and_keywords():
+    """A definition's words beyond its names (title, description, keywords) are one share, so
+    a story written in a hurry, with no description, still has a topic an article can share."""
+    from services.story.analysis.routing import evidence
+
+    story = StoryDefinition(slug="v", title="Ruiz trial", description="",
+                            entities=("Hector Ruiz",), keywords=("fraud", "verdict"))
+    body = "Jurors returned a verdict Wednesday convicting Hector Ruiz on four counts of fraud."
+    assert evidence(story, article("v1", body)).features["topic_words"] == pytest.approx(2 / 3)
+    elsewhere = "Hector Ruiz opened a cafe on Main Street on Wednesday."
+    assert evidence(story, article("v2", elsewhere)).features["topic_words"] == 0.0
+    assert route(story, article("v1", body)).on_story
+
 @pytest.mark.parametrize("sentence", [
     "The judge declared a mistrial on Wednesday.",
     "The jury deadlocked on Wednesday and was discharged.",

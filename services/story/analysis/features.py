@@ -222,7 +222,8 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add("bullet")
     if t == "custody":
         # someone, not something, is arrested, released or moved ("released a letter")
-        add("person_subject" if person_subject(own, low, start, end) else "no_person")
+        if person_subject(own, low, start, end):
+            add("person_subject")
         if _THING.match(after):
             add("thing_object")
 

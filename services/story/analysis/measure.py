@@ -57,8 +57,8 @@ def short_routing(name: str, stories: list[LabelledStory]) -> list[str]:
     shapes = short_definition_routing(stories)
     return [f"\n{name}, routing F1 with short definitions (e: entities, k: keywords, "
             f"-d: no description)",
-            "  " + " ".join(f"{shape:>9}" for shape in shapes),
-            "  " + " ".join(f"{m['f1']:9.3f}" for m in shapes.values())]
+            "  " + " ".join(f"{shape:>11}" for shape in shapes),
+            "  " + " ".join(f"{m['f1']:11.3f}" for m in shapes.values())]
 
 
 def _groups(stories: list[LabelledStory]) -> dict[str, list[LabelledStory]]:

@@ -150,6 +150,7 @@ class _Profile:
     keywords: tuple[_Term, ...]
     title_words: frozenset[str]
     description_words: frozenset[str]
+    topic_words: frozenset[str]         # the title's, description's and keywords' words
 
 
 def _significant(text: str) -> set[str]:
@@ -335,8 +336,10 @@ def _profile(story: StoryDefinition) -> _Profile:
         entity_words |= _significant(entity)
     title_words = frozenset(_significant(story.title) - entity_words)
     description_words = frozenset(_significant(story.description) - entity_words)
+    keyword_words = set().union(*(_significant(k) for k in story.keywords)) - entity_words
     return _Profile(tuple(subject), _name_groups([t.label for t in subject]), tuple(others),
-                    tuple(keywords), title_words, description_words)
+                    tuple(keywords), title_words, description_words,
+                    title_words | description_words | frozenset(keyword_words))
 
 
 def _name_groups(labels: list[str]) -> tuple[int, ...]:
@@ -472,6 +475,8 @@ def evidence(story: StoryDefinition, article: Article) -> Evidence:
         "description_share": (description_hits / len(profile.description_words)
                               if profile.description_words else 0.0),
         "description_words": min(1.0, description_hits / 6),
+        "topic_words": (len(profile.topic_words & art.words) / len(profile.topic_words)
+                        if profile.topic_words else 0.0),
         "court_words": min(1.0, art.court_words / 5),
     }
     topic = (ENTITY_WEIGHT * features["entities"] + KEYWORD_WEIGHT * features["keywords"]

@@ -215,10 +215,10 @@ def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **
     return fit([e for c in collected for e in c.examples], **params)
 
 
-# A definition as a newsroom might write it in a hurry: its first entities and keywords, with or
-# without the description. Routing learns from each story told with its full definition and
-# with these, so that a short definition routes as well as a long one.
-THIN_DEFINITIONS = ((3, 3, True), (1, 1, True), (3, 3, False), (2, 0, False))
+# A definition as a newsroom might write it in a hurry: its first entities (None: all of them)
+# and keywords, with or without the description. Routing learns from each story told with its
+# full definition and with these, so that a short definition routes as well as a long one.
+THIN_DEFINITIONS = ((3, 3, True), (1, 1, True), (3, 3, False), (2, 0, False), (None, 0, False))
 C_ROUTE = 1.0
 
 
@@ -230,7 +230,7 @@ def without_gates(features: dict[str, float]) -> dict[str, float]:
     return {**features, **dict.fromkeys(ROUTING_GATES, 0.0)}
 
 
-def thinned(story: StoryDefinition, entities: int, keywords: int,
+def thinned(story: StoryDefinition, entities: int | None, keywords: int,
             description: bool) -> StoryDefinition:
     return replace(story, entities=story.entities[:entities], keywords=story.keywords[:keywords],
                    description=story.description if description else "")
@@ -289,7 +289,7 @@ def short_definition_routing(stories: list[LabelledStory]) -> dict[str, dict[str
     out = {}
     for shape in (None, *THIN_DEFINITIONS):
         name = "full" if shape is None else \
-            f"{shape[0]}e {shape[1]}k{'' if shape[2] else ' -d'}"
+            f"{'all ' if shape[0] is None else shape[0]}e {shape[1]}k{'' if shape[2] else ' -d'}"
         tp = fp = fn = 0
         for story in stories:
             full = definition_of(story.story)
