@@ -14,8 +14,9 @@ directly (every sentence new), the same path a replay of stored analyses takes; 
 With `--baseline-ref` (a git revision, e.g. the commit before the learned decision), the same
 bench runs afterwards in a temporary checkout of that revision, in the same run and with the
 same Python, and each size prints the ratio of ours to it. With `--rounds N` (and a baseline),
-ours and the baseline are measured N times in turn, so that a slow spell of a shared machine
-falls on both; each round prints its ratios, and the end their median per size.
+ours and the baseline are measured N times in turn, each in a fresh process, so that a slow
+spell of a shared machine falls on both; each round prints its ratios, and the end their median
+per size.
 
 With `--stories 10 1000 10000`, the other dimension: how long routing one article to every
 active story takes, with that many stories (the real `varela-detention` corpus story holding
@@ -266,44 +267,70 @@ def main() -> None:
         bench_stories(sorted(args.stories), args.articles)
         return
 
-    filled = {}
+    if args.baseline_ref and args.rounds > 1:
+        compare_in_rounds(args.baseline_ref, args.sizes, args.articles, args.rounds)
+        return
+    results = {}
     for size in args.sizes:
         rng = random.Random(SEED)
         started = time.perf_counter()
         knowledge, texts = filled_knowledge(size, rng)
-        filled[size] = (knowledge, probe_articles(random.Random(SEED + 1), texts, args.articles),
-                        time.perf_counter() - started)
-    ratios: dict[int, list[float]] = {size: [] for size in args.sizes}
-    for _ in range(args.rounds if args.baseline_ref else 1):
-        results = {}
-        for size, (knowledge, articles, fill) in filled.items():
-            ms = median_ms(knowledge, articles)
-            results[size] = ms
-            stats = knowledge.index_stats()
-            print(f"{size:>7} sentences: median {ms:7.2f} ms/article   (fill {fill:6.1f} s; "
-                  f"index: {stats['shingles']} shingles, {stats['common_shingles']} capped, "
-                  f"longest posting {stats['longest_posting']})")
-        if 100 in results and 100_000 in results:
-            print(f"ratio 100k/100: {results[100_000] / results[100]:.2f}")
-        if args.baseline_ref:
-            baseline = run_baseline(args.baseline_ref, args.sizes, args.articles)
-            for size, ms in results.items():
-                if size in baseline:
-                    ratios[size].append(ms / baseline[size])
-                    print(f"{size:>7} sentences: {ms:7.2f} ms here, {baseline[size]:7.2f} ms at "
-                          f"{args.baseline_ref}: {ms / baseline[size]:.2f}x")
-    if args.baseline_ref and args.rounds > 1:
-        for size, values in ratios.items():
-            if values:
-                print(f"{size:>7} sentences: median of {len(values)} rounds "
-                      f"{statistics.median(values):.2f}x (from {min(values):.2f}x to "
-                      f"{max(values):.2f}x)")
+        fill = time.perf_counter() - started
+        articles = probe_articles(random.Random(SEED + 1), texts, args.articles)
+        ms = median_ms(knowledge, articles)
+        results[size] = ms
+        stats = knowledge.index_stats()
+        print(f"{size:>7} sentences: median {ms:7.2f} ms/article   (fill {fill:6.1f} s; "
+              f"index: {stats['shingles']} shingles, {stats['common_shingles']} capped, "
+              f"longest posting {stats['longest_posting']})")
+    if 100 in results and 100_000 in results:
+        print(f"ratio 100k/100: {results[100_000] / results[100]:.2f}")
+    if args.baseline_ref:
+        baseline = run_baseline(args.baseline_ref, args.sizes, args.articles)
+        for size, ms in results.items():
+            if size in baseline:
+                print(f"{size:>7} sentences: {ms:7.2f} ms here, {baseline[size]:7.2f} ms at "
+                      f"{args.baseline_ref}: {ms / baseline[size]:.2f}x")
+
+
+def compare_in_rounds(ref: str, sizes: list[int], articles: int, rounds: int) -> None:
+    """Ours and the baseline, each in a fresh process (no cache warmed by an earlier round),
+    `rounds` times in turn; each round's ratios, then their median per size."""
+    root = Path(__file__).resolve().parents[1]
+    ratios: dict[int, list[float]] = {size: [] for size in sizes}
+    for n in range(1, rounds + 1):
+        ours = _medians(_run_tree(root, sizes, articles))
+        baseline = run_baseline(ref, sizes, articles, quiet=True)
+        for size in sizes:
+            if size in ours and size in baseline:
+                ratios[size].append(ours[size] / baseline[size])
+                print(f"round {n}: {size:>7} sentences: {ours[size]:7.2f} ms here, "
+                      f"{baseline[size]:7.2f} ms at {ref}: {ours[size] / baseline[size]:.2f}x")
+        if 100 in ours and 100_000 in ours:
+            print(f"round {n}: ratio 100k/100 here {ours[100_000] / ours[100]:.2f}")
+    for size, values in ratios.items():
+        if values:
+            print(f"{size:>7} sentences: median of {len(values)} rounds "
+                  f"{statistics.median(values):.2f}x (from {min(values):.2f}x to "
+                  f"{max(values):.2f}x)")
 
 
 _LINE = re.compile(r"^\s*(\d+) sentences: median\s+([\d.]+) ms/article", re.M)
 
 
-def run_baseline(ref: str, sizes: list[int], articles: int) -> dict[int, float]:
+def _run_tree(tree: Path, sizes: list[int], articles: int) -> str:
+    """This bench's output as the checkout at `tree` runs it, in a process of its own."""
+    return subprocess.run([sys.executable, str(tree / "bench" / "analysis.py"),
+                           "--sizes", *map(str, sizes), "--articles", str(articles)],
+                          check=True, capture_output=True, text=True, cwd=tree).stdout
+
+
+def _medians(out: str) -> dict[int, float]:
+    return {int(size): float(ms) for size, ms in _LINE.findall(out)}
+
+
+def run_baseline(ref: str, sizes: list[int], articles: int,
+                 quiet: bool = False) -> dict[int, float]:
     """This bench as it was at `ref`, run in a temporary git worktree; its medians by size."""
     root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="storywire-baseline-") as tmp:
@@ -311,14 +338,13 @@ def run_baseline(ref: str, sizes: list[int], articles: int) -> dict[int, float]:
         subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(tree),
                         ref], check=True)
         try:
-            out = subprocess.run([sys.executable, str(tree / "bench" / "analysis.py"),
-                                  "--sizes", *map(str, sizes), "--articles", str(articles)],
-                                 check=True, capture_output=True, text=True, cwd=tree).stdout
+            out = _run_tree(tree, sizes, articles)
         finally:
             subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)],
                            check=False)
-    print(f"baseline {ref}:\n" + out.rstrip())
-    return {int(size): float(ms) for size, ms in _LINE.findall(out)}
+    if not quiet:
+        print(f"baseline {ref}:\n" + out.rstrip())
+    return _medians(out)
 
 
 if __name__ == "__main__":
