@@ -59,6 +59,12 @@ def resolved(sentence, published=None):
     return [(span.text, value.value) for span, value in dates_in(sentence, published)]
 
 
+
+def test_last_night_and_last_evening_are_the_day_before():
+    assert resolved("Police arrested her last evening at her flat.") == \
+        [("last evening", "2021-03-10")]
+    assert resolved("He was detained last night.") == [("last night", "2021-03-10")]
+
 def test_date_spans_ignore_durations_and_the_verb_may():
     sentence = ("He is held 23 hours a day under 24-hour watch, and guards may search him "
                 "at any time.")

@@ -83,7 +83,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
                            r"(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
                            r"(?:\s+(?:morning|afternoon|evening|night))?\b")),
     ("relative_day", re.compile(r"\b(?P<word>today|tonight|yesterday|tomorrow|"
-                                r"this (?:morning|afternoon|evening)|last night)\b",
+                                r"this (?:morning|afternoon|evening)|last (?:night|evening))\b",
                                 re.IGNORECASE)),
     ("ago", re.compile(r"\b" + _LEAD + _NUMBER + r"\s+(?P<unit>day|week|month|year|decade)s?"
                        r"\s+ago\b", re.IGNORECASE)),
@@ -356,7 +356,8 @@ def resolve(span: DateSpan, published: date, tense: str = "past") -> ResolvedDat
             d = published - timedelta(days=(7 - delta) % 7)
         return ResolvedDate(d.isoformat(), d, "day")
     if span.kind == "relative_day":
-        offset = {"yesterday": -1, "last night": -1, "tomorrow": 1}.get(span.modifier, 0)
+        offset = {"yesterday": -1, "last night": -1, "last evening": -1,
+                  "tomorrow": 1}.get(span.modifier, 0)
         d = published + timedelta(days=offset)
         return ResolvedDate(d.isoformat(), d, "day")
     if span.kind in ("ago", "ahead"):
