@@ -1116,6 +1116,10 @@ def test_a_definition_without_a_description_is_read_by_its_title_and_keywords():
     elsewhere = "Hector Ruiz opened a cafe on Main Street on Wednesday."
     assert evidence(story, article("v2", elsewhere)).features["topic_words"] == 0.0
     assert route(story, article("v1", body)).on_story
+    # sharing no word of the definition, an article is weighed by how it names the subject
+    apart = evidence(story, article("v2", elsewhere)).features
+    assert apart["mentions_without_topic"] == apart["mentions"] > 0
+    assert evidence(story, article("v1", body)).features["mentions_without_topic"] == 0.0
 
 @pytest.mark.parametrize("sentence", [
     "The judge declared a mistrial on Wednesday.",

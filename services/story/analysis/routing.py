@@ -479,6 +479,9 @@ def evidence(story: StoryDefinition, article: Article) -> Evidence:
                         if profile.topic_words else 0.0),
         "court_words": min(1.0, art.court_words / 5),
     }
+    # an article that shares no word of the definition is weighed by how often it names the
+    # subject: the fit, reading shared words as the surest sign, priced it at the bias alone
+    features["mentions_without_topic"] = 0.0 if features["topic_words"] else features["mentions"]
     topic = (ENTITY_WEIGHT * features["entities"] + KEYWORD_WEIGHT * features["keywords"]
              + TITLE_WEIGHT * title_share)
     return Evidence(features, mentions, topic, tuple(matched))
