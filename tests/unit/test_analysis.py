@@ -59,11 +59,11 @@ def resolved(sentence, published=None):
     return [(span.text, value.value) for span, value in dates_in(sentence, published)]
 
 
-
 def test_last_night_and_last_evening_are_the_day_before():
     assert resolved("Police arrested her last evening at her flat.") == \
         [("last evening", "2021-03-10")]
     assert resolved("He was detained last night.") == [("last night", "2021-03-10")]
+
 
 def test_date_spans_ignore_durations_and_the_verb_may():
     sentence = ("He is held 23 hours a day under 24-hour watch, and guards may search him "
@@ -1103,7 +1103,6 @@ def test_a_party_named_once_and_described_in_the_headline_routes():
     assert not route(story, plain_headline).on_story
 
 
-
 def test_a_definition_without_a_description_is_read_by_its_title_and_keywords():
     """A definition's words beyond its names (title, description, keywords) are one share, so
     a story written in a hurry, with no description, still has a topic an article can share."""
@@ -1120,6 +1119,7 @@ def test_a_definition_without_a_description_is_read_by_its_title_and_keywords():
     apart = evidence(story, article("v2", elsewhere)).features
     assert apart["mentions_without_topic"] == apart["mentions"] > 0
     assert evidence(story, article("v1", body)).features["mentions_without_topic"] == 0.0
+
 
 @pytest.mark.parametrize("sentence", [
     "The judge declared a mistrial on Wednesday.",
