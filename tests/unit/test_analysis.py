@@ -1566,9 +1566,25 @@ def test_a_copy_retells_the_original_in_its_reworded_sentences_and_adds_the_rest
     ("It was relisted for the twenty-first of April 2021.", "2021-04-21"),
     ("The complaint was filed on 03.03.2021 before the special court.", "2021-03-03"),
     ("Date: 14/12/2020. Before: Judge Whitfield.", "2020-12-14"),
+    ("The court set the examination of evidence for 9 March 2564.", "2021-03-09"),
 ])
 def test_days_in_words_with_dots_and_day_first_are_dates(sentence, value):
     assert [v for _, v in resolved(sentence)] == [value]
+
+
+def test_a_buddhist_era_year_is_read_in_the_common_era():
+    assert resolved("The complaints have been received since December 2563.") == \
+        [("December 2563", "2020-12")]
+
+
+def test_an_undated_act_before_any_dated_news_takes_the_day_the_opening_tells_of():
+    (only,) = run_offline(STORY, [article("o1", (
+        "On Tuesday, in the Central District Court, the motion of prosecutors to extend the "
+        "detention of Hector Ruiz was considered.\n\n"
+        "Judge Dana Whitfield granted the motion.\n\n"
+        "A complaint by his lawyers about his cell was rejected by the same court on Monday."))])
+    assert [(d.type, d.outcome, d.date) for d in only.developments] == [
+        ("ruling", "granted", "2021-03-09"), ("ruling", "denied", "2021-03-08")]
 
 
 def test_a_case_number_of_a_year_is_no_date():

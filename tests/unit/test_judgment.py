@@ -250,6 +250,21 @@ def test_a_custody_candidate_reads_whether_someone_or_something_is_moved(sentenc
     assert absent not in features
 
 
+def test_a_candidate_reads_every_day_its_sentence_tells_of():
+    sentence = "Accused to appear before the Circuit Criminal Court on 6 November 2026."
+    published = datetime(2026, 10, 21).date()
+    ctx = article_context([sentence], published)
+    (hearing,) = [c for c in cue_candidates(sentence, 0, ctx, set())
+                  if c.finding.type == "hearing"]
+    features = candidate_features(hearing, sentence, 1, published, StoryKnowledge(STORY),
+                                  False, 0.0)
+    assert "hearing|sdate=future" in features
+    assert not any(name.startswith("sdate=") and name != "sdate=future" for name in features)
+    told = "The detention hearing was held on 19 October 2026, two days ago."
+    features = candidate_features(hearing, told, 1, published, StoryKnowledge(STORY), False, 0.0)
+    assert "sdate=2-3" in features and "sdate=future" not in features
+
+
 def test_a_sentence_an_article_mostly_known_adds_is_marked_as_added():
     sentence = "They asked the judge to order a transfer."
     ctx = article_context([sentence], datetime(2025, 6, 4).date())

@@ -28,7 +28,9 @@ _MONTH = (r"(?P<mon>Jan(?:uary|\.)?|Feb(?:ruary|\.)?|Mar(?:ch|\.)?|Apr(?:il|\.)?
           r"Dec(?:ember|\.)?)")
 _FULL_MONTH = (r"(?P<mon>January|February|March|April|May|June|July|August|September|October|"
                r"November|December)")
-_YEAR = r"(?P<year>(?:19|20)\d{2})"
+# a year of the Buddhist era (Thai copy: "5 March 2568") is 543 years ahead of the common era
+_YEAR = r"(?P<year>(?:19|20|25)\d{2})"
+BUDDHIST_ERA_OFFSET = 543
 _NUMBER = r"(?P<n>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|" \
           r"several|a few|few|a couple of)"
 # "Thursday, September 12, 2024", "Thu., Sept. 12", "Tuesday 20 August": the weekday is part
@@ -179,7 +181,7 @@ def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
         if not 1 <= day <= 31:
             return None
         mon = groups["mon"]
-        year = int(groups["year"]) if groups.get("year") else None
+        year = _common_era(groups.get("year"))
         return DateSpan(start, end, m.group(0), "date" if year else "month_day",
                         year=year, month=_month_number(mon), day=day)
     if kind == "day_of_month":
@@ -194,7 +196,7 @@ def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
         mon = groups["mon"]
         if not mon[:1].isupper():
             return None          # "in may" is not a month
-        year = int(groups["year"]) if groups.get("year") else None
+        year = _common_era(groups.get("year"))
         prep = (groups.get("prep") or "").lower()
         modifier = prep if prep in ("last", "next", "this") else None
         return DateSpan(start, end, m.group(0), "month", year=year,
@@ -214,8 +216,16 @@ def _span_from(kind: str, m: re.Match, text: str) -> DateSpan | None:
     if kind == "year":
         if m.group(0)[:2].lower() == "of" and _NUMBERED.search(text, 0, start):
             return None          # "NSD 1182 of 2025", "No. 7 of 2024": a case's number
-        return DateSpan(start, end, m.group(0), "year", year=int(groups["year"]))
+        return DateSpan(start, end, m.group(0), "year", year=_common_era(groups["year"]))
     return None
+
+
+def _common_era(year: str | None) -> int | None:
+    """A year as written, in the common era: a Buddhist-era year (2500 and on) less 543."""
+    if not year:
+        return None
+    value = int(year)
+    return value - BUDDHIST_ERA_OFFSET if value >= 2500 else value
 
 
 # -- tense ----------------------------------------------------------------------------------------

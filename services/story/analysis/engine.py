@@ -12,7 +12,7 @@ from itertools import chain
 
 from .candidates import Candidate, cue_candidates, with_outcome
 from .conflicts import observations
-from .dates import find_date_spans
+from .dates import dates_in, find_date_spans
 from .decision import Decider, Item, default_decider
 from .developments import Finding, article_context, find_developments, quoted_ruling
 from .features import article_features, candidate_features
@@ -233,7 +233,8 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
     findings = _within_article(_parts_of_one_event(scored), published,
                                getattr(decider, "reads_news", False),
                                live_entries(article.body, article.title),
-                               news_day(article.published_at, story_zone(knowledge.story)))
+                               news_day(article.published_at, story_zone(knowledge.story)),
+                               _opening_day(verdicts, published))
 
     new: list[tuple[Development, Finding]] = []
     corroborations: dict[str, Corroboration] = {}
@@ -427,12 +428,24 @@ def _part_of_postponement(f: Finding, putting_off: set[int], new_dates: set[str]
     return False
 
 
+def _opening_day(verdicts: list[SentenceVerdict], published) -> str | None:
+    """The day the article's opening sentence tells of ("Today, in the Khatai District
+    Court, ... was considered"), when it is a day on or before publication."""
+    if not verdicts or verdicts[0].index != 0:
+        return None
+    days = [r.value for _, r in dates_in(verdicts[0].text, published)
+            if r.granularity == "day" and r.earliest <= published]
+    return days[0] if days else None
+
+
 def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
                     decided: bool = False, live: frozenset[int] = frozenset(),
-                    news_date: date | None = None) -> list[tuple[Finding, SentenceVerdict]]:
+                    news_date: date | None = None, opening: str | None = None
+                    ) -> list[tuple[Finding, SentenceVerdict]]:
     """Article-level reading: undated events take the day of the article's news (`news_date`,
     else `published`; an explainer with no dated news is recap, unless a learned decision
-    (`decided`) read them as news); one event told twice is one development."""
+    (`decided`) read them as news), or the day its opening tells of (`opening`) when they
+    come before any dated news; one event told twice is one development."""
     # a hearing put off: the order putting it off, and the brief appearance at which it was put
     # off, are the postponement itself; the put-off hearing held on its new date is not, and the
     # new date is not a second hearing scheduled
@@ -479,6 +492,8 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
         if changes:
             kept[twin] = (replace(first, **changes), first_verdict)
     lead_of_any, lead_of_court = _lead_date(kept, published), _lead_date(kept, published, True)
+    first_dated = min((f.sentence_index for f, _ in kept
+                       if f.date and (f.type, f.outcome) not in _OWN_DATES), default=None)
     dated: list[tuple[Finding, SentenceVerdict]] = []
     held: list[Finding] = []
     for finding, verdict in kept:
@@ -488,6 +503,9 @@ def _within_article(findings: list[tuple[Finding, SentenceVerdict]], published,
             held.append(finding)
         if finding.date is None and (finding.type, finding.outcome) not in _OWN_DATES:
             lead = lead_of_any if finding.type in _BEFORE_COURT else lead_of_court
+            if opening is not None and (first_dated is None
+                                        or finding.sentence_index < first_dated):
+                lead = opening
             if verdict.index in live:
                 # a live entry ("11:05 a.m. - Motion for mistrial denied."): the day it is
                 # published, in the outlet's time, whatever the blog retells of earlier days

@@ -13,6 +13,7 @@ from datetime import date
 from functools import lru_cache
 
 from .candidates import Candidate, cue_matches, cue_outcome_names
+from .dates import dates_in
 from .knowledge import StoryKnowledge
 from .text import fold, own_words
 from .triggers import THINGS, person_subject, reporter_voice
@@ -236,6 +237,12 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         started = knowledge.started
         if started is not None and f.date < started.date().isoformat()[:len(f.date)]:
             add("before_story")
+
+    # every day the sentence tells of, against the publish date ("to appear ... on 6
+    # November": a day ahead, whichever date the candidate itself took)
+    for when in sorted({_bin_days((r.earliest - published).days)
+                        for _, r in dates_in(sentence, published) if r.granularity == "day"}):
+        add(f"sdate={when}")
 
     index = f.sentence_index
     add("pos=" + ("0" if index == 0 else "1" if index == 1 else "2-3" if index <= 3 else
