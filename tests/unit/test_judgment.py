@@ -4,6 +4,7 @@ and the learned decision's plumbing (candidates, labels, training, the packaged 
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -642,3 +643,23 @@ def test_only_the_appearance_that_puts_a_hearing_off_is_the_postponement():
     another_day = _finding("hearing", "scheduled", 6, "2025-07-01")
     assert _part_of_postponement(on_new_day, put_off, new_dates)
     assert not _part_of_postponement(another_day, put_off, new_dates)
+
+
+@pytest.mark.parametrize("sentence, present, absent", [
+    ("Judge Helen Park granted the bail application but refused the request to move him.",
+     ("ruling|own_cue=granted", "ruling|own_cue=denied", "ruling|own_cue=both",
+      "ruling|contrast_after"), ()),
+    ("Judge Helen Park granted the bail application on Tuesday.",
+     ("ruling|own_cue=granted",), ("ruling|own_cue=both", "ruling|contrast_after")),
+])
+def test_a_decision_reads_the_other_outcomes_and_the_limits_its_sentence_tells_of(
+        sentence, present, absent):
+    published = datetime(2025, 6, 4).date()
+    ctx = article_context([sentence], published)
+    (ruling,) = [c for c in cue_candidates(sentence, 0, ctx, set()) if c.finding.type == "ruling"]
+    # read the same whichever reading proposed the candidate: a phrasing's too
+    for candidate in (ruling, replace(ruling, source="rule", cue_outcomes=())):
+        features = candidate_features(candidate, sentence, 1, published, StoryKnowledge(STORY),
+                                      False, 0.0)
+        assert all(name in features for name in present)
+        assert not any(name in features for name in absent)

@@ -44,6 +44,8 @@ _BACKGROUND = re.compile(r"\b(?:ago|previously|earlier|last (?:year|month|week)|
                          r"background|recap|months|years)\b")
 _SAID = re.compile(r"\b(?:said|says|told|wrote|according|argued|added|stated|claimed|"
                    r"alleged|insisted|explained)\b")
+_CONTRAST = re.compile(r"\b(?:but|instead of|rather than|except|not all|save for|apart from|"
+                       r"though|although|while|whereas|however|only)\b")
 _TIMESTAMP = re.compile(r"^\s*(?:\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?|am|pm)?|\[\d)")
 _REGISTER = re.compile(r"\b(?:DENIED|GRANTED|DISMISSED|ORDERED|ALLOWED|REFUSED|ADJOURNED|"
                        r"SO ORDERED|ORDER|UPHELD|QUASHED)\b")
@@ -150,9 +152,16 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add("from_quote")
     for outcome in candidate.cue_outcomes:
         add(f"cue={outcome}")
-    # every type's cues in the sentence: a sentence of a verdict is rarely a hearing's news
+    # every type's cues in the sentence: a sentence of a verdict is rarely a hearing's news;
+    # its own type's outcomes too, whichever reading proposed it ("allowed ... but refused")
     for other, matches in cue_matches(low).items():
-        if other != t:
+        if other == t:
+            outcomes = cue_outcome_names(matches)
+            for outcome in outcomes:
+                add(f"own_cue={outcome}")
+            if "granted" in outcomes and "denied" in outcomes:
+                add("own_cue=both")
+        else:
             feats[f"{t}|also={other}"] = 1.0
             for outcome in cue_outcome_names(matches):
                 feats[f"{t}|also={other}:{outcome}"] = 1.0
@@ -211,6 +220,10 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
         add("reported_content")
     if re.search(r"\bin part\b|\bpartly\b|\bpartially\b", low):
         add("in_part")
+    if _CONTRAST.search(low[end:]):
+        add("contrast_after")
+    if _CONTRAST.search(low[:start]):
+        add("contrast_before")
     if re.search(r"\b(?:if|unless|whether)\b", low):
         add("conditional")
     if '"' in sentence or "\u201c" in sentence:
