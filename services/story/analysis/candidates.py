@@ -1,9 +1,10 @@
 """Candidates: every place a sentence may tell of a development, found broadly.
 
-Two sources propose candidates. The phrasings in `triggers` read a sentence closely and give a
+Three sources propose candidates. The phrasings in `triggers` read a sentence closely and give a
 finding with its outcome and background reasons; the cues in `cues.json` are broad (a decision
 word in any voice or register, a hearing or trial noun, a custody verb, a verdict or sentence
-word) and propose a candidate of each type the phrasings did not read. Neither decides: the
+word) and propose a candidate of each type the phrasings did not read; the learned proposer
+(`proposer`) proposes a type neither read where the sentence's words say it. None decides: the
 learned decision (`decision`) keeps or drops each candidate and picks its outcome.
 """
 
@@ -34,8 +35,8 @@ class Cue:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A possible development: the finding as read, where it came from (`rule`, `cue` or
-    `quote`), and the outcomes the cues of its type suggest in its sentence."""
+    """A possible development: the finding as read, where it came from (`rule`, `cue`,
+    `quote` or `learned`), and the outcomes the cues of its type suggest in its sentence."""
     finding: Finding
     source: str
     cue_outcomes: tuple[str, ...] = ()

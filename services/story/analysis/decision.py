@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .candidates import Candidate
+from .proposer import Proposer, compiled
 
 MODEL_FILE = Path(__file__).with_name("decision_model.json")
 OUTCOME_TYPES = ("ruling", "hearing", "verdict", "appeal")
@@ -81,6 +82,7 @@ class LearnedDecider:
         self.keep_weights: dict[str, float] = keep["weights"]
         self.keep_bias = float(keep["bias"])
         self.outcomes = model.get("outcome", {})
+        self.proposer = compiled(model.get("proposer"))    # the learned source of candidates
 
     def keep_probability(self, features: dict[str, float]) -> float:
         return sigmoid(self.keep_bias + dot(self.keep_weights, features))
@@ -160,6 +162,7 @@ class GoldDecider:
 
     reads_news = True
     labels: dict[str, dict]
+    proposer: Proposer | None = None        # the learned source of candidates, as in use
     examples: list[Example] = field(default_factory=list)
     missed: list[tuple[str, dict]] = field(default_factory=list)
 

@@ -28,6 +28,7 @@ from .model import (
     StoryDefinition,
 )
 from .names import proper_names
+from .proposer import proposals, proposer_features, type_probabilities
 from .routing import route
 from .text import article_sentences, live_entries
 from .zones import local_date, news_day, story_zone
@@ -185,6 +186,7 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
                   ) -> tuple[list[tuple[Development, Finding]], list[Corroboration]]:
     published = context.published
     started = knowledge.started.date() if knowledge.started else published
+    proposer = getattr(decider, "proposer", None)
     items: list[Item] = []
     by_item: list[SentenceVerdict] = []
     previous = None
@@ -200,10 +202,17 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
         quote = quoted_ruling(verdict.text, verdict.index, context)
         if quote is not None:
             candidates.append(Candidate(quote, "quote"))
+        probabilities = type_probabilities(proposer, verdict.text) if proposer else {}
+        candidates += proposals(proposer, verdict.text, verdict.index, context,
+                                {c.finding.type for c in candidates}, probabilities)
         score = verdict.match.score if verdict.match else 0.0
         for candidate in candidates:
             features = candidate_features(candidate, verdict.text, len(verdicts), published,
                                           knowledge, verdict.known, score)
+            if candidate.source != "rule":
+                # a phrasing reads its sentence closely; the broad readings learn from what the
+                # proposer makes of the sentence's words
+                features.update(proposer_features(candidate.finding.type, probabilities))
             items.append(Item(candidate, verdict.text, features))
             by_item.append(verdict)
         previous = verdict.text

@@ -6,7 +6,10 @@ whether the labels mark it as a new development (and with what outcome), and the
 the labelled developments, so that features which ask what the story already knows see what a
 correct engine would have known. A linear model (scikit-learn's logistic regression) is fit
 on the examples of the train split and exported as plain weights (`decision_model.json`);
-scoring needs no scikit-learn. Training is deterministic: the same corpora give the same file.
+scoring needs no scikit-learn. The proposer (`proposer`), a third source of candidates, is fit
+first, on the labelled sentences, and ships in the same file; each story's examples are
+collected with proposals from a proposer fit on the other folds' stories (`collect_all`).
+Training is deterministic: the same corpora give the same file.
 
     storywire train                 # rebuild decision_model.json from tests/splits.json
 """
@@ -20,13 +23,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .corpus import CorpusStory, load_story
-from .decision import OUTCOME_TYPES, Example, GoldDecider, LearnedDecider
+from .decision import OUTCOME_TYPES, Example, GoldDecider, LearnedDecider, evidence_in
 from .engine import run_offline
-from .evaluate import score
+from .evaluate import DEVELOPMENT_TYPES, score
 from .model import Article, StoryDefinition
+from .proposer import compiled, sentence_features
 from .routing import GATES as ROUTING_GATES
 from .routing import eligible as routing_eligible
 from .routing import evidence as routing_evidence
+from .text import article_sentences
 
 ROOT = Path(__file__).resolve().parents[3]
 SPLITS_FILE = ROOT / "tests" / "splits.json"
@@ -37,6 +42,9 @@ RULE_FLOOR = 0.025     # P below which a phrasing's reading told as news is drop
                        # round 22, 0.04 in round 23, 0.03 until round 30: see the corpus README)
 FOLDS = 5              # `storywire eval --cv folds`: stories dealt into five folds
 THRESHOLD = 0.4        # P(new development) at which a candidate is kept (chosen on dev)
+C_PROPOSE = 1.0        # inverse regularization of the proposer (`proposer`)
+PROPOSE_AT = 0.3       # P(the sentence tells of the type) at which the proposer proposes
+PROPOSER_MIN_WEIGHT = 0.02     # lighter word weights are left out of the shipped model
 
 
 @dataclass
@@ -83,11 +91,62 @@ class StoryExamples:
     missed: list[tuple[str, dict]]
 
 
-def collect(story: LabelledStory) -> StoryExamples:
-    """The candidates of one story, labelled."""
-    gold = GoldDecider(story.story.labels)
+def collect(story: LabelledStory, proposer: dict | None = None) -> StoryExamples:
+    """The candidates of one story, labelled (with `proposer` proposing as in use)."""
+    gold = GoldDecider(story.story.labels, compiled(proposer))
     run_offline(definition_of(story.story), articles_of(story.story), gold)
     return StoryExamples(story, gold.examples, gold.missed)
+
+
+def proposer_sentences(story: LabelledStory) -> list[tuple[str, set[str]]]:
+    """Each sentence of the story's labelled articles on the story (copies left out), with
+    the types of the developments whose evidence it holds."""
+    rows = []
+    for article in story.story.articles:
+        label = story.story.labels.get(article["id"])
+        if not label or not label.get("on_story") or label.get("duplicate_of"):
+            continue
+        gold = [g for g in label.get("developments") or [] if g.get("evidence")]
+        for sentence in article_sentences(article["body"], article.get("title") or ""):
+            rows.append((sentence, {g["type"] for g in gold
+                                    if evidence_in(g["evidence"], sentence)}))
+    return rows
+
+
+def fit_proposer(stories: Iterable[LabelledStory], c: float = C_PROPOSE,
+                 threshold: float = PROPOSE_AT) -> dict:
+    """The proposer (`proposer`): a logistic regression per development type over the words
+    of the stories' sentences, as plain weights."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    rows = [r for s in stories for r in proposer_sentences(s)]
+    vectorizer = DictVectorizer(sort=True)
+    x = _matrix(vectorizer, [sentence_features(sentence) for sentence, _ in rows])
+    names = list(vectorizer.get_feature_names_out())
+    types = {}
+    for type_ in DEVELOPMENT_TYPES:
+        y = [int(type_ in found) for _, found in rows]
+        if len(set(y)) < 2:
+            continue
+        clf = LogisticRegression(C=c, solver="liblinear", max_iter=1000, random_state=0)
+        clf.fit(x, y)
+        types[type_] = {"bias": round(float(clf.intercept_[0]), 4),
+                        "weights": {n: round(float(w), 3)
+                                    for n, w in zip(names, clf.coef_[0], strict=True)
+                                    if abs(w) >= PROPOSER_MIN_WEIGHT}}
+    return {"threshold": threshold, "sentences": len(rows), "types": types}
+
+
+def collect_all(stories: list[LabelledStory], folds: int = FOLDS) -> list[StoryExamples]:
+    """Every story's candidates, labelled, each proposed by a proposer fit on the stories of
+    the other folds: the decision learns from proposals made as in use, on text the proposer
+    never read (one fit on the very sentences it proposes from would propose only what the
+    labels hold)."""
+    fold_of = folds_of((s.story.slug for s in stories), folds)
+    proposers = [fit_proposer([s for s in stories if fold_of[s.story.slug] != k])
+                 for k in range(folds)]
+    return [collect(s, proposers[fold_of[s.story.slug]]) for s in stories]
 
 
 def _matrix(vectorizer, features: list[dict[str, float]], fit: bool = True):
@@ -211,8 +270,10 @@ def _threshold(rows: list[Example], c_keep: float, default: float, folds: int = 
 
 
 def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **params) -> dict:
-    collected = [collect(s) for s in stories if s.split in splits]
-    return fit([e for c in collected for e in c.examples], **params)
+    chosen = [s for s in stories if s.split in splits]
+    model = fit([e for c in collect_all(chosen) for e in c.examples], **params)
+    model["proposer"] = fit_proposer(chosen)
+    return model
 
 
 # A definition as a newsroom might write it in a hurry: its first entities (None: all of them)
@@ -351,12 +412,21 @@ def copy_alerts(predictions: list[dict], labels: dict[str, dict]) -> int:
     return count
 
 
+def _without_style(stories: list[LabelledStory], style: str) -> list[LabelledStory]:
+    """The stories with the articles of one style taken out."""
+    out = []
+    for s in stories:
+        kept = [a for a in s.story.articles if (a.get("style") or "unknown") != style]
+        out.append(replace(s, story=replace(s.story, articles=kept)))
+    return out
+
+
 def leave_one_out(stories: list[LabelledStory], by: str,
                   log: Callable[[str], None] = lambda _m: None, **params) -> dict[str, dict]:
     """Train on everything but one story (`by="story"`), one style (`by="style"`) or one of
     five folds of stories (`by="folds"`: the stories in name order dealt round), score the
     part left out. Returns the scores per part left out, and "all" pooled."""
-    collected = [collect(s) for s in stories]
+    collected = collect_all(stories)
     parts: dict[str, dict] = {}
     pooled_predictions: list[dict] = []
     pooled_labels: dict[str, dict] = {}
@@ -365,6 +435,7 @@ def leave_one_out(stories: list[LabelledStory], by: str,
             name = story.story.slug
             model = fit([e for c in collected if c.story.story.slug != name
                          for e in c.examples], **params)
+            model["proposer"] = fit_proposer(s for s in stories if s.story.slug != name)
             output = predict(story, model)                  # once: scored, then pooled
             result = score_stories([story], lambda _s, o=output: o)
             parts[name] = result
@@ -377,6 +448,7 @@ def leave_one_out(stories: list[LabelledStory], by: str,
         for style in styles:
             model = fit([e for c in collected for e in c.examples
                          if style_of.get(e.article_id) != style], **params)
+            model["proposer"] = fit_proposer(_without_style(stories, style))
 
             def of_style(aid: str, _s: LabelledStory, style=style) -> bool:
                 return style_of.get(aid) == style
@@ -397,6 +469,7 @@ def leave_one_out(stories: list[LabelledStory], by: str,
             held = [s for s in stories if fold_of[s.story.slug] == k]
             model = fit([e for c in collected if fold_of[c.story.story.slug] != k
                          for e in c.examples], **params)
+            model["proposer"] = fit_proposer(s for s in stories if fold_of[s.story.slug] != k)
             outputs = {s.story.slug: predict(s, model) for s in held}
             result = score_stories(held, lambda s, o=outputs: o[s.story.slug])
             parts[f"fold {k + 1}"] = result

@@ -1,0 +1,109 @@
+"""The learned source of candidates: where a sentence tells of a development that neither a
+phrasing nor a cue reads.
+
+A linear model per development type weighs the words of a sentence (single words and pairs of
+words, as `text.words` reads them) and gives the probability that the sentence tells of a
+development of that type. It is fit by `storywire train` on the sentences of the labelled
+articles (a sentence holding a development's evidence is a positive of its type) and shipped
+inside `decision_model.json` under "proposer". Where the probability reaches the model's
+threshold and the sentence has no candidate of that type yet, it proposes one, with no outcome:
+the learned decision keeps or drops it and picks its outcome, as for any other candidate.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .candidates import Candidate
+from .developments import ArticleContext, finding_at
+from .text import own_words, words
+
+
+def sentence_features(sentence: str) -> dict[str, float]:
+    """The single words and the pairs of adjacent words of a sentence."""
+    tokens = words(sentence)
+    feats = {f"w:{t}": 1.0 for t in tokens}
+    feats.update({f"p:{a}_{b}": 1.0 for a, b in zip(tokens, tokens[1:], strict=False)})
+    return feats
+
+
+@dataclass(frozen=True)
+class Proposer:
+    """A proposer ready to score: per word or pair, its weight for each type that weighs it."""
+    threshold: float
+    types: tuple[str, ...]
+    bias: tuple[float, ...]
+    index: dict[str, tuple[tuple[int, float], ...]]
+
+
+def compiled(model: dict | None) -> Proposer | None:
+    """The proposer of a model's "proposer" entry, indexed by word (one look-up per word of a
+    sentence, whatever the number of types)."""
+    if not model:
+        return None
+    types = tuple(model["types"])
+    index: dict[str, list[tuple[int, float]]] = {}
+    for i, type_ in enumerate(types):
+        for name, weight in model["types"][type_]["weights"].items():
+            index.setdefault(name, []).append((i, weight))
+    return Proposer(float(model["threshold"]), types,
+                    tuple(float(model["types"][t]["bias"]) for t in types),
+                    {name: tuple(pairs) for name, pairs in index.items()})
+
+
+def type_probabilities(proposer: Proposer, sentence: str) -> dict[str, float]:
+    """P(the sentence tells of a development of the type), per type the proposer knows."""
+    z = list(proposer.bias)
+    for name in sentence_features(sentence):
+        for i, weight in proposer.index.get(name, ()):
+            z[i] += weight
+    return {t: (1.0 / (1.0 + math.exp(-v)) if v > -40 else 0.0)
+            for t, v in zip(proposer.types, z, strict=True)}
+
+
+def _trigger(proposer: Proposer, type_: str, sentence: str) -> tuple[int, int]:
+    """Where the sentence's surest word for the type stands in its folded, quote-blanked
+    lowercase form (the offsets a finding takes); the sentence's start when no word weighs."""
+    i = proposer.types.index(type_)
+
+    def weight(token: str) -> float:
+        return next((w for j, w in proposer.index.get(f"w:{token}", ()) if j == i), 0.0)
+
+    best = max(words(sentence), key=weight, default=None)
+    if best is None or weight(best) <= 0:
+        return 0, 1
+    m = re.search(rf"\b{re.escape(best)}\b", own_words(sentence).lower())
+    return (m.start(), m.end()) if m else (0, 1)
+
+
+def proposals(proposer: Proposer | None, sentence: str, index: int, ctx: ArticleContext,
+              read: set[str], probabilities: dict[str, float] | None = None
+              ) -> list[Candidate]:
+    """One candidate per type the proposer reads in the sentence at its threshold and no other
+    source proposed (`read`: the types already proposed there; `probabilities`: the
+    sentence's, when already worked out)."""
+    if not proposer or len(sentence) < 12:
+        return []
+    out = []
+    if probabilities is None:
+        probabilities = type_probabilities(proposer, sentence)
+    for type_, p in probabilities.items():
+        if p < proposer.threshold or type_ in read:
+            continue
+        start, end = _trigger(proposer, type_, sentence)
+        out.append(Candidate(finding_at(type_, None, start, end, sentence, index, ctx),
+                             "learned"))
+    return out
+
+
+def proposer_features(type_: str, probabilities: dict[str, float]) -> dict[str, float]:
+    """What the proposer says of a candidate's sentence, as features of the candidate: the
+    probability of the candidate's type, in bands and as a value."""
+    p = probabilities.get(type_)
+    if p is None:
+        return {}
+    band = ("<.05" if p < 0.05 else "<.15" if p < 0.15 else "<.3" if p < 0.3 else
+            "<.5" if p < 0.5 else "<.7" if p < 0.7 else ">=.7")
+    return {f"prop={band}": 1.0, f"{type_}|prop={band}": 1.0, "prop": p, f"{type_}|prop": p}
