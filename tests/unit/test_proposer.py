@@ -68,3 +68,11 @@ def test_the_proposer_learns_the_types_of_the_labelled_evidence_sentences():
         return sum(type_probabilities(model, s)["hearing"] for s in sentences) / len(sentences)
 
     assert mean(positives) > 0.5 > mean(negatives)
+
+
+def test_the_packaged_decider_is_built_once_with_its_proposer():
+    from services.story.analysis.decision import default_decider
+
+    decider = default_decider()
+    assert decider is default_decider()          # indexing the proposer costs per build
+    assert decider.proposer is not None and "ruling" in decider.proposer.types

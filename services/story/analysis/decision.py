@@ -121,7 +121,10 @@ def packaged_decision_model() -> dict | None:
     return json.loads(MODEL_FILE.read_text(encoding="utf-8"))
 
 
+@cache
 def default_decider() -> Decider:
+    """The packaged model's decider, built once: it holds nothing of an article, and building
+    it indexes the proposer's weights."""
     model = packaged_decision_model()
     return LearnedDecider(model) if model is not None else RuleDecider()
 
