@@ -345,6 +345,7 @@ def test_five_fold_story_cross_validation_scores_every_story_once():
     assert "copy_alerts" in parts["all"]
 
 
+@pytest.mark.timeout(1200)     # several minutes: the proposer is fit six times, every story read
 def test_the_packaged_model_is_what_storywire_train_builds(tmp_path):
     out = tmp_path / "model.json"
     subprocess.run([sys.executable, "-m", "services.cli", "train", "--out", str(out)],
