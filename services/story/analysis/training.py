@@ -27,7 +27,7 @@ from .decision import OUTCOME_TYPES, Example, GoldDecider, LearnedDecider, evide
 from .engine import run_offline
 from .evaluate import DEVELOPMENT_TYPES, score
 from .model import Article, StoryDefinition
-from .proposer import compiled, sentence_features
+from .proposer import Proposer, compiled, sentence_features
 from .routing import GATES as ROUTING_GATES
 from .routing import eligible as routing_eligible
 from .routing import evidence as routing_evidence
@@ -91,9 +91,9 @@ class StoryExamples:
     missed: list[tuple[str, dict]]
 
 
-def collect(story: LabelledStory, proposer: dict | None = None) -> StoryExamples:
+def collect(story: LabelledStory, proposer: Proposer | None = None) -> StoryExamples:
     """The candidates of one story, labelled (with `proposer` proposing as in use)."""
-    gold = GoldDecider(story.story.labels, compiled(proposer))
+    gold = GoldDecider(story.story.labels, proposer)
     run_offline(definition_of(story.story), articles_of(story.story), gold)
     return StoryExamples(story, gold.examples, gold.missed)
 
@@ -138,15 +138,21 @@ def fit_proposer(stories: Iterable[LabelledStory], c: float = C_PROPOSE,
     return {"threshold": threshold, "sentences": len(rows), "types": types}
 
 
-def collect_all(stories: list[LabelledStory], folds: int = FOLDS) -> list[StoryExamples]:
-    """Every story's candidates, labelled, each proposed by a proposer fit on the stories of
-    the other folds: the decision learns from proposals made as in use, on text the proposer
-    never read (one fit on the very sentences it proposes from would propose only what the
-    labels hold)."""
+def fold_proposers(stories: list[LabelledStory], folds: int = FOLDS) -> list[dict]:
+    """Fold k's proposer: fit on the stories of every fold but k."""
     fold_of = folds_of((s.story.slug for s in stories), folds)
-    proposers = [fit_proposer([s for s in stories if fold_of[s.story.slug] != k])
-                 for k in range(folds)]
-    return [collect(s, proposers[fold_of[s.story.slug]]) for s in stories]
+    return [fit_proposer([s for s in stories if fold_of[s.story.slug] != k])
+            for k in range(folds)]
+
+
+def collect_all(stories: list[LabelledStory], proposers: list[dict]) -> list[StoryExamples]:
+    """Every story's candidates, labelled, each proposed by the proposer of its fold
+    (`fold_proposers`): the decision learns from proposals made as in use, on text the
+    proposer never read (one fit on the very sentences it proposes from would propose only
+    what the labels hold)."""
+    fold_of = folds_of((s.story.slug for s in stories), len(proposers))
+    ready = [compiled(p) for p in proposers]
+    return [collect(s, ready[fold_of[s.story.slug]]) for s in stories]
 
 
 def _matrix(vectorizer, features: list[dict[str, float]], fit: bool = True):
@@ -271,7 +277,8 @@ def _threshold(rows: list[Example], c_keep: float, default: float, folds: int = 
 
 def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **params) -> dict:
     chosen = [s for s in stories if s.split in splits]
-    model = fit([e for c in collect_all(chosen) for e in c.examples], **params)
+    model = fit([e for c in collect_all(chosen, fold_proposers(chosen)) for e in c.examples],
+                **params)
     model["proposer"] = fit_proposer(chosen)
     return model
 
@@ -375,10 +382,9 @@ def write_model(model: dict, path: Path) -> None:
 
 # -- measuring ------------------------------------------------------------------------------------
 
-def predict(story: LabelledStory, model: dict | None) -> list[dict]:
-    """The engine's contract object per article, with `model` deciding (None: the packaged
+def predict(story: LabelledStory, decider: LearnedDecider | None) -> list[dict]:
+    """The engine's contract object per article, with `decider` deciding (None: the packaged
     model, or the phrasings alone when none is packaged)."""
-    decider = LearnedDecider(model) if model is not None else None
     analyses = run_offline(definition_of(story.story), articles_of(story.story), decider)
     return [a.contract() for a in analyses]
 
@@ -426,7 +432,8 @@ def leave_one_out(stories: list[LabelledStory], by: str,
     """Train on everything but one story (`by="story"`), one style (`by="style"`) or one of
     five folds of stories (`by="folds"`: the stories in name order dealt round), score the
     part left out. Returns the scores per part left out, and "all" pooled."""
-    collected = collect_all(stories)
+    proposers = fold_proposers(stories)
+    collected = collect_all(stories, proposers)
     parts: dict[str, dict] = {}
     pooled_predictions: list[dict] = []
     pooled_labels: dict[str, dict] = {}
@@ -436,7 +443,7 @@ def leave_one_out(stories: list[LabelledStory], by: str,
             model = fit([e for c in collected if c.story.story.slug != name
                          for e in c.examples], **params)
             model["proposer"] = fit_proposer(s for s in stories if s.story.slug != name)
-            output = predict(story, model)                  # once: scored, then pooled
+            output = predict(story, LearnedDecider(model))   # once: scored, then pooled
             result = score_stories([story], lambda _s, o=output: o)
             parts[name] = result
             pooled_predictions.extend(output)
@@ -449,12 +456,13 @@ def leave_one_out(stories: list[LabelledStory], by: str,
             model = fit([e for c in collected for e in c.examples
                          if style_of.get(e.article_id) != style], **params)
             model["proposer"] = fit_proposer(_without_style(stories, style))
+            decider = LearnedDecider(model)
 
             def of_style(aid: str, _s: LabelledStory, style=style) -> bool:
                 return style_of.get(aid) == style
 
             with_style = [s for s in stories if style in s.styles.values()]
-            outputs = {s.story.slug: predict(s, model) for s in with_style}
+            outputs = {s.story.slug: predict(s, decider) for s in with_style}
             result = score_stories(with_style, lambda s, o=outputs: o[s.story.slug], of_style)
             parts[style] = result
             for s in with_style:
@@ -469,8 +477,9 @@ def leave_one_out(stories: list[LabelledStory], by: str,
             held = [s for s in stories if fold_of[s.story.slug] == k]
             model = fit([e for c in collected if fold_of[c.story.story.slug] != k
                          for e in c.examples], **params)
-            model["proposer"] = fit_proposer(s for s in stories if fold_of[s.story.slug] != k)
-            outputs = {s.story.slug: predict(s, model) for s in held}
+            model["proposer"] = proposers[k]        # fit on the other folds' stories
+            decider = LearnedDecider(model)
+            outputs = {s.story.slug: predict(s, decider) for s in held}
             result = score_stories(held, lambda s, o=outputs: o[s.story.slug])
             parts[f"fold {k + 1}"] = result
             for s in held:
