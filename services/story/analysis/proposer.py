@@ -16,6 +16,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .candidates import Candidate
 from .developments import ArticleContext, finding_at
 from .text import own_words, words
@@ -29,38 +31,42 @@ def sentence_features(sentence: str) -> dict[str, float]:
     return feats
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Proposer:
-    """A proposer ready to score: per word or pair, its weight for each type that weighs it."""
+    """A proposer ready to score: a row of weights, one per type, for each word or pair that
+    weighs for some type (`rows`: its row in `weights`)."""
     threshold: float
     types: tuple[str, ...]
-    bias: tuple[float, ...]
-    index: dict[str, tuple[tuple[int, float], ...]]
+    bias: np.ndarray                    # (types,)
+    rows: dict[str, int]
+    weights: np.ndarray                 # (words and pairs, types)
 
 
 def compiled(model: dict | None) -> Proposer | None:
-    """The proposer of a model's "proposer" entry, indexed by word (one look-up per word of a
-    sentence, whatever the number of types)."""
+    """The proposer of a model's "proposer" entry as one matrix: a sentence is scored by
+    summing the rows of its words and pairs (one look-up per word, whatever the number of
+    types)."""
     if not model:
         return None
     types = tuple(model["types"])
-    index: dict[str, list[tuple[int, float]]] = {}
+    rows: dict[str, int] = {}
+    for type_ in types:
+        for name in model["types"][type_]["weights"]:
+            rows.setdefault(name, len(rows))
+    weights = np.zeros((len(rows), len(types)))
     for i, type_ in enumerate(types):
         for name, weight in model["types"][type_]["weights"].items():
-            index.setdefault(name, []).append((i, weight))
+            weights[rows[name], i] = weight
     return Proposer(float(model["threshold"]), types,
-                    tuple(float(model["types"][t]["bias"]) for t in types),
-                    {name: tuple(pairs) for name, pairs in index.items()})
+                    np.array([float(model["types"][t]["bias"]) for t in types]), rows, weights)
 
 
 def type_probabilities(proposer: Proposer, sentence: str) -> dict[str, float]:
     """P(the sentence tells of a development of the type), per type the proposer knows."""
-    z = list(proposer.bias)
-    for name in sentence_features(sentence):
-        for i, weight in proposer.index.get(name, ()):
-            z[i] += weight
+    found = [r for r in map(proposer.rows.get, sentence_features(sentence)) if r is not None]
+    z = proposer.bias + proposer.weights[found].sum(axis=0) if found else proposer.bias
     return {t: (1.0 / (1.0 + math.exp(-v)) if v > -40 else 0.0)
-            for t, v in zip(proposer.types, z, strict=True)}
+            for t, v in zip(proposer.types, z.tolist(), strict=True)}
 
 
 def _trigger(proposer: Proposer, type_: str, sentence: str) -> tuple[int, int]:
@@ -69,7 +75,8 @@ def _trigger(proposer: Proposer, type_: str, sentence: str) -> tuple[int, int]:
     i = proposer.types.index(type_)
 
     def weight(token: str) -> float:
-        return next((w for j, w in proposer.index.get(f"w:{token}", ()) if j == i), 0.0)
+        row = proposer.rows.get(f"w:{token}")
+        return 0.0 if row is None else float(proposer.weights[row, i])
 
     best = max(words(sentence), key=weight, default=None)
     if best is None or weight(best) <= 0:
