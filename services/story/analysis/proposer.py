@@ -37,9 +37,8 @@ class Proposer:
     weighs for some type (`rows`: its row in `weights`)."""
     threshold: float
     types: tuple[str, ...]
-    bias: np.ndarray                    # (types,)
     rows: dict[str, int]
-    weights: np.ndarray                 # (words and pairs, types)
+    weights: np.ndarray                 # (1 + words and pairs, types): row 0 the biases
 
 
 def compiled(model: dict | None) -> Proposer | None:
@@ -49,22 +48,24 @@ def compiled(model: dict | None) -> Proposer | None:
     if not model:
         return None
     types = tuple(model["types"])
-    rows: dict[str, int] = {}
+    rows: dict[str, int] = {}          # row 0 holds the biases
     for type_ in types:
         for name in model["types"][type_]["weights"]:
-            rows.setdefault(name, len(rows))
-    weights = np.zeros((len(rows), len(types)))
+            rows.setdefault(name, len(rows) + 1)
+    weights = np.zeros((len(rows) + 1, len(types)))
     for i, type_ in enumerate(types):
+        weights[0, i] = float(model["types"][type_]["bias"])
         for name, weight in model["types"][type_]["weights"].items():
             weights[rows[name], i] = weight
-    return Proposer(float(model["threshold"]), types,
-                    np.array([float(model["types"][t]["bias"]) for t in types]), rows, weights)
+    return Proposer(float(model["threshold"]), types, rows, weights)
 
 
 def type_probabilities(proposer: Proposer, sentence: str) -> dict[str, float]:
     """P(the sentence tells of a development of the type), per type the proposer knows."""
     found = [r for r in map(proposer.rows.get, sentence_features(sentence)) if r is not None]
-    z = proposer.bias + proposer.weights[found].sum(axis=0) if found else proposer.bias
+    # the bias row first, then the words in order: summed row by row, the same sums to the
+    # last bit as adding each weight in turn (what training saw)
+    z = proposer.weights[[0, *found]].sum(axis=0)
     return {t: (1.0 / (1.0 + math.exp(-v)) if v > -40 else 0.0)
             for t, v in zip(proposer.types, z.tolist(), strict=True)}
 
