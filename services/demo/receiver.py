@@ -8,7 +8,9 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 
 class WebhookReceiver:
-    """Records every POST; `alerts` holds the verified ones, `rejected` the rest."""
+    """Records every POST; `alerts` holds the verified ones, `rejected` the rest. A request whose
+    body ended before its content-length (the sender went away mid-send) is recorded in
+    `requests` with `complete` false and answered with nothing: it was never a whole message."""
 
     def __init__(self, host: str = "127.0.0.1"):
         self.secret: str | None = None
@@ -21,8 +23,13 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if len(body) < length:
+                    receiver._cut_short(headers)
+                    self.close_connection = True
+                    return
                 status = receiver._receive(body, headers)
                 self.send_response(status)
                 self.send_header("content-length", "0")
@@ -39,9 +46,13 @@ class WebhookReceiver:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}/hooks/storywire"
 
+    def _cut_short(self, headers: dict) -> None:
+        with self._lock:
+            self.requests.append({"headers": headers, "body": None, "complete": False})
+
     def _receive(self, body: bytes, headers: dict) -> int:
         with self._lock:
-            self.requests.append({"headers": headers, "body": body})
+            self.requests.append({"headers": headers, "body": body, "complete": True})
             try:
                 payload = Webhook(self.secret).verify(body, headers)
             except (WebhookVerificationError, TypeError, ValueError) as exc:
