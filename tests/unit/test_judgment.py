@@ -597,10 +597,29 @@ def test_a_notice_of_appeal_filed_is_the_appeal_not_also_a_filing():
         [("appeal", None), ("filing", None)]
 
 
-def test_a_filing_stays_when_the_ruling_beside_it_is_the_weaker_reading():
+def test_a_request_and_the_ruling_on_it_in_one_sentence_are_the_surer_reading():
     filing, ruling = _finding("filing", None, 1), _finding("ruling", "granted", 1)
-    assert _kept([(filing, 0.9), (ruling, 0.08)]) == [("filing", None), ("ruling", "granted")]
+    assert _kept([(filing, 0.9), (ruling, 0.08)]) == [("filing", None)]
     assert _kept([(filing, 0.3), (ruling, 0.8)]) == [("ruling", "granted")]
+    # a ruling in the next sentence decides something of its own
+    assert _kept([(filing, 0.9), (_finding("ruling", "granted", 2), 0.08)]) == \
+        [("filing", None), ("ruling", "granted")]
+
+
+def test_an_indictment_filed_and_the_charge_are_the_surer_reading():
+    filing, charge = _finding("filing", None, 4), _finding("charge", None, 4)
+    assert _kept([(filing, 0.7), (charge, 0.4)]) == [("filing", None)]
+    assert _kept([(filing, 0.4), (charge, 0.7)]) == [("charge", None)]
+
+
+def test_an_appeal_told_filed_and_decided_in_one_sentence_is_one_appeal():
+    day = "2025-11-24"
+    filed, decided = _finding("appeal", None, 6, day), _finding("appeal", "denied", 6, day)
+    assert _kept([(filed, 0.8), (decided, 0.5)]) == [("appeal", None)]
+    assert _kept([(filed, 0.5), (decided, 0.8)]) == [("appeal", "denied")]
+    # filed on one day and decided on another: two events
+    later = _finding("appeal", "denied", 6, "2026-02-02")
+    assert _kept([(filed, 0.8), (later, 0.5)]) == [("appeal", None), ("appeal", "denied")]
 
 
 def test_a_hearing_read_put_off_and_scheduled_for_one_day_is_the_surer_reading():

@@ -323,6 +323,7 @@ def _adds_an_event(knowledge: StoryKnowledge, finding: Finding, verdict: Sentenc
 
 
 _ONE_A_DAY = ("charge", "custody")
+NO_OUTCOME = ""     # a kind of `_Part` with no outcome at all (an appeal filed), not any outcome
 _BEFORE_COURT = ("custody", "charge", "filing", "statement")
 _UNDATED_IS_RECAP = ("hearing", "custody", "charge", "verdict", "sentence", "ruling", "appeal")
 _OWN_DATES = {("hearing", "scheduled"), ("hearing", "postponed"), ("hearing", "cancelled")}
@@ -339,16 +340,23 @@ class _Part:
     same_day: bool = False
 
 
-# A notice of appeal filed is the appeal; an indictment or a complaint filed is the charge; the
-# request a ruling decides in the same sentence is that ruling's, not a filing of its own; an
-# appeal decided is not also a ruling ("Two judges dismissed his appeal against extradition": the
-# appellate decision is the appeal's outcome); an adjournment granted in the sentence that puts a
-# hearing off is the postponement ("the judge agreed to push the trial to June 2"); the day a
-# cancelled hearing had been set for is not a hearing scheduled; a hearing read both as put off
-# to a day and as scheduled for it is one of the two, the surer.
+# A notice of appeal filed is the appeal; an indictment or a complaint filed and the charge it
+# brings are one event, and so are a request and the ruling that decides it in the same sentence
+# (the surer reading stands); an appeal told filed and decided in one sentence on one day is one
+# appeal, the surer reading ("filed a notice of appeal challenging the judge's refusal" decides
+# nothing); an appeal decided is not also a ruling ("Two judges dismissed his appeal against
+# extradition": the appellate decision is the appeal's outcome); an adjournment granted in the
+# sentence that puts a hearing off is the postponement ("the judge agreed to push the trial to
+# June 2"); the day a cancelled hearing had been set for is not a hearing scheduled; a hearing
+# read both as put off to a day and as scheduled for it is one of the two, the surer.
 _SAME_SENTENCE_PARTS = (_Part(("appeal", None), ("filing", None)),
                         _Part(("charge", None), ("filing", None)),
+                        _Part(("filing", None), ("charge", None)),
                         _Part(("ruling", None), ("filing", None)),
+                        _Part(("filing", None), ("ruling", None)),
+                        *(p for decided in ("granted", "denied", "mixed", "other") for p in (
+                            _Part(("appeal", decided), ("appeal", NO_OUTCOME), True, True),
+                            _Part(("appeal", NO_OUTCOME), ("appeal", decided), True, True))),
                         *(_Part(("appeal", decided), ("ruling", None), False)
                           for decided in ("granted", "denied", "mixed", "other")),
                         _Part(("hearing", "postponed"), ("ruling", "granted"), False),
@@ -358,7 +366,7 @@ _SAME_SENTENCE_PARTS = (_Part(("appeal", None), ("filing", None)),
 
 
 def _of_kind(finding: Finding, kind: tuple[str, str | None]) -> bool:
-    return finding.type == kind[0] and kind[1] in (None, finding.outcome)
+    return finding.type == kind[0] and kind[1] in (None, finding.outcome or NO_OUTCOME)
 
 
 def _parts_of_one_event(findings: list[tuple[Finding, SentenceVerdict, float]]
