@@ -622,6 +622,15 @@ def test_an_appeal_told_filed_and_decided_in_one_sentence_is_one_appeal():
     assert _kept([(filed, 0.8), (later, 0.5)]) == [("appeal", None), ("appeal", "denied")]
 
 
+def test_an_appeal_decided_and_a_ruling_in_one_sentence_are_the_surer_reading():
+    decided, ruling = _finding("appeal", "denied", 2), _finding("ruling", "denied", 2)
+    assert _kept([(decided, 0.8), (ruling, 0.6)]) == [("appeal", "denied")]
+    # "an appeals panel turned down the request to stay the order pending appeal"
+    assert _kept([(decided, 0.4), (ruling, 0.9)]) == [("ruling", "denied")]
+    # read alike, the appellate decision is the appeal's outcome
+    assert _kept([(decided, 1.0), (ruling, 1.0)]) == [("appeal", "denied")]
+
+
 def test_a_hearing_read_put_off_and_scheduled_for_one_day_is_the_surer_reading():
     day = "2027-06-07"
     put_off = _finding("hearing", "postponed", 8, day)

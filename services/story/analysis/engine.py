@@ -333,19 +333,22 @@ _OWN_DATES = {("hearing", "scheduled"), ("hearing", "postponed"), ("hearing", "c
 class _Part:
     """One event told by two kinds in one sentence: `piece` is what the sentence also says of
     `event` (an outcome of None stands for any). `surer`: only when the event is the surer
-    reading; `same_day`: only when both carry the same day (or one carries none)."""
+    reading; `same_day`: only when both carry the same day (or one carries none); `tie`: also
+    when the two are as sure (a decider that scores every reading alike)."""
     event: tuple[str, str | None]
     piece: tuple[str, str | None]
     surer: bool = True
     same_day: bool = False
+    tie: bool = False
 
 
 # A notice of appeal filed is the appeal; an indictment or a complaint filed and the charge it
-# brings are one event, and so are a request and the ruling that decides it in the same sentence
-# (the surer reading stands); an appeal told filed and decided in one sentence on one day is one
-# appeal, the surer reading ("filed a notice of appeal challenging the judge's refusal" decides
-# nothing); an appeal decided is not also a ruling ("Two judges dismissed his appeal against
-# extradition": the appellate decision is the appeal's outcome); an adjournment granted in the
+# brings are one event, and so are a request and the ruling that decides it in the same sentence;
+# an appeal told filed and decided in one sentence on one day is one appeal ("filed a notice of
+# appeal challenging the judge's refusal" decides nothing); an appeal decided and a ruling in one
+# sentence are one decision ("Two judges dismissed his appeal against extradition" is the
+# appeal's outcome; "an appeals panel turned down the request to stay the order pending appeal"
+# is a ruling): of each of these pairs, the surer reading stands. An adjournment granted in the
 # sentence that puts a hearing off is the postponement ("the judge agreed to push the trial to
 # June 2"); the day a cancelled hearing had been set for is not a hearing scheduled; a hearing
 # read both as put off to a day and as scheduled for it is one of the two, the surer.
@@ -357,8 +360,9 @@ _SAME_SENTENCE_PARTS = (_Part(("appeal", None), ("filing", None)),
                         *(p for decided in ("granted", "denied", "mixed", "other") for p in (
                             _Part(("appeal", decided), ("appeal", NO_OUTCOME), True, True),
                             _Part(("appeal", NO_OUTCOME), ("appeal", decided), True, True))),
-                        *(_Part(("appeal", decided), ("ruling", None), False)
-                          for decided in ("granted", "denied", "mixed", "other")),
+                        *(p for decided in ("granted", "denied", "mixed", "other") for p in (
+                            _Part(("appeal", decided), ("ruling", None), tie=True),
+                            _Part(("ruling", None), ("appeal", decided)))),
                         _Part(("hearing", "postponed"), ("ruling", "granted"), False),
                         _Part(("hearing", "cancelled"), ("hearing", "scheduled"), False, True),
                         _Part(("hearing", "postponed"), ("hearing", "scheduled"), True, True),
@@ -376,7 +380,7 @@ def _parts_of_one_event(findings: list[tuple[Finding, SentenceVerdict, float]]
     def part(f: Finding, score: float) -> bool:
         return any(_of_kind(f, rule.piece) and any(
             _of_kind(g, rule.event) and g.sentence_index == f.sentence_index
-            and (not rule.surer or other > score)
+            and (not rule.surer or other > score or rule.tie and other == score)
             and (not rule.same_day or not f.date or not g.date or f.date == g.date)
             for g, _, other in findings) for rule in _SAME_SENTENCE_PARTS)
     return [(f, v) for f, v, score in findings if not part(f, score)]
