@@ -352,21 +352,22 @@ class _Part:
 # sentence that puts a hearing off is the postponement ("the judge agreed to push the trial to
 # June 2"); the day a cancelled hearing had been set for is not a hearing scheduled; a hearing
 # read both as put off to a day and as scheduled for it is one of the two, the surer.
+def _surer_of(a: tuple[str, str | None], b: tuple[str, str | None],
+              same_day: bool = False) -> tuple[_Part, _Part]:
+    """Two readings of one event: whichever is the surer stands."""
+    return _Part(a, b, True, same_day), _Part(b, a, True, same_day)
+
+
 _SAME_SENTENCE_PARTS = (_Part(("appeal", None), ("filing", None)),
-                        _Part(("charge", None), ("filing", None)),
-                        _Part(("filing", None), ("charge", None)),
-                        _Part(("ruling", None), ("filing", None)),
-                        _Part(("filing", None), ("ruling", None)),
+                        *_surer_of(("charge", None), ("filing", None)),
+                        *_surer_of(("ruling", None), ("filing", None)),
                         *(p for decided in ("granted", "denied", "mixed", "other") for p in (
-                            _Part(("appeal", decided), ("appeal", NO_OUTCOME), True, True),
-                            _Part(("appeal", NO_OUTCOME), ("appeal", decided), True, True))),
-                        *(p for decided in ("granted", "denied", "mixed", "other") for p in (
+                            *_surer_of(("appeal", decided), ("appeal", NO_OUTCOME), True),
                             _Part(("appeal", decided), ("ruling", None), tie=True),
                             _Part(("ruling", None), ("appeal", decided)))),
                         _Part(("hearing", "postponed"), ("ruling", "granted"), False),
                         _Part(("hearing", "cancelled"), ("hearing", "scheduled"), False, True),
-                        _Part(("hearing", "postponed"), ("hearing", "scheduled"), True, True),
-                        _Part(("hearing", "scheduled"), ("hearing", "postponed"), True, True))
+                        *_surer_of(("hearing", "postponed"), ("hearing", "scheduled"), True))
 
 
 def _of_kind(finding: Finding, kind: tuple[str, str | None]) -> bool:
