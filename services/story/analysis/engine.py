@@ -342,6 +342,12 @@ class _Part:
     tie: bool = False
 
 
+def _surer_of(a: tuple[str, str | None], b: tuple[str, str | None],
+              same_day: bool = False) -> tuple[_Part, _Part]:
+    """Two readings of one event: whichever is the surer stands."""
+    return _Part(a, b, True, same_day), _Part(b, a, True, same_day)
+
+
 # A notice of appeal filed is the appeal; an indictment or a complaint filed and the charge it
 # brings are one event, and so are a request and the ruling that decides it in the same sentence;
 # an appeal told filed and decided in one sentence on one day is one appeal ("filed a notice of
@@ -352,12 +358,6 @@ class _Part:
 # sentence that puts a hearing off is the postponement ("the judge agreed to push the trial to
 # June 2"); the day a cancelled hearing had been set for is not a hearing scheduled; a hearing
 # read both as put off to a day and as scheduled for it is one of the two, the surer.
-def _surer_of(a: tuple[str, str | None], b: tuple[str, str | None],
-              same_day: bool = False) -> tuple[_Part, _Part]:
-    """Two readings of one event: whichever is the surer stands."""
-    return _Part(a, b, True, same_day), _Part(b, a, True, same_day)
-
-
 _SAME_SENTENCE_PARTS = (_Part(("appeal", None), ("filing", None)),
                         *_surer_of(("charge", None), ("filing", None)),
                         *_surer_of(("ruling", None), ("filing", None)),
