@@ -47,6 +47,10 @@ _SAID = re.compile(r"\b(?:said|says|told|wrote|according|argued|added|stated|cla
 _CONTRAST = re.compile(r"\b(?:but|instead of|rather than|except|not all|save for|apart from|"
                        r"though|although|while|whereas|however|only)\b")
 _TIMESTAMP = re.compile(r"^\s*(?:\d{1,2}[:.]\d{2}\s*(?:a\.?m\.?|p\.?m\.?|am|pm)?|\[\d)")
+_BY_COURT = re.compile(r"\bby\s+(?:the\s+|a\s+)?(?:\w+\s+){0,3}?(?:judge|justice|court|"
+                       r"magistrate|bench|tribunal|panel|jury)\b")
+_IN_PART = re.compile(r"\bin part\b|\bpartly\b|\bpartially\b")
+_CONDITIONAL = re.compile(r"\b(?:if|unless|whether)\b")
 _REGISTER = re.compile(r"\b(?:DENIED|GRANTED|DISMISSED|ORDERED|ALLOWED|REFUSED|ADJOURNED|"
                        r"SO ORDERED|ORDER|UPHELD|QUASHED)\b")
 
@@ -184,8 +188,7 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
     short_before = low[max(0, start - 35):start]
     if _COURT.search(before):
         add("court_before")
-    if re.search(r"\bby\s+(?:the\s+|a\s+)?(?:\w+\s+){0,3}?(?:judge|justice|court|magistrate|"
-                 r"bench|tribunal|panel|jury)\b", after):
+    if _BY_COURT.search(after):
         add("court_after")
     if _COURT.search(after):
         add("court_later")
@@ -218,13 +221,13 @@ def candidate_features(candidate: Candidate, sentence: str, sentence_count: int,
     voice = reporter_voice(low)
     if voice[start:end].strip() != low[start:end].strip():
         add("reported_content")
-    if re.search(r"\bin part\b|\bpartly\b|\bpartially\b", low):
+    if _IN_PART.search(low):
         add("in_part")
     if _CONTRAST.search(low[end:]):
         add("contrast_after")
     if _CONTRAST.search(low[:start]):
         add("contrast_before")
-    if re.search(r"\b(?:if|unless|whether)\b", low):
+    if _CONDITIONAL.search(low):
         add("conditional")
     if '"' in sentence or "\u201c" in sentence:
         add("has_quote")
