@@ -1483,7 +1483,8 @@ def test_an_event_anchored_by_an_unstated_gap_is_background():
 def test_a_second_partys_own_motion_is_another_filing():
     first = article("m1", "Hector Ruiz's lawyer filed a motion Monday asking that his trial be "
                     "held in another county.\n\nHis co-defendant's lawyer filed her own motion "
-                    "Monday asking Judge Dana Whitfield to suppress his statements.")
+                    "Monday asking Judge Dana Whitfield to suppress his statements.",
+                    title="Ruiz and co-defendant file motions")
     (analysis,) = run_offline(STORY, [first])
     assert [d.type for d in analysis.developments] == ["filing", "filing"]
 
