@@ -276,10 +276,16 @@ def _threshold(rows: list[Example], c_keep: float, default: float, folds: int = 
 
 
 def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **params) -> dict:
+    import sklearn.linear_model  # noqa: F401 -- loaded first, so that the limit below holds it
+    from threadpoolctl import threadpool_limits
+
     chosen = [s for s in stories if s.split in splits]
-    model = fit([e for c in collect_all(chosen, fold_proposers(chosen)) for e in c.examples],
-                **params)
-    model["proposer"] = fit_proposer(chosen)
+    # one thread in every numeric library: sums split over threads end in other last digits,
+    # and the model is rebuilt to the last digit on any number of cores
+    with threadpool_limits(limits=1):
+        model = fit([e for c in collect_all(chosen, fold_proposers(chosen)) for e in c.examples],
+                    **params)
+        model["proposer"] = fit_proposer(chosen)
     return model
 
 
