@@ -267,6 +267,9 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             # of another defendant: the same day's arrests and charges are one event
             near = knowledge.development_near(finding.type, finding.date)
             earlier = near if near is not None and near.date == finding.date else None
+        if earlier is None and finding.type in _DECISIONS:
+            earlier = knowledge.decision_that_day(finding.type, finding.outcome, finding.date,
+                                                  finding.matter.id, finding.matter.generic)
         if earlier is not None:
             corroborate(earlier.id)
             continue
@@ -279,9 +282,9 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             continue            # a repeated sentence is never news
         if verdict.index in retold:
             continue            # a copy adds only what its new sentences tell
-        if finding.date is None and knowledge.related_development(finding.type,
-                                                                  finding.matter.id):
-            continue            # an undated mention of a known matter: recap
+        if (finding.date is None or _appeal_lodged(finding) and LEAD_DATED in finding.reasons) \
+                and knowledge.related_development(finding.type, finding.matter.id):
+            continue            # an undated mention of a known matter (or appeal): recap
         if LEAD_DATED in finding.reasons and finding.type in ("verdict", "sentence") and \
                 not finding.matter.generic and knowledge.known_development(
                     finding.type, finding.outcome, finding.matter.id, None):
@@ -294,6 +297,12 @@ def _developments(knowledge: StoryKnowledge, article: Article, verdicts: list[Se
             matter_id=finding.matter.id, summary=finding.summary)
         new.append((dev, finding))
     return new, list(corroborations.values())
+
+
+def _appeal_lodged(finding: Finding) -> bool:
+    """An appeal told as lodged, not decided: a story has one per matter, so an undated "he
+    appealed" once the story holds it is its recap, whatever day the article's news is."""
+    return finding.type == "appeal" and finding.outcome is None
 
 
 TOLD_LATE = "told late"
@@ -323,6 +332,7 @@ def _adds_an_event(knowledge: StoryKnowledge, finding: Finding, verdict: Sentenc
 
 
 _ONE_A_DAY = ("charge", "custody")
+_DECISIONS = ("ruling", "appeal", "verdict")     # one decision a day per matter
 NO_OUTCOME = ""     # a kind of `_Part` with no outcome at all (an appeal filed), not any outcome
 _BEFORE_COURT = ("custody", "charge", "filing", "statement")
 _UNDATED_IS_RECAP = ("hearing", "custody", "charge", "verdict", "sentence", "ruling", "appeal")

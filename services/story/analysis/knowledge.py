@@ -130,6 +130,11 @@ def _near(a: str | None, b: str | None) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
+# the kinds of decision one court's act can be told as, by the kind an article tells it as
+_DECIDED_TOGETHER = {"ruling": ("ruling", "appeal"), "appeal": ("appeal", "ruling"),
+                     "verdict": ("verdict",)}
+
+
 class StoryKnowledge:
     """What one story knows: a projection of its earlier analyses, with indexes."""
 
@@ -320,6 +325,24 @@ class StoryKnowledge:
             dev = self._developments[dev_id]
             if _near(dev.date, date_):
                 return dev
+        return None
+
+    def decision_that_day(self, type_: str, outcome: str | None, date_: str | None,
+                          matter_id: str | None, generic: bool = False) -> Development | None:
+        """An earlier decision on this very day about this matter, whatever outcome it was told
+        with: another outlet's telling of the same decision, read another way ("refused the
+        request" / "blocked the transfer"). A court's ruling and an appeal court's decision are
+        one kind here ("lost his appeal" / "the High Court ruled against him")."""
+        if not date_ or len(date_) != 10:
+            return None
+        kinds = _DECIDED_TOGETHER.get(type_, ()) if outcome is not None else (type_,)
+        for kind in kinds:
+            for dev_id in self._by_type_month.get((kind, date_[:7]), ()):
+                dev = self._developments[dev_id]
+                if dev.date != date_ or kind != type_ and dev.outcome is None:
+                    continue        # an appeal lodged that day is not its decision
+                if dev.matter_id == matter_id or generic or dev.matter_id in self._generic_matters:
+                    return dev
         return None
 
     @property
