@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -275,14 +276,24 @@ def _threshold(rows: list[Example], c_keep: float, default: float, folds: int = 
     return best[1]
 
 
-def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **params) -> dict:
-    import sklearn.linear_model  # noqa: F401 -- loaded first, so that the limit below holds it
+@contextmanager
+def one_thread():
+    """Every numeric library held to one thread: sums split over threads end in other last
+    digits, and a model is rebuilt to the last digit on any number of cores. The libraries
+    are loaded first, as the limit holds only those already loaded (scikit-learn loads
+    SciPy's OpenBLAS and OpenMP inside `fit`)."""
+    import numpy  # noqa: F401
+    import scipy.optimize  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    chosen = [s for s in stories if s.split in splits]
-    # one thread in every numeric library: sums split over threads end in other last digits,
-    # and the model is rebuilt to the last digit on any number of cores
     with threadpool_limits(limits=1):
+        yield
+
+
+def train(stories: list[LabelledStory], splits: tuple[str, ...] = ("train",), **params) -> dict:
+    chosen = [s for s in stories if s.split in splits]
+    with one_thread():
         model = fit([e for c in collect_all(chosen, fold_proposers(chosen)) for e in c.examples],
                     **params)
         model["proposer"] = fit_proposer(chosen)
@@ -347,8 +358,9 @@ def train_routing(stories: list[LabelledStory], splits: tuple[str, ...] = ("trai
         return value, grad
 
     bounds = [(None, None)] + [(0.0, None)] * len(names)
-    fitted = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B",
-                      bounds=bounds).x
+    with one_thread():
+        fitted = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B",
+                          bounds=bounds).x
     return {"version": MODEL_VERSION, "threshold": 0.5,
             "examples": {"pairs": len(rows), "on_story": int(y.sum())},
             "bias": round(float(fitted[0]), 4),
