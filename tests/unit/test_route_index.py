@@ -195,8 +195,10 @@ def test_indexed_routing_gives_the_answers_of_routing_to_every_story_over_all_co
     for item in articles:
         everywhere = {slug for slug, knowledge in stories.items() if takes(knowledge, item)}
         candidates = index.candidates(item)
-        indexed = {slug for slug in candidates if takes(stories[slug], item)}
-        assert indexed == everywhere, item.id
+        # routed through the index, an article reaches the stories among its candidates that
+        # take it: the same stories as routing it everywhere, when no story that takes it is
+        # left out of its candidates (`takes` reads nothing but the story and the article)
+        assert everywhere <= candidates, (item.id, everywhere - candidates)
         for slug in everywhere:
             knowledge = stories[slug]
             assert index.may_take(slug, item, bool(knowledge.articles),
