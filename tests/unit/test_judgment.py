@@ -160,30 +160,26 @@ def test_an_appeal_decided_is_not_also_a_ruling_in_the_same_sentence():
     assert not any(t == "ruling" for t, _ in kinds), kinds
 
 
-def test_another_outlet_s_telling_of_a_ruling_with_the_other_side_s_request_corroborates():
-    denied = article("r1", "Judge keeps Delgado Ruiz in solitary",
-                     "Judge Helen Park on Monday denied a request by Marco Delgado Ruiz to be "
-                     "moved out of solitary confinement.", datetime(2017, 5, 8, 21, tzinfo=UTC))
-    granted = article("r2", "Delgado Ruiz to stay in solitary",
-                      "Judge Helen Park on Monday granted a government motion to keep Marco "
-                      "Delgado Ruiz in solitary confinement.", datetime(2017, 5, 9, 14, tzinfo=UTC))
-    first, second = run_offline(STORY, [denied, granted], KeepEvery())
-    ruling = next(d for d in first.developments if d.type == "ruling")
-    assert not second.developments, second.developments
-    assert ruling.id in {c.development_id for c in second.corroborations}
-
-
-def test_an_appeal_decided_told_next_day_as_a_ruling_of_that_day_corroborates():
-    appeal = article("a1", "Delgado Ruiz loses extradition appeal",
-                     "The Court of Appeal on Friday dismissed Marco Delgado Ruiz's appeal against "
-                     "his extradition to the United States.", datetime(2017, 5, 5, 20, tzinfo=UTC))
-    ruling = article("a2", "Court clears way for Delgado Ruiz extradition",
-                     "The High Court on Friday refused to block the extradition of Marco Delgado "
-                     "Ruiz to the United States.", datetime(2017, 5, 6, 9, tzinfo=UTC))
-    first, second = run_offline(STORY, [appeal, ruling], RuleDecider())
-    assert [(d.type, d.outcome) for d in first.developments] == [("appeal", "denied")]
-    assert not second.developments, second.developments
-    assert [c.development_id for c in second.corroborations] == [first.developments[0].id]
+@pytest.mark.parametrize(("decider", "first", "second"), [
+    (KeepEvery(),       # the other side's request: another outcome
+     "Judge Helen Park on Monday denied a request by Marco Delgado Ruiz to be moved out of "
+     "solitary confinement.",
+     "Judge Helen Park on Monday granted a government motion to keep Marco Delgado Ruiz in "
+     "solitary confinement."),
+    (RuleDecider(),     # an appeal court's decision told as a ruling
+     "The Court of Appeal on Monday dismissed Marco Delgado Ruiz's appeal against his "
+     "extradition to the United States.",
+     "The High Court on Monday refused to block the extradition of Marco Delgado Ruiz to the "
+     "United States."),
+])
+def test_another_outlet_s_telling_of_a_decision_of_that_day_corroborates_it(decider, first,
+                                                                            second):
+    reports = [article("d1", "Delgado Ruiz in court", first, datetime(2017, 5, 8, 21, tzinfo=UTC)),
+               article("d2", "Delgado Ruiz ruling", second, datetime(2017, 5, 9, 14, tzinfo=UTC))]
+    told, retold = run_offline(STORY, reports, decider)
+    decision = next(d for d in told.developments if d.type in ("ruling", "appeal"))
+    assert not retold.developments, retold.developments
+    assert decision.id in {c.development_id for c in retold.corroborations}
 
 
 def test_an_appeal_the_story_holds_told_again_without_a_day_is_not_dated_by_later_news():
